@@ -1,0 +1,195 @@
+"""Data commands: parse options, call the domain, print. Every command that creates something takes --json."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import typer
+from sqlalchemy.orm import Session
+
+from crowdexports import accounts
+from crowdexports import migrate as migrations
+from crowdexports.cli.output import domain_errors, emit, progress_bar
+from crowdexports.config import Settings
+from crowdexports.db import make_engine, make_session_factory
+from crowdexports.errors import NotFound, invalid
+from crowdexports.exports import pipeline
+from crowdexports.exports.requests import validate_export_request
+from crowdexports.models import Export, Project, User, utcnow
+from crowdexports.seed import seed_orders
+
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object with what was made.")
+
+users = typer.Typer(help="Users (project owners, staff).", no_args_is_help=True)
+apikeys = typer.Typer(help="API keys (read-only access).", no_args_is_help=True)
+clients = typer.Typer(help="OAuth clients (for Bearer tokens).", no_args_is_help=True)
+projects = typer.Typer(help="Projects.", no_args_is_help=True)
+orders = typer.Typer(help="Orders.", no_args_is_help=True)
+exports = typer.Typer(help="Exports.", no_args_is_help=True)
+
+
+def _session(settings: Settings | None = None) -> Session:
+    settings = settings or Settings()
+    return make_session_factory(make_engine(settings.resolved_database_url))()
+
+
+def _project(session: Session, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} does not exist")
+    return project
+
+
+@users.command("create")
+def users_create(
+    username: str = typer.Option(...), email: str = typer.Option(...),
+    password: str = typer.Option(..., prompt=True, hide_input=True), staff: bool = typer.Option(False, "--staff"),
+    lang: str = typer.Option("en"), first_name: str = typer.Option(""), last_name: str = typer.Option(""),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create a user who can sign in with a password (password grant, HTTP Basic)."""
+    with domain_errors(), _session() as session:
+        user = accounts.create_user(session, username=username, email=email, password=password, is_staff=staff,
+                                    lang=lang, first_name=first_name, last_name=last_name,
+                                    name=f"{first_name} {last_name}".strip())
+        emit({"id": user.id, "username": user.username, "email": user.email, "is_staff": user.is_staff,
+              "lang": user.lang}, as_json, f"user {user.id} {user.username} created")
+
+
+@apikeys.command("create")
+def apikeys_create(username: str = typer.Option(...), as_json: bool = JSON_OPTION) -> None:
+    """Create an API key for a user; it is shown once and stored only as a hash."""
+    with domain_errors(), _session() as session:
+        user = accounts.find_user(session, username)
+        key = accounts.create_api_key(session, user)
+        emit({"username": user.username, "api_key": key}, as_json, f"API key for {user.username}: {key}")
+
+
+@clients.command("create")
+def clients_create(name: str = typer.Option(...), as_json: bool = JSON_OPTION) -> None:
+    """Create an OAuth client; its secret is shown once and stored only as a hash."""
+    with domain_errors(), _session() as session:
+        client, client_id, client_secret = accounts.create_client(session, name)
+        emit({"name": client.name, "client_id": client_id, "client_secret": client_secret}, as_json,
+             f"client id: {client_id}\nclient secret: {client_secret}")
+
+
+@projects.command("create")
+def projects_create(
+    owner: str = typer.Option(..., help="Owner's username."), name: str = typer.Option(...),
+    currency: str = typer.Option("EUR"), timezone: str = typer.Option("Europe/Paris"),
+    lang: str | None = typer.Option(None), as_json: bool = JSON_OPTION,
+) -> None:
+    """Create a project owned by a user."""
+    with domain_errors(), _session() as session:
+        project = accounts.create_project(session, owner=accounts.find_user(session, owner), name=name,
+                                          currency=currency, timezone=timezone, lang=lang)
+        emit({"id": project.id, "name": project.name, "slug": project.slug, "owner": owner,
+              "currency": project.currency, "timezone": project.timezone}, as_json,
+             f"project {project.id} {project.name!r} created")
+
+
+@orders.command("seed")
+def orders_seed(project: int = typer.Option(...), count: int = typer.Option(..., min=1),
+                seed: int | None = typer.Option(None, help="Random seed, for repeatable data."),
+                as_json: bool = JSON_OPTION) -> None:
+    """Make realistic fake orders for a project."""
+    with domain_errors(), _session() as session:
+        _project(session, project)
+        started = time.perf_counter()
+        with progress_bar("seeding orders", count) as update:
+            made = seed_orders(session, project, count, progress=update, seed=seed)
+        seconds = time.perf_counter() - started
+        emit({"project_id": project, "orders": made, "seconds": round(seconds, 2)}, as_json,
+             f"{made} orders made in {seconds:.1f}s")
+
+
+@exports.command("run")
+def exports_run(
+    project: int = typer.Option(...), format_: str = typer.Option(..., "--format", help="csv or xlsx"),
+    columns: str | None = typer.Option(None, help='JSON object {"column id": "header"}'),
+    out: Path = typer.Option(..., help="Where to write the file."),
+    type_: str = typer.Option("orders", "--type"), as_json: bool = JSON_OPTION,
+) -> None:
+    """Make an export's file now, in this process, with the worker's pipeline (no queue, no email)."""
+    with domain_errors(), _session() as session:
+        owner_project = _project(session, project)
+        recipient = session.get_one(User, owner_project.owner_id)
+        requested = _parse_columns(columns)
+        validate_export_request(type_, format_, requested, recipient.lang)
+        export = Export(id=0, project_id=project, user_id=recipient.id, type=type_, format=format_,
+                        columns=requested, created_at=utcnow())
+        progress = pipeline.Progress()
+        result: dict[str, pipeline.BuiltFile] = {}
+        errors: list[BaseException] = []
+
+        def build() -> None:
+            try:
+                result["file"] = pipeline.build_file(session, export, owner_project, recipient, out.parent, progress)
+            except BaseException as exc:  # re-raised in the main thread
+                errors.append(exc)
+
+        started = time.perf_counter()
+        builder = threading.Thread(target=build)
+        builder.start()
+        with progress_bar(f"exporting {format_}", None) as update:
+            while builder.is_alive():
+                builder.join(0.1)
+                update(progress.rows_done)
+            update(progress.rows_done)
+        if errors:
+            raise errors[0]
+        built = result["file"]
+        shutil.move(built.path, out)
+        seconds = time.perf_counter() - started
+        emit({"path": str(out), "rows": built.row_count, "bytes": out.stat().st_size, "seconds": round(seconds, 2)},
+             as_json, f"{built.row_count} rows written to {out} in {seconds:.1f}s")
+
+
+def _parse_columns(text: str | None) -> dict[str, str] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise invalid("columns", f"not JSON: {exc}", "DeserializationError") from None
+    if not isinstance(value, dict):
+        raise invalid("columns", "must be a JSON object", "TypeError")
+    return value
+
+
+def demo(orders_count: int = typer.Option(500, "--orders", min=0), as_json: bool = JSON_OPTION) -> None:
+    """A demo owner, a project with orders and an OAuth client; prints credentials and curl lines."""
+    settings = Settings()
+    migrations.upgrade(settings.resolved_database_url)
+    with domain_errors(), _session(settings) as session:
+        suffix = secrets.token_hex(3)
+        username, password = f"demo-{suffix}", secrets.token_urlsafe(12)
+        owner = accounts.create_user(session, username=username, email=f"{username}@example.com",
+                                     password=password, first_name="Demo", last_name="Owner", name="Demo Owner")
+        project = accounts.create_project(session, owner=owner, name=f"Solar Kettle {suffix}")
+        seed_orders(session, project.id, orders_count, seed=1)
+        client, client_id, client_secret = accounts.create_client(session, f"demo client {suffix}")
+        tokens = accounts.issue_tokens(session, owner, client, settings)
+        base = settings.public_url.rstrip("/")
+        token_curl = (f"curl -s -u '{client_id}:{client_secret}' -d grant_type=password "
+                      f"-d username={username} -d password='{password}' {base}/oauth2/token/")
+        export_curl = (f"curl -s -X POST {base}/v1/projects/{project.id}/exports "
+                       f"-H 'Authorization: Bearer {tokens['access_token']}' -H 'Content-Type: application/json' "
+                       "-d '{\"format\": \"xlsx\", \"type\": \"orders\"}'")
+        data = {"username": username, "password": password, "project_id": project.id, "orders": orders_count,
+                "client_id": client_id, "client_secret": client_secret, "access_token": tokens["access_token"],
+                "refresh_token": tokens["refresh_token"], "token_curl": token_curl, "curl": export_curl}
+        emit(data, as_json, "\n".join(f"{key}: {value}" for key, value in data.items()))
+
+
+def register(app: typer.Typer) -> None:
+    for name, group in (("users", users), ("apikeys", apikeys), ("clients", clients), ("projects", projects),
+                        ("orders", orders), ("exports", exports)):
+        app.add_typer(group, name=name)
+    app.command("demo")(demo)

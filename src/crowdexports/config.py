@@ -1,0 +1,86 @@
+"""Settings: the only reader of the environment (CROWDEXPORTS_* variables and a `.env` file).
+
+Read once at start-up and passed down; nothing deeper imports a global settings object.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+UNSAFE_SECRETS = {"changethis", "changeme", "secret", "dev"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CROWDEXPORTS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    broker_url: str | None = None
+    storage_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "crowdexports <exports@localhost>"
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str | None = None
+    file_ttl_days: int = Field(default=7, ge=1, le=3650)
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
+
+    # Worker and reliability knobs (SPEC §4).
+    lease_seconds: float = Field(default=30.0, gt=0)
+    heartbeat_seconds: float = Field(default=1.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    sweep_seconds: float = Field(default=5.0, gt=0)
+    redispatch_after_seconds: float = Field(default=30.0, gt=0)
+    email_retries: int = Field(default=5, ge=0)
+    email_backoff_seconds: float = Field(default=2.0, ge=0)
+
+    # API knobs.
+    access_token_seconds: int = 36000
+    refresh_token_days: int = 30
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _refuse_unsafe_secret(cls, value: str | None) -> str | None:
+        if value is not None and (value.lower() in UNSAFE_SECRETS or len(value) < 16):
+            raise ValueError("CROWDEXPORTS_SECRET_KEY must be at least 16 characters and not a placeholder")
+        return value
+
+    @cached_property
+    def resolved_data_dir(self) -> Path:
+        path = self.data_dir.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_data_dir / 'crowdexports.db'}"
+
+    @cached_property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or f"sqlite:///{self.resolved_data_dir / 'queue.db'}"
+
+    @cached_property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{self.resolved_data_dir / 'files'}"
+
+    @cached_property
+    def outbox_dir(self) -> Path:
+        return self.resolved_data_dir / "outbox"
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in the data dir, so the default is safe."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.resolved_data_dir / "secret_key"
+        if not key_file.exists():
+            tmp = key_file.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            tmp.replace(key_file)
+        return key_file.read_text().strip()

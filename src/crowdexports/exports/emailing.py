@@ -1,0 +1,92 @@
+"""The one email an export earns: the file (or its link) when it succeeded, a notice when it failed.
+
+Exactly once: `lifecycle.begin_email` hands the right to send to one caller; a transient error puts
+it back with a delay; an answer that may mean "delivered" is recorded and never retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from email.message import EmailMessage
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from crowdexports import signing
+from crowdexports.errors import PermanentMailError, TransientMailError
+from crowdexports.exports import lifecycle
+from crowdexports.exports.writers import get_writer
+from crowdexports.mail.compose import attachment_fits, compose_failed, compose_succeeded
+from crowdexports.models import Export, Project, User
+from crowdexports.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+class EmailOutcome(StrEnum):
+    NOT_DUE = "not-due"
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+def download_link(runtime: Runtime, export: Export) -> str:
+    assert export.expires_at is not None
+    path = signing.download_path(runtime.settings.resolved_secret_key, export.id, export.expires_at)
+    return runtime.settings.public_url.rstrip("/") + path
+
+
+def _compose(runtime: Runtime, export: Export, project: Project, recipient: User) -> EmailMessage:
+    settings = runtime.settings
+    common = {
+        "export_id": export.id, "to": recipient.email, "lang": recipient.lang, "project_name": project.name,
+        "to_name": recipient.name or f"{recipient.first_name} {recipient.last_name}".strip(),
+        "format_": export.format, "mail_from": settings.mail_from,
+        "message_domain": urlsplit(settings.public_url).hostname or "localhost",
+    }
+    if export.status == lifecycle.FAILED:
+        return compose_failed(error=export.error or "unknown error", **common)  # type: ignore[arg-type]
+    assert export.storage_key and export.file_name and export.expires_at and export.size is not None
+    attachment = None
+    if attachment_fits(export.size, settings.max_attachment_bytes):
+        with runtime.storage.open(export.storage_key) as stored:
+            attachment = stored.read()
+    return compose_succeeded(  # type: ignore[arg-type]
+        row_count=export.row_count or 0, link=download_link(runtime, export), expires_at=export.expires_at,
+        file_name=export.file_name, mime_type=get_writer(export.format).mime_type, attachment=attachment,
+        **common,
+    )
+
+
+def deliver_email(runtime: Runtime, export_id: int) -> tuple[EmailOutcome, float]:
+    """Send the export's email if it is due; returns the outcome and, for RETRY, the delay in seconds."""
+    settings = runtime.settings
+    with runtime.sessions() as session:
+        export = lifecycle.begin_email(session, export_id, lease_seconds=settings.lease_seconds * 4)
+        if export is None:
+            return EmailOutcome.NOT_DUE, 0.0
+        try:
+            message = _compose(runtime, export, session.get_one(Project, export.project_id),
+                               session.get_one(User, export.user_id))
+            runtime.mailer.send(message)
+        except TransientMailError as exc:
+            if exc.maybe_delivered:
+                lifecycle.email_unknown(session, export_id, str(exc))
+                return EmailOutcome.UNKNOWN, 0.0
+            if export.email_attempts > settings.email_retries:
+                lifecycle.email_failed(session, export_id, f"gave up after {export.email_attempts} attempts: {exc}")
+                return EmailOutcome.FAILED, 0.0
+            delay = settings.email_backoff_seconds * 2 ** (export.email_attempts - 1)
+            lifecycle.email_retry_later(session, export_id, str(exc), delay_seconds=delay)
+            logger.warning("export %s: email attempt %s failed, retry in %.1fs: %s", export_id,
+                           export.email_attempts, delay, exc)
+            return EmailOutcome.RETRY, delay
+        except PermanentMailError as exc:
+            lifecycle.email_failed(session, export_id, str(exc))
+            return EmailOutcome.FAILED, 0.0
+        except Exception as exc:  # a bug or a vanished file: record it rather than leave it "sending"
+            logger.exception("export %s: email could not be made", export_id)
+            lifecycle.email_failed(session, export_id, f"{type(exc).__name__}: {exc}")
+            return EmailOutcome.FAILED, 0.0
+        lifecycle.email_sent(session, export_id)
+        return EmailOutcome.SENT, 0.0

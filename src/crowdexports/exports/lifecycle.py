@@ -1,0 +1,306 @@
+"""THE export state machine (SPEC §4). API, worker, CLI and sweep change an export only through here.
+
+Every transition is one conditional UPDATE (plus an event row) in one transaction, so concurrent
+actors can never both win: a replayed message claims nothing, a cancel and a finish cannot both
+land, and a worker that lost its lease (fenced on `attempt`) can change nothing.
+
+    waiting ──claim──▶ processing ──succeed──▶ succeeded
+       │                  │  ▲ lease expired: claim again (attempt+1, up to max_attempts)
+       │                  ├──fail──▶ failed
+       └──cancel──────────┴──cancel──▶ canceled
+
+Email (after succeeded or failed): pending ─begin─▶ sending ─▶ sent | failed | unknown,
+with `sending ─retry_later─▶ pending` on transient errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crowdexports.errors import Conflict
+from crowdexports.models import Export, ExportEvent, Project, User, utcnow
+
+WAITING, PROCESSING, SUCCEEDED, FAILED, CANCELED = "waiting", "processing", "succeeded", "failed", "canceled"
+TERMINAL = (SUCCEEDED, FAILED, CANCELED)
+MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Proof that one worker holds export `export_id` for attempt number `attempt`."""
+
+    export_id: int
+    attempt: int
+    worker: str
+
+
+def _log(session: Session, export_id: int, kind: str, detail: str = "") -> None:
+    session.add(ExportEvent(export_id=export_id, kind=kind, detail=detail[:4000]))
+
+
+def _fenced(claim: Claim) -> tuple[object, ...]:
+    return (Export.id == claim.export_id, Export.attempt == claim.attempt, Export.status == PROCESSING)
+
+
+def request(
+    session: Session, *, project: Project, user: User, type_: str, format_: str,
+    columns: dict[str, str] | None,
+) -> Export:
+    """Create a `waiting` export. Arguments are already validated (see exports.requests).
+
+    `created_at` is unique per project (bumped by 1 µs on a tie) so the list's `since` cursor,
+    which is that timestamp, never skips nor repeats an export.
+    """
+    for _ in range(20):
+        now = utcnow()
+        latest = session.scalar(select(func.max(Export.created_at)).where(Export.project_id == project.id))
+        if latest is not None and latest >= now:
+            now = latest + MICROSECOND
+        export = Export(
+            project_id=project.id, user_id=user.id, type=type_, format=format_, columns=columns,
+            status=WAITING, created_at=now, dispatched_at=now,
+        )
+        session.add(export)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            continue
+        _log(session, export.id, "requested", f"{type_}/{format_} by user {user.id}")
+        session.commit()
+        return export
+    raise Conflict("too many exports created at once for this project; try again")
+
+
+def claim(session: Session, export_id: int, *, worker: str, lease_seconds: float, max_attempts: int) -> Claim | None:
+    """Take a waiting export, or one whose worker's lease ran out; None if someone else has it."""
+    now = utcnow()
+    attempt = session.execute(
+        update(Export)
+        .where(
+            Export.id == export_id,
+            Export.attempt < max_attempts,
+            or_(Export.status == WAITING, and_(Export.status == PROCESSING, Export.lease_until < now)),
+        )
+        .values(
+            status=PROCESSING, attempt=Export.attempt + 1, worker=worker, started_at=now,
+            lease_until=now + timedelta(seconds=lease_seconds), rows_done=0,
+        )
+        .returning(Export.attempt)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if attempt is None:
+        session.rollback()
+        return None
+    _log(session, export_id, "claimed", f"attempt {attempt} by {worker}")
+    session.commit()
+    return Claim(export_id, attempt, worker)
+
+
+def renew(session: Session, claim: Claim, *, lease_seconds: float, rows_done: int) -> bool:
+    """Extend the lease and record progress. False means stop: canceled, or the lease was lost."""
+    result = session.execute(
+        update(Export)
+        .where(*_fenced(claim))
+        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds), rows_done=rows_done)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def succeed(
+    session: Session, claim: Claim, *, storage_key: str, file_name: str, size: int, row_count: int,
+    expires_at: datetime,
+) -> bool:
+    """Record the published file. False if the claim is no longer ours (the caller drops its file)."""
+    result = session.execute(
+        update(Export)
+        .where(*_fenced(claim))
+        .values(
+            status=SUCCEEDED, finished_at=utcnow(), lease_until=None, storage_key=storage_key,
+            file_name=file_name, size=size, row_count=row_count, rows_done=row_count,
+            expires_at=expires_at, error=None, email_status="pending",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return False
+    _log(session, claim.export_id, "succeeded", f"{row_count} rows, {size} bytes")
+    session.commit()
+    return True
+
+
+def fail(session: Session, claim: Claim, error: str) -> bool:
+    """End the export as failed with a readable reason; the owner is then told by email."""
+    result = session.execute(
+        update(Export)
+        .where(*_fenced(claim))
+        .values(status=FAILED, finished_at=utcnow(), lease_until=None, error=error[:2000], email_status="pending")
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return False
+    _log(session, claim.export_id, "failed", error)
+    session.commit()
+    return True
+
+
+def cancel(session: Session, export: Export, *, by_user_id: int) -> Export:
+    """Staff cancel. A running worker sees it at its next heartbeat and stops; no file, no email."""
+    result = session.execute(
+        update(Export)
+        .where(Export.id == export.id, Export.status.in_((WAITING, PROCESSING)))
+        .values(status=CANCELED, finished_at=utcnow(), lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        session.refresh(export)
+        raise Conflict(f"export {export.id} is already {export.status}")
+    _log(session, export.id, "canceled", f"by user {by_user_id}")
+    session.commit()
+    session.refresh(export)
+    return export
+
+
+def mark_dispatched(session: Session, export_ids: Sequence[int]) -> None:
+    if export_ids:
+        session.execute(
+            update(Export).where(Export.id.in_(export_ids)).values(dispatched_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+
+
+def fail_exhausted(session: Session, *, max_attempts: int) -> list[int]:
+    """Exports whose last allowed attempt lost its worker end `failed`; returns their ids."""
+    now = utcnow()
+    ids = list(session.scalars(
+        update(Export)
+        .where(Export.status == PROCESSING, Export.lease_until < now, Export.attempt >= max_attempts)
+        .values(
+            status=FAILED, finished_at=now, lease_until=None, email_status="pending",
+            error=f"The export could not be completed: its worker stopped {max_attempts} times.",
+        )
+        .returning(Export.id)
+        .execution_options(synchronize_session=False)
+    ))
+    for export_id in ids:
+        _log(session, export_id, "failed", f"worker lost ({max_attempts} attempts)")
+    session.commit()
+    return ids
+
+
+def due_for_dispatch(session: Session, *, redispatch_after: timedelta) -> list[int]:
+    """Waiting exports whose message may be lost, and running ones whose worker died."""
+    now = utcnow()
+    ids = list(session.scalars(
+        select(Export.id).where(or_(
+            and_(Export.status == WAITING,
+                 or_(Export.dispatched_at.is_(None), Export.dispatched_at < now - redispatch_after)),
+            and_(Export.status == PROCESSING, Export.lease_until < now,
+                 or_(Export.dispatched_at.is_(None), Export.dispatched_at < Export.lease_until,
+                     Export.dispatched_at < now - redispatch_after)),
+        )).order_by(Export.id).limit(1000)
+    ))
+    session.rollback()
+    return ids
+
+
+# --- email -------------------------------------------------------------------------------------
+
+def begin_email(session: Session, export_id: int, *, lease_seconds: float) -> Export | None:
+    """Take the right to send this export's one email; None if it is not due or someone has it."""
+    now = utcnow()
+    result = session.execute(
+        update(Export)
+        .where(
+            Export.id == export_id, Export.email_status == "pending",
+            Export.status.in_((SUCCEEDED, FAILED)),
+            or_(Export.email_lease_until.is_(None), Export.email_lease_until <= now),
+        )
+        .values(email_status="sending", email_attempts=Export.email_attempts + 1,
+                email_lease_until=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return None
+    session.commit()
+    return session.get(Export, export_id, populate_existing=True)
+
+
+def _end_email(session: Session, export_id: int, kind: str, detail: str, **values: object) -> bool:
+    result = session.execute(
+        update(Export).where(Export.id == export_id, Export.email_status == "sending").values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return False
+    _log(session, export_id, kind, detail)
+    session.commit()
+    return True
+
+
+def email_sent(session: Session, export_id: int) -> bool:
+    return _end_email(session, export_id, "emailed", "", email_status="sent", emailed_at=utcnow(),
+                      email_error=None, email_lease_until=None)
+
+
+def email_retry_later(session: Session, export_id: int, error: str, *, delay_seconds: float) -> bool:
+    """Transient failure: back to pending, not to be tried before `delay_seconds` from now."""
+    return _end_email(session, export_id, "email_retry", error, email_status="pending", email_error=error[:2000],
+                      email_lease_until=utcnow() + timedelta(seconds=delay_seconds))
+
+
+def email_failed(session: Session, export_id: int, error: str) -> bool:
+    return _end_email(session, export_id, "email_failed", error, email_status="failed",
+                      email_error=error[:2000], email_lease_until=None)
+
+
+def email_unknown(session: Session, export_id: int, error: str) -> bool:
+    """The server may have accepted the message: record it and never send again (at most once)."""
+    return _end_email(session, export_id, "email_unknown", error, email_status="unknown",
+                      email_error=error[:2000], email_lease_until=None)
+
+
+def due_emails(session: Session) -> list[int]:
+    """Emails that are pending and due, for the sweep to dispatch (their message may be lost)."""
+    now = utcnow()
+    ids = list(session.scalars(
+        select(Export.id).where(
+            Export.email_status == "pending",
+            or_(Export.email_lease_until.is_(None), Export.email_lease_until <= now),
+        ).order_by(Export.id).limit(1000)
+    ))
+    session.rollback()
+    return ids
+
+
+def recover_stale_sending(session: Session, *, resend_is_safe: bool) -> list[int]:
+    """A worker died while sending. With an idempotent mailer (outbox) try again, else record `unknown`."""
+    now = utcnow()
+    stale = and_(Export.email_status == "sending", Export.email_lease_until < now)
+    if resend_is_safe:
+        values: dict[str, object] = {"email_status": "pending", "email_lease_until": None}
+    else:
+        values = {"email_status": "unknown", "email_lease_until": None,
+                  "email_error": "The worker stopped while the mail server had the message; not resent."}
+    ids = list(session.scalars(
+        update(Export).where(stale).values(**values).returning(Export.id)
+        .execution_options(synchronize_session=False)
+    ))
+    for export_id in ids:
+        _log(session, export_id, "email_recovered", str(values["email_status"]))
+    session.commit()
+    return ids

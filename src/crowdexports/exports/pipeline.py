@@ -1,0 +1,80 @@
+"""Rows → writer → temporary file → storage.publish. Shared by the worker and `exports run`."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from crowdexports.errors import ExportStopped
+from crowdexports.exports.filenames import export_file_name, sheet_title
+from crowdexports.exports.requests import validate_export_request
+from crowdexports.exports.types.base import ExportContext
+from crowdexports.exports.writers.base import SheetInfo
+from crowdexports.models import Export, Project, User
+from crowdexports.storage.base import Storage
+
+CHECK_EVERY_ROWS = 1000
+
+
+class Progress:
+    """Rows written so far and whether to stop; shared with the heartbeat thread, checked in batches."""
+
+    def __init__(self) -> None:
+        self.rows_done = 0
+        self.estimated_total: int | None = None
+        self.stop = threading.Event()
+
+    def watch(self, rows: Iterable[Sequence[object]]) -> Iterator[Sequence[object]]:
+        count = 0
+        for row in rows:
+            yield row
+            count += 1
+            if count % CHECK_EVERY_ROWS == 0:
+                self.rows_done = count
+                if self.stop.is_set():
+                    raise ExportStopped("export stopped while writing")
+        self.rows_done = count
+        if self.stop.is_set():
+            raise ExportStopped("export stopped while writing")
+
+
+@dataclass(frozen=True)
+class BuiltFile:
+    path: Path
+    file_name: str
+    mime_type: str
+    row_count: int
+
+
+def build_file(session: Session, export: Export, project: Project, recipient: User, out_dir: Path,
+               progress: Progress) -> BuiltFile:
+    """Write the export's file into `out_dir` under a temporary name; the caller publishes or discards it."""
+    export_type, writer, columns = validate_export_request(export.type, export.format, export.columns,
+                                                           recipient.lang)
+    context = ExportContext(
+        project_id=project.id, lang=recipient.lang, project_lang=project.lang, currency=project.currency,
+        timezone=ZoneInfo(project.timezone), columns=columns,
+    )
+    progress.estimated_total = export_type.estimate_rows(session, project.id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"export-{export.id}-{uuid.uuid4().hex}.{writer.extension}.part"
+    try:
+        row_count = writer.write(path, columns, progress.watch(export_type.rows(session, context)),
+                                 SheetInfo(currency=project.currency, title=sheet_title(project.name)))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    file_name = export_file_name(project.name, project.id, export.type, export.created_at, writer.extension)
+    return BuiltFile(path, file_name, writer.mime_type, row_count)
+
+
+def publish(storage: Storage, export_id: int, attempt: int, built: BuiltFile) -> tuple[str, int]:
+    """Publish under a key unique to this attempt, so a lost attempt can never overwrite the winner's file."""
+    key = f"exports/{export_id}/{attempt}-{uuid.uuid4().hex}/{built.file_name}"
+    return key, storage.publish(built.path, key)

@@ -1,0 +1,97 @@
+"""Run one export under a claim: heartbeat, build, publish, record. Called by the worker's task."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import timedelta
+from enum import StrEnum
+
+from crowdexports.errors import CrowdexportsError, ExportStopped
+from crowdexports.exports import lifecycle, pipeline
+from crowdexports.models import Export, Project, User, utcnow
+from crowdexports.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    NOT_CLAIMED = "not-claimed"  # someone else has it, or it is no longer waiting: a duplicate message
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STOPPED = "stopped"  # canceled, or the lease was lost to another worker
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+class Heartbeat(threading.Thread):
+    """Renews the lease and reports progress; a refused renewal (cancel, lost lease) stops the export."""
+
+    def __init__(self, runtime: Runtime, claim: lifecycle.Claim, progress: pipeline.Progress) -> None:
+        super().__init__(name=f"heartbeat-{claim.export_id}", daemon=True)
+        self.runtime, self.claim, self.progress = runtime, claim, progress
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        settings = self.runtime.settings
+        while not self.finished.wait(settings.heartbeat_seconds):
+            try:
+                with self.runtime.sessions() as session:
+                    kept = lifecycle.renew(session, self.claim, lease_seconds=settings.lease_seconds,
+                                           rows_done=self.progress.rows_done)
+            except Exception:  # a database hiccup: keep trying until the lease itself runs out
+                logger.exception("heartbeat failed for export %s", self.claim.export_id)
+                continue
+            if not kept:
+                self.progress.stop.set()
+                return
+
+
+def run_export(runtime: Runtime, export_id: int) -> Outcome:
+    settings = runtime.settings
+    with runtime.sessions() as session:
+        claim = lifecycle.claim(session, export_id, worker=worker_name(), lease_seconds=settings.lease_seconds,
+                                max_attempts=settings.max_attempts)
+        if claim is None:
+            return Outcome.NOT_CLAIMED
+        logger.info("export %s: attempt %s started", export_id, claim.attempt)
+        progress = pipeline.Progress()
+        heartbeat = Heartbeat(runtime, claim, progress)
+        heartbeat.start()
+        try:
+            export = session.get_one(Export, export_id)
+            project = session.get_one(Project, export.project_id)
+            recipient = session.get_one(User, export.user_id)
+            built = pipeline.build_file(session, export, project, recipient, runtime.storage.temp_dir(),
+                                        progress)
+            session.rollback()  # end the read snapshot before the slow publish
+            key, size = pipeline.publish(runtime.storage, export_id, claim.attempt, built)
+        except ExportStopped:
+            logger.info("export %s: attempt %s stopped", export_id, claim.attempt)
+            return Outcome.STOPPED
+        except Exception as exc:
+            logger.exception("export %s: attempt %s failed", export_id, claim.attempt)
+            session.rollback()
+            reason = str(exc) if isinstance(exc, CrowdexportsError) else (
+                f"Unexpected error while making the file ({type(exc).__name__}: {exc})")
+            return Outcome.FAILED if lifecycle.fail(session, claim, reason) else Outcome.STOPPED
+        finally:
+            heartbeat.finished.set()
+            heartbeat.join()
+
+        done = lifecycle.succeed(
+            session, claim, storage_key=key, file_name=built.file_name, size=size, row_count=built.row_count,
+            expires_at=utcnow() + timedelta(days=settings.file_ttl_days),
+        )
+    if not done:  # canceled at the last moment, or another attempt took over: our file must go
+        runtime.storage.delete(key)
+        return Outcome.STOPPED
+    for stale_key in runtime.storage.keys(f"exports/{export_id}/"):
+        if stale_key != key:  # left by an attempt that died after publishing
+            runtime.storage.delete(stale_key)
+    logger.info("export %s: succeeded with %s rows", export_id, built.row_count)
+    return Outcome.SUCCEEDED

@@ -1,0 +1,25 @@
+"""The wired-up service: settings plus the backends built from them, shared by API, worker and CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from crowdexports.config import Settings
+from crowdexports.mail.base import Mailer
+from crowdexports.storage.base import Storage
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    storage: Storage
+    mailer: Mailer
+    # "Look at export N": enqueues a message after the row is committed. The row is the truth;
+    # a lost message is found again by the sweep.
+    dispatch_export: Callable[[int], None]

@@ -1,0 +1,18 @@
+"""The task queue from BROKER_URL. Huey is only a doorbell here: the export row is the truth (SPEC §4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from huey import Huey, RedisHuey, SqliteHuey
+
+
+def make_huey(broker_url: str, *, immediate: bool = False) -> Huey:
+    if broker_url.startswith("sqlite:///"):
+        path = Path(broker_url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(name="crowdexports", filename=str(path), results=False, immediate=immediate,
+                          timeout=30)
+    if broker_url.startswith(("redis://", "rediss://")):
+        return RedisHuey(name="crowdexports", url=broker_url, results=False, immediate=immediate)
+    raise ValueError(f"unsupported CROWDEXPORTS_BROKER_URL {broker_url!r}: use sqlite:///path or redis://")

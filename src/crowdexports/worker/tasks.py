@@ -1,0 +1,84 @@
+"""Thin Huey tasks and the sweep; the work itself is in exports.runner and exports.emailing."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from huey import Huey
+
+from crowdexports.exports import lifecycle
+from crowdexports.exports.emailing import EmailOutcome, deliver_email
+from crowdexports.exports.runner import Outcome, run_export
+from crowdexports.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Tasks:
+    """The task callables bound to one Huey instance and one runtime (API and worker bind the same names)."""
+
+    huey: Huey
+    process_export: Any
+    send_export_email: Any
+
+    def dispatch_export(self, export_id: int) -> None:
+        self.process_export(export_id)
+
+    def dispatch_email(self, export_id: int, delay: float = 0.0) -> None:
+        if delay > 0:
+            self.send_export_email.schedule(args=(export_id,), delay=delay)
+        else:
+            self.send_export_email(export_id)
+
+
+def bind_tasks(huey: Huey, runtime: Runtime) -> Tasks:
+    @huey.task(name="send_export_email")
+    def send_export_email(export_id: int) -> None:
+        outcome, delay = deliver_email(runtime, export_id)
+        if outcome is EmailOutcome.RETRY:
+            tasks.dispatch_email(export_id, delay)
+
+    @huey.task(name="process_export")
+    def process_export(export_id: int) -> None:
+        if run_export(runtime, export_id) in (Outcome.SUCCEEDED, Outcome.FAILED):
+            send_export_email.call_local(export_id)
+
+    tasks = Tasks(huey, process_export, send_export_email)
+    return tasks
+
+
+def sweep_once(runtime: Runtime, tasks: Tasks) -> dict[str, int]:
+    """Find work whose message was lost or whose worker died, and ring the doorbell again."""
+    settings = runtime.settings
+    with runtime.sessions() as session:
+        failed = lifecycle.fail_exhausted(session, max_attempts=settings.max_attempts)
+        due = lifecycle.due_for_dispatch(session, redispatch_after=timedelta(seconds=settings.redispatch_after_seconds))
+        lifecycle.mark_dispatched(session, due)
+        recovered = lifecycle.recover_stale_sending(session, resend_is_safe=runtime.mailer.resend_is_safe)
+        emails = lifecycle.due_emails(session)
+    for export_id in due:
+        tasks.dispatch_export(export_id)
+    for export_id in emails:
+        tasks.dispatch_email(export_id)
+    return {"failed": len(failed), "dispatched": len(due), "recovered": len(recovered), "emails": len(emails)}
+
+
+class Sweeper(threading.Thread):
+    def __init__(self, runtime: Runtime, tasks: Tasks) -> None:
+        super().__init__(name="sweeper", daemon=True)
+        self.runtime, self.tasks = runtime, tasks
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.runtime.settings.sweep_seconds):
+            try:
+                counts = sweep_once(self.runtime, self.tasks)
+                if any(counts.values()):
+                    logger.info("sweep: %s", counts)
+            except Exception:
+                logger.exception("sweep failed; trying again next period")
