@@ -44,6 +44,12 @@ class Progress:
             raise ExportStopped("export stopped while writing")
 
 
+def discard_leftovers(out_dir: Path, export_id: int) -> None:
+    """Remove temporary files of earlier attempts: the new claim proves those workers are gone or fenced."""
+    for leftover in out_dir.glob(f"export-{export_id}-*.part"):
+        leftover.unlink(missing_ok=True)
+
+
 @dataclass(frozen=True)
 class BuiltFile:
     path: Path

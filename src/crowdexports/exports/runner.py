@@ -59,6 +59,7 @@ def run_export(runtime: Runtime, export_id: int) -> Outcome:
         if claim is None:
             return Outcome.NOT_CLAIMED
         logger.info("export %s: attempt %s started", export_id, claim.attempt)
+        pipeline.discard_leftovers(runtime.storage.temp_dir(), export_id)
         progress = pipeline.Progress()
         heartbeat = Heartbeat(runtime, claim, progress)
         heartbeat.start()

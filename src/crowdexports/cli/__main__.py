@@ -1,0 +1,3 @@
+from crowdexports.cli.main import app
+
+app(prog_name="crowdexports")

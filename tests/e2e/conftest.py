@@ -1,0 +1,119 @@
+"""End-to-end fixtures: the wired service on a migrated SQLite file, a real Huey consumer, subprocesses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from crowdexports import accounts
+from crowdexports.api.app import create_app
+from crowdexports.bootstrap import Service, build_service
+from crowdexports.config import Settings
+from crowdexports.migrate import upgrade
+from crowdexports.models import Project, User
+from crowdexports.worker.tasks import Sweeper
+
+CLI = [sys.executable, "-m", "crowdexports.cli"]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll until `predicate()` is truthy; fail the test with a clear message after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment that makes a subprocess use the same data dir and knobs as `settings`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CROWDEXPORTS_")}
+    env.update({
+        "CROWDEXPORTS_DATA_DIR": str(settings.resolved_data_dir),
+        "CROWDEXPORTS_SECRET_KEY": settings.resolved_secret_key,
+        "CROWDEXPORTS_PUBLIC_URL": settings.public_url,
+        "CROWDEXPORTS_HEARTBEAT_SECONDS": str(settings.heartbeat_seconds),
+        "CROWDEXPORTS_LEASE_SECONDS": str(settings.lease_seconds),
+        "CROWDEXPORTS_SWEEP_SECONDS": str(settings.sweep_seconds),
+        "CROWDEXPORTS_EMAIL_BACKOFF_SECONDS": str(settings.email_backoff_seconds),
+    })
+    if settings.smtp_url:
+        env["CROWDEXPORTS_SMTP_URL"] = settings.smtp_url
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def service(settings: Settings) -> Service:
+    upgrade(settings.resolved_database_url)
+    return build_service(settings)
+
+
+@pytest.fixture
+def consumer(service: Service) -> Iterator[None]:
+    """A real Huey consumer (threads) and the sweeper, in this process, as `serve` runs them."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    huey_consumer = service.tasks.huey.create_consumer(workers=2, worker_type="thread", periodic=False,
+                                                       initial_delay=0.02, max_delay=0.1)
+    huey_consumer.start()
+    sweeper = Sweeper(service.runtime, service.tasks)
+    sweeper.start()
+    yield
+    sweeper.stopped.set()
+    huey_consumer.stop(graceful=True)
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+@pytest.fixture
+def client(service: Service) -> TestClient:
+    return TestClient(create_app(service.runtime))
+
+
+class Owner:
+    """A project owner with a Bearer token, ready to call the API."""
+
+    def __init__(self, service: Service, username: str = "owner", lang: str = "en") -> None:
+        with service.runtime.sessions() as session:
+            self.user: User = accounts.create_user(session, username=username, email=f"{username}@example.com",
+                                                   password="correct horse battery", lang=lang,
+                                                   first_name="Olga", last_name="Owner", name="Olga Owner")
+            self.project: Project = accounts.create_project(session, owner=self.user, name="Solar Kettle")
+            client_row, _, _ = accounts.create_client(session, "tests")
+            tokens = accounts.issue_tokens(session, self.user, client_row, service.runtime.settings)
+        self.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+@pytest.fixture
+def owner(service: Service) -> Owner:
+    return Owner(service)
+
+
+def start_cli(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen([*CLI, *args], env=env, stdout=handle, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -1,0 +1,134 @@
+"""API → real Huey consumer → file → storage → email, in one process on the embedded default."""
+
+from __future__ import annotations
+
+import csv
+import email
+import email.policy
+import io
+from email.message import EmailMessage
+from pathlib import Path
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+
+from crowdexports import accounts
+from crowdexports.bootstrap import Service
+from crowdexports.models import Export, ExportEvent, Order, OrderItem, Project
+from crowdexports.seed import seed_orders
+from tests.e2e.conftest import Owner, wait_for
+
+
+def _outbox(service: Service) -> list[EmailMessage]:
+    folder = service.runtime.settings.outbox_dir
+    files = sorted(folder.glob("*.eml")) if folder.exists() else []
+    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+            for path in files]
+
+
+def _expected_rows(service: Service, project_id: int) -> int:
+    """Rows the orders export must have: one per item, plus one per order without items (counted in SQL)."""
+    with service.runtime.sessions() as session:
+        items = session.scalar(select(func.count()).select_from(OrderItem).join(Order)
+                               .where(Order.project_id == project_id))
+        itemless = session.scalar(select(func.count()).select_from(Order).where(
+            Order.project_id == project_id, ~Order.id.in_(select(OrderItem.order_id))))
+    return int(items or 0) + int(itemless or 0)
+
+
+def _seed(service: Service, project: Project, count: int) -> None:
+    with service.runtime.sessions() as session:
+        seed_orders(session, project.id, count, seed=7)
+
+
+def _wait_terminal(client: TestClient, owner: Owner, export_id: int, timeout: float = 30) -> dict[str, object]:
+    def finished() -> dict[str, object] | None:
+        body = client.get(f"/v1/exports/{export_id}", headers=owner.headers).json()
+        return body if body["status"] in ("succeeded", "failed", "canceled") else None
+    return wait_for(finished, timeout)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("format_", ["csv", "xlsx"])
+@pytest.mark.usefixtures("consumer")
+def test_export_is_made_stored_linked_and_emailed_once(service: Service, client: TestClient, owner: Owner,
+                                                        format_: str) -> None:
+    _seed(service, owner.project, 150)
+    created = client.post(f"/v1/projects/{owner.project.id}/exports", headers=owner.headers,
+                          json={"format": format_, "type": "orders"})
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "waiting" and created.json()["url"] is None
+
+    body = _wait_terminal(client, owner, created.json()["id"])
+    assert body["status"] == "succeeded", body
+    expected_rows = _expected_rows(service, owner.project.id)
+    assert body["row_count"] == expected_rows
+
+    download = client.get(str(body["url"]).removeprefix("http://testserver"))
+    assert download.status_code == 200
+    content = download.content
+    if format_ == "csv":
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")))
+        assert len(rows) == expected_rows + 1
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
+        assert sheet.max_row == expected_rows + 1
+
+    messages = wait_for(lambda: _outbox(service))
+    assert len(messages) == 1
+    message = messages[0]
+    assert message["To"].addresses[0].addr_spec == "owner@example.com"
+    attachments = list(message.iter_attachments())
+    assert len(attachments) == 1 and attachments[0].get_content() == content
+    with service.runtime.sessions() as session:
+        row = session.get_one(Export, body["id"])
+        assert row.email_status == "sent" and row.emailed_at is not None
+
+
+@pytest.mark.usefixtures("consumer")
+def test_cancel_during_processing_leaves_no_file_and_sends_no_email(service: Service, client: TestClient,
+                                                                    owner: Owner) -> None:
+    _seed(service, owner.project, 30_000)
+    with service.runtime.sessions() as session:
+        staff = accounts.create_user(session, username="staff", email="staff@example.com", is_staff=True)
+        client_row, _, _ = accounts.create_client(session, "staff tools")
+        staff_headers = {"Authorization": "Bearer " + accounts.issue_tokens(
+            session, staff, client_row, service.runtime.settings)["access_token"]}
+    export_id = client.post(f"/v1/projects/{owner.project.id}/exports", headers=owner.headers,
+                            json={"format": "xlsx", "type": "orders"}).json()["id"]
+
+    def running() -> bool:
+        with service.runtime.sessions() as session:
+            row = session.get_one(Export, export_id)
+            return row.status == "processing" and row.rows_done > 0
+    wait_for(running, timeout=30, interval=0.01)
+
+    canceled = client.post(f"/v1/exports/{export_id}/cancel", headers=staff_headers)
+    assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+    temp_dir: Path = service.runtime.storage.temp_dir()
+    wait_for(lambda: not list(temp_dir.glob(f"export-{export_id}-*")), timeout=3)  # the worker stopped
+
+    with service.runtime.sessions() as session:
+        row = session.get_one(Export, export_id)
+        kinds = list(session.scalars(select(ExportEvent.kind).where(ExportEvent.export_id == export_id)))
+    assert row.status == "canceled" and row.storage_key is None and row.email_status == "none"
+    assert "succeeded" not in kinds
+    assert service.runtime.storage.keys(f"exports/{export_id}/") == []
+    assert _outbox(service) == []
+    assert client.post(f"/v1/exports/{export_id}/cancel", headers=staff_headers).status_code == 409
+
+
+@pytest.mark.usefixtures("consumer")
+def test_a_failed_export_tells_the_owner_why(service: Service, client: TestClient, owner: Owner) -> None:
+    with service.runtime.sessions() as session:  # a corrupt project row: the export cannot be made
+        session.execute(update(Project).where(Project.id == owner.project.id).values(timezone="Mars/Olympus"))
+        session.commit()
+    export_id = client.post(f"/v1/projects/{owner.project.id}/exports", headers=owner.headers,
+                            json={"format": "csv", "type": "orders"}).json()["id"]
+    body = _wait_terminal(client, owner, export_id)
+    assert body["status"] == "failed" and "Mars/Olympus" in str(body["error"])
+    assert body["url"] is None
+    messages = wait_for(lambda: _outbox(service))
+    assert len(messages) == 1 and not list(messages[0].iter_attachments())
+    assert "Solar Kettle" in messages[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]

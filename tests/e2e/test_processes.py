@@ -1,0 +1,114 @@
+"""Real processes: `crowdexports serve` over HTTP, and a worker killed with SIGKILL mid-export."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from crowdexports.bootstrap import Service
+from crowdexports.config import Settings
+from crowdexports.exports import lifecycle
+from crowdexports.models import Export, ExportEvent
+from crowdexports.seed import seed_orders
+from tests.e2e.conftest import Owner, free_port, run_cli, settings_env, start_cli, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def test_serve_demo_and_curl_walkthrough(settings: Settings, tmp_path: Path) -> None:
+    """What a newcomer does: migrate, demo, serve, token, create, poll, download, read the outbox."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = settings_env(settings, CROWDEXPORTS_PUBLIC_URL=base)
+    run_cli(["migrate"], env)
+    run_cli(["migrate"], env)  # idempotent
+    demo = json.loads(run_cli(["demo", "--json", "--orders", "40"], env))
+    assert {"username", "password", "client_id", "client_secret", "access_token", "project_id", "curl"} <= set(demo)
+
+    server = start_cli(["serve", "--port", str(port)], env, tmp_path / "serve.log")
+    try:
+        with httpx.Client(base_url=base, timeout=10) as http:
+            wait_for(lambda: _healthy(http), timeout=30)
+            token = http.post("/oauth2/token/", auth=(demo["client_id"], demo["client_secret"]),
+                              data={"grant_type": "password", "username": demo["username"],
+                                    "password": demo["password"]})
+            assert token.status_code == 200, token.text
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            created = http.post(f"/v1/projects/{demo['project_id']}/exports", headers=headers,
+                                json={"format": "csv", "type": "orders"})
+            assert created.status_code == 201, created.text
+            export_id = created.json()["id"]
+            done = wait_for(lambda: _succeeded(http, headers, export_id), timeout=30)
+            file = http.get(done["url"])
+            assert file.status_code == 200 and file.content.decode("utf-8-sig").count("\n") >= 41
+            listed = http.get(f"/v1/projects/{demo['project_id']}/exports", headers=headers).json()
+            assert [e["id"] for e in listed["exports"]] == [export_id]
+            outbox = settings.outbox_dir
+            wait_for(lambda: list(outbox.glob("*.eml")), timeout=10)
+            assert len(list(outbox.glob("*.eml"))) == 1
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=20) == 0, (tmp_path / "serve.log").read_text()[-3000:]
+
+
+def _healthy(http: httpx.Client) -> bool:
+    try:
+        return http.get("/healthz").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _succeeded(http: httpx.Client, headers: dict[str, str], export_id: int) -> dict[str, str] | None:
+    body = http.get(f"/v1/exports/{export_id}", headers=headers).json()
+    assert body["status"] in ("waiting", "processing", "succeeded"), body
+    return body if body["status"] == "succeeded" else None
+
+
+def test_worker_killed_mid_export_is_finished_after_restart_with_one_email(
+        settings: Settings, service: Service, owner: Owner, tmp_path: Path) -> None:
+    with service.runtime.sessions() as session:
+        seed_orders(session, owner.project.id, 30_000, seed=3)
+        export = lifecycle.request(session, project=owner.project, user=owner.user, type_="orders",
+                                   format_="xlsx", columns=None)
+    env = settings_env(settings, CROWDEXPORTS_LEASE_SECONDS="2", CROWDEXPORTS_SWEEP_SECONDS="0.5",
+                       CROWDEXPORTS_HEARTBEAT_SECONDS="0.3")
+    service.tasks.dispatch_export(export.id)
+
+    first = start_cli(["worker", "--concurrency", "1"], env, tmp_path / "worker1.log")
+    try:
+        def mid_export() -> bool:
+            with service.runtime.sessions() as session:
+                row = session.get_one(Export, export.id)
+                return row.status == "processing" and row.rows_done > 0
+        wait_for(mid_export, timeout=60, interval=0.02)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+    with service.runtime.sessions() as session:
+        assert session.get_one(Export, export.id).status == "processing"  # killed before it could finish
+
+    second = start_cli(["worker", "--concurrency", "1"], env, tmp_path / "worker2.log")
+    try:
+        def emailed() -> bool:
+            with service.runtime.sessions() as session:
+                return session.get_one(Export, export.id).email_status == "sent"
+        wait_for(emailed, timeout=90, interval=0.1)
+    finally:
+        second.send_signal(signal.SIGINT)
+        second.wait(timeout=30)
+
+    with service.runtime.sessions() as session:
+        row = session.get_one(Export, export.id)
+        claims = session.scalar(select(func.count()).select_from(ExportEvent).where(
+            ExportEvent.export_id == export.id, ExportEvent.kind == "claimed"))
+    assert row.status == "succeeded" and row.attempt == 2 and claims == 2
+    assert row.row_count is not None and row.row_count > 30_000
+    assert len(list(settings.outbox_dir.glob("*.eml"))) == 1
+    assert service.runtime.storage.keys(f"exports/{export.id}/") == [row.storage_key]
+    assert not list(service.runtime.storage.temp_dir().glob("*.part"))  # the killed attempt's file is gone

@@ -1,0 +1,188 @@
+"""The export state machine against a real SQLite file: claims, fencing, cancel races, email states."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crowdexports.errors import Conflict
+from crowdexports.exports import lifecycle
+from crowdexports.models import Export, ExportEvent, Project, User, utcnow
+from tests.factories import make_project, make_user
+
+LEASE = 30.0
+
+
+def _request(session: Session, project: Project, owner: User) -> Export:
+    return lifecycle.request(session, project=project, user=owner, type_="orders", format_="csv", columns=None)
+
+
+def _succeed(session: Session, claim: lifecycle.Claim) -> bool:
+    return lifecycle.succeed(session, claim, storage_key=f"k{claim.attempt}", file_name="f.csv", size=3,
+                             row_count=1, expires_at=utcnow() + timedelta(days=1))
+
+
+@pytest.fixture
+def owner_project(session: Session) -> tuple[User, Project]:
+    owner = make_user(session)
+    return owner, make_project(session, owner)
+
+
+def test_claim_is_taken_once_and_replay_claims_nothing(session: Session, owner_project: tuple[User, Project]) -> None:
+    export = _request(session, owner_project[1], owner_project[0])
+    first = lifecycle.claim(session, export.id, worker="w1", lease_seconds=LEASE, max_attempts=3)
+    assert first is not None and first.attempt == 1
+    assert lifecycle.claim(session, export.id, worker="w2", lease_seconds=LEASE, max_attempts=3) is None
+    assert _succeed(session, first)
+    assert lifecycle.claim(session, export.id, worker="w3", lease_seconds=LEASE, max_attempts=3) is None
+    assert session.get(Export, export.id, populate_existing=True).status == "succeeded"  # type: ignore[union-attr]
+
+
+def test_parallel_claims_have_exactly_one_winner(session_factory: sessionmaker[Session],
+                                                 owner_project: tuple[User, Project]) -> None:
+    owner, project = owner_project
+    for _ in range(20):
+        with session_factory() as session:
+            export_id = _request(session, session.merge(project), session.merge(owner)).id
+        winners: list[lifecycle.Claim] = []
+        barrier = threading.Barrier(8)
+
+        def contend(export_id: int = export_id) -> None:
+            with session_factory() as own:
+                barrier.wait()
+                won = lifecycle.claim(own, export_id, worker=threading.current_thread().name, lease_seconds=LEASE,
+                                      max_attempts=3)
+                if won:
+                    winners.append(won)
+
+        threads = [threading.Thread(target=contend) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(winners) == 1
+
+
+def test_expired_lease_is_retaken_and_the_zombie_is_fenced(session: Session,
+                                                           owner_project: tuple[User, Project]) -> None:
+    export = _request(session, owner_project[1], owner_project[0])
+    zombie = lifecycle.claim(session, export.id, worker="zombie", lease_seconds=0.05, max_attempts=3)
+    assert zombie is not None
+    time.sleep(0.1)
+    heir = lifecycle.claim(session, export.id, worker="heir", lease_seconds=LEASE, max_attempts=3)
+    assert heir is not None and heir.attempt == 2
+    assert not lifecycle.renew(session, zombie, lease_seconds=LEASE, rows_done=5)
+    assert not _succeed(session, zombie)
+    assert not lifecycle.fail(session, zombie, "zombie failure")
+    assert _succeed(session, heir)
+    row = session.get_one(Export, export.id, populate_existing=True)
+    assert (row.status, row.storage_key, row.attempt) == ("succeeded", "k2", 2)
+
+
+def test_retry_limit_then_failed_with_reason(session: Session, owner_project: tuple[User, Project]) -> None:
+    export = _request(session, owner_project[1], owner_project[0])
+    for attempt in (1, 2):
+        claim = lifecycle.claim(session, export.id, worker="w", lease_seconds=0.01, max_attempts=2)
+        assert claim is not None and claim.attempt == attempt
+        time.sleep(0.03)
+    assert lifecycle.claim(session, export.id, worker="w", lease_seconds=0.01, max_attempts=2) is None
+    assert lifecycle.fail_exhausted(session, max_attempts=2) == [export.id]
+    row = session.get_one(Export, export.id, populate_existing=True)
+    assert row.status == "failed" and "2 times" in (row.error or "") and row.email_status == "pending"
+
+
+def test_cancel_waiting_then_claim_and_second_cancel(session: Session, owner_project: tuple[User, Project]) -> None:
+    owner, project = owner_project
+    export = _request(session, project, owner)
+    assert lifecycle.cancel(session, export, by_user_id=owner.id).status == "canceled"
+    assert lifecycle.claim(session, export.id, worker="w", lease_seconds=LEASE, max_attempts=3) is None
+    with pytest.raises(Conflict):
+        lifecycle.cancel(session, export, by_user_id=owner.id)
+
+
+def test_cancel_during_processing_stops_the_worker_writes(session: Session,
+                                                           owner_project: tuple[User, Project]) -> None:
+    owner, project = owner_project
+    export = _request(session, project, owner)
+    claim = lifecycle.claim(session, export.id, worker="w", lease_seconds=LEASE, max_attempts=3)
+    assert claim is not None
+    lifecycle.cancel(session, export, by_user_id=owner.id)
+    assert not lifecycle.renew(session, claim, lease_seconds=LEASE, rows_done=1)
+    assert not _succeed(session, claim)
+    row = session.get_one(Export, export.id, populate_existing=True)
+    assert row.status == "canceled" and row.email_status == "none" and row.storage_key is None
+
+
+def test_finished_export_cannot_be_canceled(session: Session, owner_project: tuple[User, Project]) -> None:
+    owner, project = owner_project
+    export = _request(session, project, owner)
+    claim = lifecycle.claim(session, export.id, worker="w", lease_seconds=LEASE, max_attempts=3)
+    assert claim is not None and _succeed(session, claim)
+    with pytest.raises(Conflict):
+        lifecycle.cancel(session, export, by_user_id=owner.id)
+
+
+def test_created_at_is_unique_per_project_even_in_a_burst(session: Session,
+                                                          owner_project: tuple[User, Project]) -> None:
+    owner, project = owner_project
+    exports = [_request(session, project, owner) for _ in range(50)]
+    stamps = [e.created_at for e in exports]
+    assert len(set(stamps)) == 50 and stamps == sorted(stamps)
+
+
+def test_email_is_taken_once_and_retry_waits(session: Session, owner_project: tuple[User, Project]) -> None:
+    export = _request(session, owner_project[1], owner_project[0])
+    claim = lifecycle.claim(session, export.id, worker="w", lease_seconds=LEASE, max_attempts=3)
+    assert claim is not None and _succeed(session, claim)
+    assert lifecycle.due_emails(session) == [export.id]
+    assert lifecycle.begin_email(session, export.id, lease_seconds=LEASE) is not None
+    assert lifecycle.begin_email(session, export.id, lease_seconds=LEASE) is None
+    assert lifecycle.email_retry_later(session, export.id, "421 busy", delay_seconds=60)
+    assert lifecycle.due_emails(session) == []
+    assert lifecycle.begin_email(session, export.id, lease_seconds=LEASE) is None
+    session.execute(Export.__table__.update().values(email_lease_until=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    taken = lifecycle.begin_email(session, export.id, lease_seconds=LEASE)
+    assert taken is not None and taken.email_attempts == 2
+    assert lifecycle.email_sent(session, export.id)
+    assert not lifecycle.email_sent(session, export.id)
+    assert lifecycle.begin_email(session, export.id, lease_seconds=LEASE) is None
+
+
+@pytest.mark.parametrize(("resend_is_safe", "expected"), [(True, "pending"), (False, "unknown")])
+def test_a_worker_dying_while_sending(session: Session, owner_project: tuple[User, Project],
+                                      resend_is_safe: bool, expected: str) -> None:
+    export = _request(session, owner_project[1], owner_project[0])
+    claim = lifecycle.claim(session, export.id, worker="w", lease_seconds=LEASE, max_attempts=3)
+    assert claim is not None and _succeed(session, claim)
+    assert lifecycle.begin_email(session, export.id, lease_seconds=0.01) is not None
+    time.sleep(0.03)
+    assert lifecycle.recover_stale_sending(session, resend_is_safe=resend_is_safe) == [export.id]
+    assert session.get_one(Export, export.id, populate_existing=True).email_status == expected
+
+
+def test_sweep_finds_lost_messages_and_dead_workers(session: Session, owner_project: tuple[User, Project]) -> None:
+    owner, project = owner_project
+    lost = _request(session, project, owner)
+    dead = _request(session, project, owner)
+    assert lifecycle.claim(session, dead.id, worker="w", lease_seconds=0.01, max_attempts=3) is not None
+    time.sleep(0.03)
+    assert lifecycle.due_for_dispatch(session, redispatch_after=timedelta(seconds=60)) == [dead.id]
+    assert sorted(lifecycle.due_for_dispatch(session, redispatch_after=timedelta(0))) == [lost.id, dead.id]
+    lifecycle.mark_dispatched(session, [lost.id, dead.id])
+    assert lifecycle.due_for_dispatch(session, redispatch_after=timedelta(seconds=60)) == []
+
+
+def test_every_transition_is_logged(session: Session, owner_project: tuple[User, Project]) -> None:
+    export = _request(session, owner_project[1], owner_project[0])
+    claim = lifecycle.claim(session, export.id, worker="w", lease_seconds=LEASE, max_attempts=3)
+    assert claim is not None and lifecycle.fail(session, claim, "disk full")
+    kinds = list(session.scalars(select(ExportEvent.kind).where(ExportEvent.export_id == export.id)
+                                 .order_by(ExportEvent.id)))
+    assert kinds == ["requested", "claimed", "failed"]
+    assert session.scalar(select(func.count()).select_from(ExportEvent)) == 3
