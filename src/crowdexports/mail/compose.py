@@ -1,0 +1,154 @@
+"""The two emails an export can end with, in the recipient's language (en, fr; English otherwise).
+
+Each export ends either succeeded or failed, so it gets at most one email, and that email has one
+stable Message-ID, `<export-{id}@{message_domain}>`: the outbox names its file after it and a
+receiving system can spot a duplicate. Text parts are quoted-printable and headers RFC 2047/2231
+encoded, so the message is 7-bit clean for any SMTP relay.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+LANGS = ("en", "fr")
+FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel (XLSX)"}
+MONTHS = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"),
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+           "octobre", "novembre", "décembre"),
+}
+_UNSAFE_FILE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\"]')
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False, default=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def attachment_fits(size: int, max_bytes: int) -> bool:
+    """True when a file of `size` bytes goes in the email: a file of exactly `max_bytes` still does.
+
+    `max_bytes` (MAX_ATTACHMENT_BYTES) limits the raw file; base64 makes the message ~1.37× larger.
+    A limit of 0 turns attachments off: every email then carries only the link.
+    """
+    return max_bytes > 0 and size <= max_bytes
+
+
+def pick_lang(lang: str) -> str:
+    """`fr`, `fr-FR`, `FR_ca` → `fr`; anything we have no templates for → `en`."""
+    base = re.split(r"[-_]", lang.strip().lower(), maxsplit=1)[0]
+    return base if base in LANGS else "en"
+
+
+def format_count(count: int, lang: str) -> str:
+    """`1,234 rows` / `1 234 lignes` (French: 0 and 1 take the singular; narrow no-break space)."""
+    if lang == "fr":
+        return f"{count:,}".replace(",", "\u202f") + (" ligne" if count < 2 else " lignes")
+    return f"{count:,}" + (" row" if count == 1 else " rows")
+
+
+def format_expiry(moment: datetime, lang: str) -> str:
+    """`13 June 2025, 14:05 UTC` / `13 juin 2025 à 14:05 (UTC)`; naive datetimes are taken as UTC."""
+    moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    month = MONTHS[lang][moment.month - 1]
+    if lang == "fr":
+        day = "1er" if moment.day == 1 else str(moment.day)
+        return f"{day} {month} {moment.year} à {moment:%H:%M} (UTC)"
+    return f"{moment.day} {month} {moment.year}, {moment:%H:%M} UTC"
+
+
+def _render(kind: str, lang: str, context: dict[str, object]) -> tuple[str, str, str]:
+    """(subject, text, html) for template family `kind`."""
+    raw_subject = _env.get_template(f"{kind}.{lang}.subject.j2").render(context)
+    # One line whatever the project name holds: a newline in a header would be an injection.
+    subject = " ".join(raw_subject.split())
+    text = _env.get_template(f"{kind}.{lang}.txt.j2").render(context)
+    html = _env.get_template(f"{kind}.{lang}.html.j2").render(context, subject=subject)
+    return subject, text, html
+
+
+def _message(*, export_id: int, to: str, to_name: str, subject: str, text: str, html: str, mail_from: str,
+             message_domain: str) -> EmailMessage:
+    if not re.fullmatch(r"[A-Za-z0-9.-]+", message_domain):
+        raise ValueError(f"invalid message domain {message_domain!r}")
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = mail_from
+    msg["To"] = Address(display_name=to_name, addr_spec=to)
+    msg["Date"] = format_datetime(datetime.now(UTC), usegmt=True)
+    msg["Message-ID"] = f"<export-{export_id}@{message_domain}>"
+    # RFC 3834: tells vacation responders not to answer.
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text, cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", cte="quoted-printable")
+    return msg
+
+
+def _with_language(msg: EmailMessage, lang: str) -> EmailMessage:
+    """Set last: adding parts moves Content-* headers of the top part down into the new subpart."""
+    msg["Content-Language"] = lang
+    return msg
+
+
+def _split_mime_type(mime_type: str) -> tuple[str, str, dict[str, str]]:
+    """`text/csv; charset=utf-8` → ("text", "csv", {"charset": "utf-8"}); text defaults to UTF-8."""
+    type_part, *param_parts = mime_type.split(";")
+    maintype, _, subtype = type_part.strip().lower().partition("/")
+    if not maintype or not subtype:
+        raise ValueError(f"invalid MIME type {mime_type!r}")
+    params = {}
+    for part in param_parts:
+        name, _, value = part.partition("=")
+        if name.strip():
+            params[name.strip().lower()] = value.strip().strip('"')
+    if maintype == "text":
+        params.setdefault("charset", "utf-8")
+    return maintype, subtype, params
+
+
+def compose_succeeded(*, export_id: int, to: str, to_name: str, lang: str, project_name: str, format_: str,
+                      row_count: int, link: str, expires_at: datetime, file_name: str, mime_type: str,
+                      attachment: bytes | None, mail_from: str, message_domain: str) -> EmailMessage:
+    """The "your export is ready" email; `attachment` None means the file was too big (link only)."""
+    lang = pick_lang(lang)
+    file_name = _UNSAFE_FILE_CHARS.sub("_", file_name)
+    context: dict[str, object] = {
+        "lang": lang, "export_id": export_id, "to_name": to_name, "project_name": project_name,
+        "format_label": FORMAT_LABELS.get(format_, format_.upper()),
+        "rows_text": format_count(row_count, lang), "link": link,
+        "expiry_text": format_expiry(expires_at, lang), "file_name": file_name,
+        "attached": attachment is not None,
+    }
+    subject, text, html = _render("export_succeeded", lang, context)
+    msg = _message(export_id=export_id, to=to, to_name=to_name, subject=subject, text=text, html=html,
+                   mail_from=mail_from, message_domain=message_domain)
+    if attachment is not None:
+        maintype, subtype, params = _split_mime_type(mime_type)
+        msg.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=file_name, params=params)
+    return _with_language(msg, lang)
+
+
+def compose_failed(*, export_id: int, to: str, to_name: str, lang: str, project_name: str, format_: str,
+                   error: str, mail_from: str, message_domain: str) -> EmailMessage:
+    """The "your export could not be made" email, with the readable reason."""
+    lang = pick_lang(lang)
+    context: dict[str, object] = {
+        "lang": lang, "export_id": export_id, "to_name": to_name, "project_name": project_name,
+        "format_label": FORMAT_LABELS.get(format_, format_.upper()), "error": error,
+    }
+    subject, text, html = _render("export_failed", lang, context)
+    msg = _message(export_id=export_id, to=to, to_name=to_name, subject=subject, text=text, html=html,
+                   mail_from=mail_from, message_domain=message_domain)
+    return _with_language(msg, lang)
