@@ -21,7 +21,7 @@ from crowdexports.bootstrap import Service, build_service
 from crowdexports.config import Settings
 from crowdexports.migrate import upgrade
 from crowdexports.models import Project, User
-from crowdexports.worker.tasks import Sweeper
+from crowdexports.worker.consumer import Worker
 
 CLI = [sys.executable, "-m", "crowdexports.cli"]
 
@@ -71,14 +71,10 @@ def service(settings: Settings) -> Service:
 def consumer(service: Service) -> Iterator[None]:
     """A real Huey consumer (threads) and the sweeper, in this process, as `serve` runs them."""
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    huey_consumer = service.tasks.huey.create_consumer(workers=2, worker_type="thread", periodic=False,
-                                                       initial_delay=0.02, max_delay=0.1)
-    huey_consumer.start()
-    sweeper = Sweeper(service.runtime, service.tasks)
-    sweeper.start()
+    worker = Worker(service, concurrency=2)
+    worker.start()
     yield
-    sweeper.stopped.set()
-    huey_consumer.stop(graceful=True)
+    worker.stop()
     for sig, handler in saved.items():
         signal.signal(sig, handler)
 

@@ -10,7 +10,7 @@ from crowdexports import migrate as migrations
 from crowdexports.bootstrap import build_service
 from crowdexports.cli import commands
 from crowdexports.config import Settings
-from crowdexports.worker.tasks import Sweeper
+from crowdexports.worker.consumer import Worker
 
 app = typer.Typer(help="Exports of a crowdfunding project's orders, made by workers and emailed.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -43,29 +43,18 @@ def serve(
 
     _logging()
     service = build_service(Settings())
-    consumer = sweeper = None
-    if not no_worker:
-        consumer = service.tasks.huey.create_consumer(workers=concurrency, worker_type="thread", periodic=False)
-        consumer.start()
-        sweeper = Sweeper(service.runtime, service.tasks)
-        sweeper.start()
+    in_process = None if no_worker else Worker(service, concurrency)
+    if in_process is not None:
+        in_process.start()
     try:
         uvicorn.run(create_app(service.runtime), host=host, port=port, log_level="info")
     finally:
-        if sweeper is not None and consumer is not None:
-            sweeper.stopped.set()
-            consumer.stop(graceful=True)
+        if in_process is not None:
+            in_process.stop()
 
 
 @app.command()
 def worker(concurrency: int = typer.Option(2, min=1, help="Exports made at the same time.")) -> None:
     """Run a worker alone: takes exports from the queue, and sweeps for lost or stalled ones."""
     _logging()
-    service = build_service(Settings())
-    sweeper = Sweeper(service.runtime, service.tasks)
-    sweeper.start()
-    consumer = service.tasks.huey.create_consumer(workers=concurrency, worker_type="thread", periodic=False)
-    try:
-        consumer.run()
-    finally:
-        sweeper.stopped.set()
+    Worker(build_service(Settings()), concurrency).run()

@@ -36,25 +36,33 @@ def download_link(runtime: Runtime, export: Export) -> str:
     return runtime.settings.public_url.rstrip("/") + path
 
 
+def message_domain(public_url: str) -> str:
+    """The Message-ID domain: PUBLIC_URL's host name, or `localhost` when it is an IP address or absent."""
+    host = urlsplit(public_url).hostname or ""
+    return host if host and not host.replace(".", "").isdigit() and ":" not in host else "localhost"
+
+
 def _compose(runtime: Runtime, export: Export, project: Project, recipient: User) -> EmailMessage:
     settings = runtime.settings
-    common = {
-        "export_id": export.id, "to": recipient.email, "lang": recipient.lang, "project_name": project.name,
-        "to_name": recipient.name or f"{recipient.first_name} {recipient.last_name}".strip(),
-        "format_": export.format, "mail_from": settings.mail_from,
-        "message_domain": urlsplit(settings.public_url).hostname or "localhost",
-    }
+    to_name = recipient.name or f"{recipient.first_name} {recipient.last_name}".strip()
+    domain = message_domain(settings.public_url)
     if export.status == lifecycle.FAILED:
-        return compose_failed(error=export.error or "unknown error", **common)  # type: ignore[arg-type]
+        return compose_failed(
+            export_id=export.id, to=recipient.email, to_name=to_name, lang=recipient.lang,
+            project_name=project.name, format_=export.format, error=export.error or "unknown error",
+            mail_from=settings.mail_from, message_domain=domain,
+        )
     assert export.storage_key and export.file_name and export.expires_at and export.size is not None
     attachment = None
     if attachment_fits(export.size, settings.max_attachment_bytes):
         with runtime.storage.open(export.storage_key) as stored:
             attachment = stored.read()
-    return compose_succeeded(  # type: ignore[arg-type]
-        row_count=export.row_count or 0, link=download_link(runtime, export), expires_at=export.expires_at,
-        file_name=export.file_name, mime_type=get_writer(export.format).mime_type, attachment=attachment,
-        **common,
+    return compose_succeeded(
+        export_id=export.id, to=recipient.email, to_name=to_name, lang=recipient.lang,
+        project_name=project.name, format_=export.format, row_count=export.row_count or 0,
+        link=download_link(runtime, export), expires_at=export.expires_at, file_name=export.file_name,
+        mime_type=get_writer(export.format).mime_type, attachment=attachment, mail_from=settings.mail_from,
+        message_domain=domain,
     )
 
 

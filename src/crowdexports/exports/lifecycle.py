@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from crowdexports.errors import Conflict
 from crowdexports.models import Export, ExportEvent, Project, User, utcnow
@@ -44,8 +45,8 @@ def _log(session: Session, export_id: int, kind: str, detail: str = "") -> None:
     session.add(ExportEvent(export_id=export_id, kind=kind, detail=detail[:4000]))
 
 
-def _fenced(claim: Claim) -> tuple[object, ...]:
-    return (Export.id == claim.export_id, Export.attempt == claim.attempt, Export.status == PROCESSING)
+def _fenced(claim: Claim) -> ColumnElement[bool]:
+    return and_(Export.id == claim.export_id, Export.attempt == claim.attempt, Export.status == PROCESSING)
 
 
 def request(
@@ -107,7 +108,7 @@ def renew(session: Session, claim: Claim, *, lease_seconds: float, rows_done: in
     """Extend the lease and record progress. False means stop: canceled, or the lease was lost."""
     result = session.execute(
         update(Export)
-        .where(*_fenced(claim))
+        .where(_fenced(claim))
         .values(lease_until=utcnow() + timedelta(seconds=lease_seconds), rows_done=rows_done)
         .execution_options(synchronize_session=False)
     )
@@ -122,7 +123,7 @@ def succeed(
     """Record the published file. False if the claim is no longer ours (the caller drops its file)."""
     result = session.execute(
         update(Export)
-        .where(*_fenced(claim))
+        .where(_fenced(claim))
         .values(
             status=SUCCEEDED, finished_at=utcnow(), lease_until=None, storage_key=storage_key,
             file_name=file_name, size=size, row_count=row_count, rows_done=row_count,
@@ -142,7 +143,7 @@ def fail(session: Session, claim: Claim, error: str) -> bool:
     """End the export as failed with a readable reason; the owner is then told by email."""
     result = session.execute(
         update(Export)
-        .where(*_fenced(claim))
+        .where(_fenced(claim))
         .values(status=FAILED, finished_at=utcnow(), lease_until=None, error=error[:2000], email_status="pending")
         .execution_options(synchronize_session=False)
     )
