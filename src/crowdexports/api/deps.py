@@ -1,0 +1,170 @@
+"""Request-scoped dependencies: the session, who is calling, and the resources they may touch.
+
+Lookups and access checks live here as chained dependencies, so routes stay a few lines and every
+route checks access the same way. Checks raise domain errors; `api/errors.py` maps them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+
+from crowdexports import security
+from crowdexports.errors import AuthenticationFailed, FieldProblem, Forbidden, InvalidInput, NotFound
+from crowdexports.exports import queries
+from crowdexports.models import Export, Project, User
+from crowdexports.runtime import Runtime
+
+ID = re.compile(r"[0-9]{1,19}")
+INVALID_TOKEN = 'Bearer realm="api", error="invalid_token"'
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    with runtime.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    can_write: bool  # only Bearer tokens may write; API keys and passwords are read-only (SPEC §2)
+
+
+def _bearer(session: Session, token: str) -> User | None:
+    row = security.live_access_token(session, token)
+    return session.get(User, row.user_id) if row is not None else None
+
+
+def _api_key(session: Session, credentials: str) -> User | None:
+    """`APIKey <key>`, or the older `ApiKey <username>:<key>` where the key must be that user's."""
+    username, _, key = credentials.rpartition(":")
+    user = security.user_for_api_key(session, key)
+    return user if user is not None and (not username or user.username == username) else None
+
+
+def _basic(request: Request, session: Session, credentials: str) -> User | None:
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, colon, password = decoded.partition(":")
+    if not colon:
+        return None
+    user = session.scalar(select(User).where(User.username == username))
+    verified: security.VerifiedPasswords = request.app.state.verified_passwords
+    checked = verified.check(username, password, user.password_hash if user else None)
+    return user if checked else None
+
+
+def get_caller(request: Request, session: SessionDep) -> Caller:
+    """Who is calling, from the Authorization header (scheme names are case-insensitive)."""
+    scheme, _, credentials = request.headers.get("authorization", "").strip().partition(" ")
+    scheme, credentials = scheme.lower(), credentials.strip()
+    if scheme == "bearer":
+        user = _bearer(session, credentials)
+        if user is None:
+            raise AuthenticationFailed("The access token is invalid or has expired.", INVALID_TOKEN)
+        return Caller(user, can_write=True)
+    if scheme == "apikey":
+        user = _api_key(session, credentials)
+    elif scheme == "basic":
+        user = _basic(request, session, credentials)
+    elif not scheme:
+        raise AuthenticationFailed("Authentication credentials were not provided.")
+    else:
+        raise AuthenticationFailed("Unsupported authorization scheme: use Bearer, APIKey or Basic.")
+    if user is None:
+        raise AuthenticationFailed("Invalid credentials.")
+    return Caller(user, can_write=False)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def parse_id(raw: str) -> int:
+    """A path id; anything that is not one names nothing, so it is NotFound (never a 500)."""
+    if not ID.fullmatch(raw):
+        raise NotFound(f"{raw[:40]!r} is not an id")
+    return int(raw)
+
+
+def _writer(caller: Caller) -> None:
+    if not caller.can_write:
+        raise Forbidden("Writing needs a Bearer token: API keys and passwords give read-only access.")
+
+
+def readable_project(project_id: str, session: SessionDep, caller: CallerDep) -> Project:
+    """The project for its owner or staff."""
+    return queries.owned_project(session, parse_id(project_id), caller.user)
+
+
+def own_project_for_write(project_id: str, session: SessionDep, caller: CallerDep) -> Project:
+    """The project for its owner only (an export goes to whoever asks), with a Bearer token."""
+    project = queries.owned_project(session, parse_id(project_id), caller.user, staff_allowed=False)
+    _writer(caller)
+    return project
+
+
+def visible_export(export_id: str, session: SessionDep, caller: CallerDep) -> Export:
+    return queries.visible_export(session, parse_id(export_id), caller.user)
+
+
+def cancelable_export(export: Annotated[Export, Depends(visible_export)], caller: CallerDep) -> Export:
+    """Staff only; others who can see the export get 403, the rest already got 404."""
+    _writer(caller)
+    if not caller.user.is_staff:
+        raise Forbidden("Only staff may cancel an export.")
+    return export
+
+
+ReadableProject = Annotated[Project, Depends(readable_project)]
+OwnProjectForWrite = Annotated[Project, Depends(own_project_for_write)]
+VisibleExport = Annotated[Export, Depends(visible_export)]
+CancelableExport = Annotated[Export, Depends(cancelable_export)]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _undecodable(message: str) -> InvalidInput:
+    return InvalidInput([FieldProblem([], message, "DeserializationError")])
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object: 415 unless declared JSON, 400 DeserializationError unless it is one."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise HTTPException(415, "The body must be JSON, sent with Content-Type: application/json.")
+    body = await request.body()
+    try:
+        payload = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise _undecodable("The body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise _undecodable("The body must be a JSON object.")
+    return payload
+
+
+JsonObject = Annotated[dict[str, Any], Depends(json_object)]

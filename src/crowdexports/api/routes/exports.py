@@ -1,0 +1,81 @@
+"""Export endpoints (SPEC §2). Access checks are dependencies (api/deps.py); the work is in the domain."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+
+from crowdexports.api.deps import (
+    CallerDep,
+    CancelableExport,
+    JsonObject,
+    OwnProjectForWrite,
+    ReadableProject,
+    RuntimeDep,
+    SessionDep,
+    VisibleExport,
+)
+from crowdexports.api.schemas import ExportCreate, ExportOut, ExportPage, errors
+from crowdexports.exports import lifecycle, queries
+from crowdexports.exports.requests import validate_export_payload
+from crowdexports.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1", tags=["exports"])
+CREATE_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": ExportCreate.model_json_schema()}}}}
+
+
+def _dispatch(runtime: Runtime, export_id: int) -> None:
+    """Ring the worker's doorbell. The row is committed already: if the message is lost, the sweep
+    dispatches the export again, so a failure here must not fail the request."""
+    try:
+        runtime.dispatch_export(export_id)
+    except Exception:
+        logger.exception("dispatch of export %s failed; the sweep will retry it", export_id)
+
+
+@router.post("/projects/{project_id}/exports", status_code=201, response_model=ExportOut,
+             response_model_exclude_unset=True, openapi_extra=CREATE_BODY,
+             responses=errors(400, 401, 403, 404, 413, 415))
+def create_export(project: OwnProjectForWrite, payload: JsonObject, caller: CallerDep, session: SessionDep,
+                  runtime: RuntimeDep, response: Response) -> dict[str, Any]:
+    """Ask for an export of the project's orders; a worker makes it and emails it to the caller."""
+    export_type, writer, columns = validate_export_payload(payload, caller.user.lang)
+    chosen = {column.id: column.header for column in columns} if payload.get("columns") is not None else None
+    export = lifecycle.request(session, project=project, user=caller.user, type_=export_type.identifier,
+                               format_=writer.format, columns=chosen)
+    _dispatch(runtime, export.id)
+    response.headers["Location"] = f"/v1/exports/{export.id}"
+    return queries.export_resource(export, project, caller.user, caller.user, runtime.settings)
+
+
+@router.get("/projects/{project_id}/exports", response_model=ExportPage, response_model_exclude_unset=True,
+            responses=errors(400, 401, 403, 404))
+def list_exports(
+    project: ReadableProject, caller: CallerDep, session: SessionDep, runtime: RuntimeDep,
+    limit: str | None = Query(None, description="Page size, 1 to 20 (larger values count as 20)."),
+    since: str | None = Query(None, description="Unix seconds (a fraction allowed): exports created before."),
+) -> dict[str, Any]:
+    """The project's exports, newest first, a page at a time (follow `meta.next`)."""
+    page_size, cursor = queries.parse_limit(limit), queries.parse_since(since)
+    return queries.list_resource(session, project, caller.user, page_size, cursor, runtime.settings)
+
+
+@router.get("/exports/{export_id}", response_model=ExportOut, response_model_exclude_unset=True,
+            responses=errors(401, 404))
+def show_export(export: VisibleExport, caller: CallerDep, session: SessionDep,
+                runtime: RuntimeDep) -> dict[str, Any]:
+    """One export, for its project's owner and staff; to anyone else it does not exist."""
+    return queries.resource_of(session, export, caller.user, runtime.settings)
+
+
+@router.post("/exports/{export_id}/cancel", response_model=ExportOut, response_model_exclude_unset=True,
+             responses=errors(401, 403, 404, 409))
+def cancel_export(export: CancelableExport, caller: CallerDep, session: SessionDep,
+                  runtime: RuntimeDep) -> dict[str, Any]:
+    """Staff only: stop a waiting or running export; no file and no email come of it."""
+    lifecycle.cancel(session, export, by_user_id=caller.user.id)
+    return queries.resource_of(session, export, caller.user, runtime.settings)

@@ -1,0 +1,103 @@
+"""Pydantic models of what the API answers: its OpenAPI documentation and its response contract.
+
+Strict and closed (`extra="forbid"`): a field the code adds without documenting it here fails loudly.
+Request bodies are checked by `exports.requests` (one place for API and CLI), so `ExportCreate` only
+documents the body.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ClientError(Strict):
+    classification: str = Field(examples=["ValueError"])
+    fieldNames: list[str] = Field(examples=[["format"]])  # camelCase: the Ulule API's wire name
+    message: str
+
+
+class ErrorBody(Strict):
+    errors: list[ClientError]
+
+
+class OAuthErrorBody(ErrorBody):
+    error: Literal["invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"]
+    error_description: str
+
+
+class ExportCreate(Strict):
+    format: str = Field(description="File format.", examples=["csv", "xlsx"])
+    type: str = Field(description="Export type.", examples=["orders"])
+    columns: dict[str, str] | None = Field(
+        default=None, description="Column id to header text, in file order; all columns when absent.",
+        examples=[{"order.id": "Order", "user.email": "Email"}],
+    )
+
+
+class Recipient(Strict):
+    id: int
+    username: str
+    name: str
+    first_name: str
+    last_name: str
+    lang: str
+    email: str | None = Field(default=None, description="Only when the caller is this user.")
+
+
+class Progress(Strict):
+    rows_done: int
+
+
+class ExportOut(Strict):
+    id: int
+    project_id: int
+    type: str
+    format: str
+    status: Literal["waiting", "processing", "succeeded", "failed", "canceled"]
+    created_at: str = Field(description="RFC 3339, UTC, with fractional seconds.")
+    url: str | None = Field(description="Signed download link while the file is available.")
+    user: Recipient
+    columns: dict[str, str]
+    row_count: int | None
+    size: int | None = Field(description="File size in bytes.")
+    started_at: str | None
+    finished_at: str | None
+    expires_at: str | None = Field(description="When the file and its link expire.")
+    error: str | None = Field(description="Why a failed export failed.")
+    progress: Progress | None = Field(description="While processing.")
+    email_status: str
+
+
+class PageMeta(Strict):
+    limit: int
+    next: str | None = Field(description="Query string of the next page, or null on the last one.",
+                             examples=["?limit=20&since=1700000000.123456"])
+
+
+class ExportPage(Strict):
+    exports: list[ExportOut]
+    meta: PageMeta
+
+
+class TokenOut(Strict):
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    scope: str
+    token_type: Literal["Bearer"]
+
+
+class Health(Strict):
+    status: Literal["ok"]
+    database: Literal["ok"]
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the error answers a route can give."""
+    return {status: {"model": ErrorBody} for status in statuses}

@@ -1,0 +1,125 @@
+"""Secrets at rest and their checks (RELIABILITY §6).
+
+Passwords are low-entropy, so they get argon2, a slow memory-hard hash. Tokens, API keys and client
+secrets are 256-bit random values: guessing one is hopeless, so a fast SHA-256 is enough, and it lets
+the database find a row by its hash with an index. Every comparison of secrets is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crowdexports.models import ApiKey, OAuthClient, OAuthToken, User, utcnow
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str, hasher: PasswordHasher = _hasher) -> str:
+    """An argon2id hash. `hasher` lets tests use cheap parameters: verify reads them from the hash."""
+    return hasher.hash(password)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """True if `password` matches. With no hash (unknown user, no password set) it still spends the
+    time of a real check, so response times do not tell which usernames exist."""
+    try:
+        matched = _hasher.verify(password_hash or _dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return matched and password_hash is not None
+
+
+def new_token() -> str:
+    """A fresh 256-bit secret (RFC 6749 §10.10 asks for at least 128 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex of a high-entropy secret: what the database stores and is searched by."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _same(stored_hash: str, token: str) -> bool:
+    return hmac.compare_digest(stored_hash, hash_token(token))
+
+
+def user_for_api_key(session: Session, key: str) -> User | None:
+    api_key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_token(key)))
+    if api_key is None or not _same(api_key.key_hash, key):
+        return None
+    return session.get(User, api_key.user_id)
+
+
+def client_for_secret(session: Session, client_id: str, client_secret: str) -> OAuthClient | None:
+    """The client if both id and secret match. An unknown id still hashes, to keep timings alike."""
+    client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    matched = _same(client.secret_hash if client else hash_token(""), client_secret)
+    return client if client is not None and matched else None
+
+
+def live_access_token(session: Session, token: str) -> OAuthToken | None:
+    """The token row for a Bearer token that is neither revoked nor expired."""
+    row = session.scalar(select(OAuthToken).where(OAuthToken.access_hash == hash_token(token)))
+    if row is None or not _same(row.access_hash, token) or row.revoked_at is not None:
+        return None
+    return row if row.access_expires_at > utcnow() else None
+
+
+def token_for_refresh(session: Session, refresh_token: str) -> OAuthToken | None:
+    """The token row for a refresh token, whatever its state (rotation needs to see revoked ones)."""
+    row = session.scalar(select(OAuthToken).where(OAuthToken.refresh_hash == hash_token(refresh_token)))
+    return row if row is not None and _same(row.refresh_hash, refresh_token) else None
+
+
+class VerifiedPasswords:
+    """A short-lived memory of (username, password) pairs that argon2 already accepted.
+
+    argon2 costs ~120 ms per check, which would cap HTTP Basic at ~10 requests/s (SPEC §8). Entries
+    are keyed by an HMAC under the server secret, never the password, and include the stored hash, so
+    a password change makes the old entry useless at once.
+    """
+
+    def __init__(self, secret: str, ttl_seconds: float = 60.0, max_entries: int = 10_000) -> None:
+        self._key = hashlib.sha256(b"verified-passwords:" + secret.encode()).digest()
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._entries: OrderedDict[bytes, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _digest(self, username: str, password: str, password_hash: str) -> bytes:
+        message = "\0".join((username, password, password_hash)).encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def check(self, username: str, password: str, password_hash: str | None) -> bool:
+        """verify_password, answered from memory when the same pair passed within the TTL."""
+        if password_hash is None:
+            return verify_password(password, None)
+        digest, now = self._digest(username, password, password_hash), time.monotonic()
+        with self._lock:
+            expiry = self._entries.get(digest)
+            if expiry is not None and expiry > now:
+                return True
+        if not verify_password(password, password_hash):
+            return False
+        with self._lock:
+            self._entries[digest] = now + self._ttl
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return True

@@ -1,0 +1,141 @@
+"""API fixtures: the real ASGI app over a real SQLite file, real local storage and the outbox mailer.
+
+The task queue is not under test here: `dispatch_export` appends to a list, so tests can see what was
+dispatched. Everything else is the production code.
+
+Passwords are hashed with cheap argon2 parameters (CHEAP_HASHER): argon2 reads the parameters from
+the hash itself when verifying, so HTTP Basic and the password grant stay fast in tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from crowdexports import accounts, mail, security, storage
+from crowdexports.api.app import create_app
+from crowdexports.config import Settings
+from crowdexports.exports import lifecycle
+from crowdexports.models import Export, OAuthClient, Project, User, utcnow
+from crowdexports.runtime import Runtime
+
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@dataclass
+class Account:
+    """A user and every credential they can present."""
+
+    user: User
+    password: str
+    api_key: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+    @property
+    def apikey(self) -> dict[str, str]:
+        return {"Authorization": f"APIKey {self.api_key}"}
+
+    @property
+    def basic(self) -> dict[str, str]:
+        pair = base64.b64encode(f"{self.user.username}:{self.password}".encode()).decode()
+        return {"Authorization": f"Basic {pair}"}
+
+
+@pytest.fixture
+def dispatched() -> list[int]:
+    return []
+
+
+@pytest.fixture
+def runtime(settings: Settings, engine: Engine, session_factory: sessionmaker[Session],
+            dispatched: list[int]) -> Runtime:
+    return Runtime(
+        settings=settings, engine=engine, sessions=session_factory,
+        storage=storage.from_url(settings.resolved_storage_url),
+        mailer=mail.from_url(None, settings.outbox_dir),
+        dispatch_export=dispatched.append,
+    )
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def oauth_client(session: Session) -> tuple[OAuthClient, str, str]:
+    return accounts.create_client(session, "test client")
+
+
+def make_account(session: Session, settings: Settings, username: str, client: OAuthClient, *,
+                 is_staff: bool = False, lang: str = "en") -> Account:
+    user = accounts.create_user(session, username=username, email=f"{username}@example.com",
+                                is_staff=is_staff, lang=lang, first_name=username.title(), last_name="Tester")
+    password = f"{username}-password-{uuid.uuid4().hex[:6]}"
+    user.password_hash = security.hash_password(password, CHEAP_HASHER)
+    session.commit()
+    tokens = accounts.issue_tokens(session, user, client, settings)
+    return Account(user, password, accounts.create_api_key(session, user), tokens["access_token"],
+                   tokens["refresh_token"])
+
+
+@pytest.fixture
+def alice(session: Session, settings: Settings, oauth_client: tuple[OAuthClient, str, str]) -> Account:
+    return make_account(session, settings, "alice", oauth_client[0])
+
+
+@pytest.fixture
+def bob(session: Session, settings: Settings, oauth_client: tuple[OAuthClient, str, str]) -> Account:
+    return make_account(session, settings, "bob", oauth_client[0])
+
+
+@pytest.fixture
+def staff(session: Session, settings: Settings, oauth_client: tuple[OAuthClient, str, str]) -> Account:
+    return make_account(session, settings, "staffer", oauth_client[0], is_staff=True)
+
+
+@pytest.fixture
+def project_a(session: Session, alice: Account) -> Project:
+    return accounts.create_project(session, owner=alice.user, name="Solar Kettle")
+
+
+@pytest.fixture
+def project_b(session: Session, bob: Account) -> Project:
+    return accounts.create_project(session, owner=bob.user, name="Wind Spoon")
+
+
+def request_export(session: Session, project: Project, user: User, format_: str = "csv") -> Export:
+    return lifecycle.request(session, project=project, user=user, type_="orders", format_=format_,
+                             columns=None)
+
+
+def succeeded_export(session: Session, runtime: Runtime, project: Project, user: User, *,
+                     content: bytes = b"order.id\r\n1\r\n", file_name: str = "solar-kettle_orders.csv",
+                     expires_in: timedelta = timedelta(days=7)) -> Export:
+    """An export that went through the real lifecycle and storage, with `content` as its file."""
+    export = request_export(session, project, user)
+    claim = lifecycle.claim(session, export.id, worker="test", lease_seconds=30, max_attempts=3)
+    assert claim is not None
+    tmp = runtime.storage.temp_dir() / f"{uuid.uuid4().hex}.part"
+    tmp.write_bytes(content)
+    key = f"exports/{export.id}/1/{file_name}"
+    size = runtime.storage.publish(tmp, key)
+    assert lifecycle.succeed(session, claim, storage_key=key, file_name=file_name, size=size, row_count=1,
+                             expires_at=utcnow() + expires_in)
+    session.refresh(export)
+    return export

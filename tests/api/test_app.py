@@ -1,0 +1,133 @@
+"""The app as a whole: the error envelope everywhere, health, docs, and secrets never stored in clear."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import httpx
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from crowdexports import accounts, security
+from crowdexports.api.app import create_app
+from crowdexports.config import Settings
+from crowdexports.db import make_engine, make_session_factory
+from crowdexports.models import OAuthClient
+from crowdexports.runtime import Runtime
+from tests.api.conftest import Account
+
+
+def only_error(response: httpx.Response, status: int, classification: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"errors"} and len(body["errors"]) == 1
+    error: dict[str, object] = body["errors"][0]
+    assert set(error) == {"classification", "fieldNames", "message"}
+    assert error["classification"] == classification
+    return error
+
+
+def test_unknown_routes_and_bad_ids_get_the_envelope(client: TestClient, alice: Account) -> None:
+    for path in ("/nope", "/v1/exports", "/v1/exports/1/nope", "/v1/projects"):
+        only_error(client.get(path), 404, "NotFoundError")
+    for path in ("/v1/exports/abc", "/v1/exports/99999999999999999999", "/v1/exports/-1", "/v1/exports/1e3"):
+        only_error(client.get(path, headers=alice.apikey), 404, "NotFoundError")
+    only_error(client.get("/v1/exports/abc"), 401, "AuthenticationError")  # who asks is checked first
+
+
+def test_a_wrong_method_is_405_with_allow(client: TestClient) -> None:
+    response = client.delete("/v1/exports/1")
+    only_error(response, 405, "MethodNotAllowedError")
+    assert response.headers["allow"] == "GET"
+    assert client.put("/v1/projects/1/exports").headers["allow"] == "GET, POST"
+
+
+def test_healthz_checks_the_database(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def broken_runtime(runtime: Runtime, tmp_path: Path) -> Runtime:
+    """The same service over a database that cannot be opened (its path is a directory)."""
+    engine = make_engine(f"sqlite:///{tmp_path}")
+    return Runtime(runtime.settings, engine, make_session_factory(engine), runtime.storage, runtime.mailer,
+                   runtime.dispatch_export)
+
+
+def test_a_database_that_is_down_gives_503_not_500(runtime: Runtime, tmp_path: Path, alice: Account) -> None:
+    with TestClient(create_app(broken_runtime(runtime, tmp_path)), raise_server_exceptions=False) as client:
+        only_error(client.get("/healthz"), 503, "ServiceUnavailableError")
+        response = client.get("/v1/exports/1", headers=alice.apikey)
+        only_error(response, 503, "ServiceUnavailableError")
+        assert response.headers["retry-after"] == "5"
+
+
+def test_an_unexpected_error_is_a_500_without_details(runtime: Runtime) -> None:
+    app = create_app(runtime)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals at /srv/app.py line 42")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+    error = only_error(response, 500, "ServerError")
+    assert error["message"] == "Internal server error."
+    for leak in ("secret", "Traceback", "RuntimeError", "app.py"):
+        assert leak not in response.text
+
+
+def test_openapi_and_docs_are_served(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert {"/oauth2/token/", "/v1/projects/{project_id}/exports", "/v1/exports/{export_id}",
+            "/v1/exports/{export_id}/cancel", "/v1/exports/{export_id}/download",
+            "/healthz"} <= set(schema["paths"])
+    create = schema["paths"]["/v1/projects/{project_id}/exports"]["post"]
+    assert set(create["requestBody"]["content"]["application/json"]["schema"]["properties"]) == {
+        "format", "type", "columns"}
+    assert "ErrorBody" in schema["components"]["schemas"]
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_no_secret_is_stored_in_clear(client: TestClient, session: Session, settings: Settings,
+                                      oauth_client: tuple[OAuthClient, str, str]) -> None:
+    """Read the raw database files (the WAL too): hashes are there, the secrets themselves are not."""
+    password = "correct horse battery staple"
+    user = accounts.create_user(session, username="carol", email="carol@example.com", password=password)
+    api_key = accounts.create_api_key(session, user)
+    _, client_id, client_secret = oauth_client
+    pair = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+    tokens = client.post("/oauth2/token/", headers={"Authorization": f"Basic {pair}"},
+                         data={"grant_type": "password", "username": "carol", "password": password}).json()
+    secrets = [password, api_key, client_secret, tokens["access_token"], tokens["refresh_token"]]
+    database = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
+    raw = b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
+    for secret in secrets:
+        assert secret.encode() not in raw
+    for secret in secrets[1:]:
+        assert security.hash_token(secret).encode() in raw  # proves these bytes are the live data
+    assert b"$argon2id$" in raw
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+
+
+def test_fastapi_parameter_validation_is_answered_400_in_the_envelope(runtime: Runtime) -> None:
+    """Our routes validate by hand, but any route declaring typed parameters gets the same mapping."""
+    app = create_app(runtime)
+
+    @app.post("/typed")
+    def typed(body: Body, count: int) -> None:
+        raise AssertionError("not reached")
+
+    with TestClient(app) as client:
+        response = client.post("/typed?count=x", json={"name": 1, "extra": True})
+    assert response.status_code == 400
+    assert sorted((e["classification"], e["fieldNames"]) for e in response.json()["errors"]) == [
+        ("TypeError", ["name"]), ("UnknownFieldError", ["extra"]), ("ValueError", ["count"])]

@@ -1,0 +1,109 @@
+"""Who sees what (SPEC §2): owners A and B, staff and anonymous × every endpoint, on A's and B's things.
+
+An export's existence is private (404 to others); a project's is not (403 to non-owners). Creating
+is the owner's alone; cancelling is staff's alone. A download link is its own credential.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from crowdexports.models import Export, Project
+from crowdexports.runtime import Runtime
+from tests.api.conftest import Account, request_export, succeeded_export
+
+
+@dataclass
+class World:
+    accounts: dict[str, Account]
+    projects: dict[str, Project]
+    waiting: dict[str, Export]
+    succeeded: dict[str, Export]
+
+
+@pytest.fixture
+def world(client: TestClient, session: Session, runtime: Runtime, alice: Account, bob: Account,
+          staff: Account, project_a: Project, project_b: Project) -> World:
+    return World(
+        accounts={"A": alice, "B": bob, "staff": staff},
+        projects={"A": project_a, "B": project_b},
+        waiting={"A": request_export(session, project_a, alice.user),
+                 "B": request_export(session, project_b, bob.user)},
+        succeeded={"A": succeeded_export(session, runtime, project_a, alice.user, content=b"A's file"),
+                   "B": succeeded_export(session, runtime, project_b, bob.user, content=b"B's file")},
+    )
+
+
+def call(client: TestClient, world: World, action: str, owner: str,
+         headers: dict[str, str]) -> httpx.Response:
+    project, export = world.projects[owner], world.waiting[owner]
+    if action == "show":
+        return client.get(f"/v1/exports/{export.id}", headers=headers)
+    if action == "list":
+        return client.get(f"/v1/projects/{project.id}/exports", headers=headers)
+    if action == "create":
+        return client.post(f"/v1/projects/{project.id}/exports", json={"format": "csv", "type": "orders"},
+                           headers=headers)
+    assert action == "cancel"
+    return client.post(f"/v1/exports/{export.id}/cancel", headers=headers)
+
+
+EXPECTED = {  # action: {caller: status on A's resource}; B's resource is the mirror image
+    "show": {"A": 200, "B": 404, "staff": 200, "anonymous": 401},
+    "list": {"A": 200, "B": 403, "staff": 200, "anonymous": 401},
+    "create": {"A": 201, "B": 403, "staff": 403, "anonymous": 401},
+    "cancel": {"A": 403, "B": 404, "staff": 200, "anonymous": 401},
+}
+MIRROR = {"A": "B", "B": "A", "staff": "staff", "anonymous": "anonymous"}
+CLASSIFICATION = {401: "AuthenticationError", 403: "PermissionError", 404: "NotFoundError"}
+CASES = [(action, caller, owner) for action in EXPECTED for caller in MIRROR for owner in ("A", "B")]
+
+
+@pytest.mark.parametrize(("action", "caller", "owner"), CASES)
+def test_access_matrix(client: TestClient, world: World, action: str, caller: str, owner: str) -> None:
+    expected = EXPECTED[action][caller if owner == "A" else MIRROR[caller]]
+    headers = world.accounts[caller].bearer if caller in world.accounts else {}
+    response = call(client, world, action, owner, headers)
+    assert response.status_code == expected, response.text
+    body = response.json()
+    if expected >= 400:
+        assert [e["classification"] for e in body["errors"]] == [CLASSIFICATION[expected]]
+    elif action == "list":
+        assert {e["project_id"] for e in body["exports"]} == {world.projects[owner].id}
+    else:
+        assert body["project_id"] == world.projects[owner].id
+
+
+def test_a_hidden_export_looks_exactly_like_a_missing_one(client: TestClient, world: World) -> None:
+    hidden = client.get(f"/v1/exports/{world.waiting['A'].id}", headers=world.accounts["B"].bearer)
+    missing = client.get("/v1/exports/987654", headers=world.accounts["B"].bearer)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == {"errors": [{**missing.json()["errors"][0],
+                                         "message": f"export {world.waiting['A'].id} does not exist"}]}
+    assert missing.json()["errors"][0]["message"] == "export 987654 does not exist"
+
+
+@pytest.mark.parametrize("caller", ["A", "B", "staff", "anonymous"])
+def test_download_links_are_their_own_credential(client: TestClient, world: World, caller: str) -> None:
+    """Whoever holds A's link gets A's file; no credential replaces the signature."""
+    headers = world.accounts[caller].bearer if caller in world.accounts else {}
+    shown = client.get(f"/v1/exports/{world.succeeded['A'].id}", headers=world.accounts["A"].bearer)
+    url = shown.json()["url"]
+    assert client.get(url, headers=headers).content == b"A's file"
+    unsigned = client.get(f"/v1/exports/{world.succeeded['A'].id}/download", headers=headers)
+    assert unsigned.status_code == 404 and b"A's file" not in unsigned.content
+
+
+def test_the_email_is_shown_only_to_the_recipient(client: TestClient, world: World) -> None:
+    path = f"/v1/exports/{world.waiting['A'].id}"
+    assert client.get(path, headers=world.accounts["A"].bearer).json()["user"]["email"] == "alice@example.com"
+    as_staff = client.get(path, headers=world.accounts["staff"].bearer).json()["user"]
+    assert "email" not in as_staff and as_staff["username"] == "alice"
+    listed = client.get(f"/v1/projects/{world.projects['A'].id}/exports",
+                        headers=world.accounts["staff"].bearer)
+    assert all("email" not in export["user"] for export in listed.json()["exports"])
