@@ -80,7 +80,7 @@ def test_export_is_made_stored_linked_and_emailed_once(service: Service, client:
     message = messages[0]
     assert message["To"].addresses[0].addr_spec == "owner@example.com"
     attachments = list(message.iter_attachments())
-    assert len(attachments) == 1 and attachments[0].get_content() == content
+    assert len(attachments) == 1 and attachments[0].get_payload(decode=True) == content
     with service.runtime.sessions() as session:
         row = session.get_one(Export, body["id"])
         assert row.email_status == "sent" and row.emailed_at is not None

@@ -52,7 +52,8 @@ def test_parallel_claims_have_exactly_one_winner(session_factory: sessionmaker[S
         winners: list[lifecycle.Claim] = []
         barrier = threading.Barrier(8)
 
-        def contend(export_id: int = export_id) -> None:
+        def contend(export_id: int = export_id, barrier: threading.Barrier = barrier,
+                    winners: list[lifecycle.Claim] = winners) -> None:
             with session_factory() as own:
                 barrier.wait()
                 won = lifecycle.claim(own, export_id, worker=threading.current_thread().name, lease_seconds=LEASE,

@@ -11,9 +11,9 @@ from email.message import EmailMessage
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from crowdexports import signing
 from crowdexports.errors import PermanentMailError, TransientMailError
 from crowdexports.exports import lifecycle
+from crowdexports.exports.queries import download_url
 from crowdexports.exports.writers import get_writer
 from crowdexports.mail.compose import attachment_fits, compose_failed, compose_succeeded
 from crowdexports.models import Export, Project, User
@@ -28,12 +28,6 @@ class EmailOutcome(StrEnum):
     RETRY = "retry"
     FAILED = "failed"
     UNKNOWN = "unknown"
-
-
-def download_link(runtime: Runtime, export: Export) -> str:
-    assert export.expires_at is not None
-    path = signing.download_path(runtime.settings.resolved_secret_key, export.id, export.expires_at)
-    return runtime.settings.public_url.rstrip("/") + path
 
 
 def message_domain(public_url: str) -> str:
@@ -60,7 +54,7 @@ def _compose(runtime: Runtime, export: Export, project: Project, recipient: User
     return compose_succeeded(
         export_id=export.id, to=recipient.email, to_name=to_name, lang=recipient.lang,
         project_name=project.name, format_=export.format, row_count=export.row_count or 0,
-        link=download_link(runtime, export), expires_at=export.expires_at, file_name=export.file_name,
+        link=download_url(export, settings) or "", expires_at=export.expires_at, file_name=export.file_name,
         mime_type=get_writer(export.format).mime_type, attachment=attachment, mail_from=settings.mail_from,
         message_domain=domain,
     )
