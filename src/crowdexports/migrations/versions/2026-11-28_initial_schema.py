@@ -4,10 +4,10 @@ Revision ID: fa2c2092a199
 Revises: 
 Create Date: 2026-11-28 18:42:26.085396
 """
-from alembic import op
 import sqlalchemy as sa
-import crowdexports.models
+from alembic import op
 
+import crowdexports.models
 
 revision = 'fa2c2092a199'
 down_revision = None
