@@ -1,0 +1,99 @@
+"""The `crowdexports` command in-process (Typer's runner), against a real database file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from crowdexports.cli.main import app
+from crowdexports.config import Settings
+from crowdexports.db import make_engine, make_session_factory
+from crowdexports.models import ApiKey, OAuthClient, Order, Project, User
+from crowdexports.security import hash_token
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> CliRunner:
+    return CliRunner(env={"CROWDEXPORTS_DATA_DIR": str(tmp_path / "data"),
+                          "CROWDEXPORTS_SECRET_KEY": "test-secret-key-0123456789abcdef"})
+
+
+def _run(cli: CliRunner, *args: str) -> dict[str, object]:
+    result = cli.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _sessions(tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    return make_session_factory(make_engine(settings.resolved_database_url))
+
+
+def test_create_commands_print_json_and_store_only_hashes(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli.invoke(app, ["migrate"]).exit_code == 0
+    user = _run(cli, "users", "create", "--username", "zoé", "--email", "zoe@example.com", "--password",
+                "s3cret-pass", "--lang", "fr")
+    staff = _run(cli, "users", "create", "--username", "root", "--email", "root@example.com", "--password",
+                 "s3cret-pass", "--staff")
+    key = _run(cli, "apikeys", "create", "--username", "zoé")
+    client = _run(cli, "clients", "create", "--name", "bookkeeping")
+    project = _run(cli, "projects", "create", "--owner", "zoé", "--name", "Été à Tokyo", "--currency", "JPY",
+                   "--timezone", "Asia/Tokyo")
+    assert user["lang"] == "fr" and staff["is_staff"] is True
+    assert project["currency"] == "JPY" and project["timezone"] == "Asia/Tokyo"
+    with _sessions(tmp_path)() as session:
+        stored_key = session.query(ApiKey).one()
+        stored_client = session.query(OAuthClient).one()
+        owner = session.query(User).filter_by(username="zoé").one()
+        assert stored_key.key_hash == hash_token(str(key["api_key"])) and stored_key.user_id == owner.id
+        assert stored_client.client_id == client["client_id"]
+        assert stored_client.secret_hash != client["client_secret"]
+        assert owner.password_hash and "s3cret-pass" not in owner.password_hash
+        assert session.get_one(Project, project["id"]).owner_id == owner.id
+
+
+def test_domain_errors_are_one_line_not_a_traceback(cli: CliRunner) -> None:
+    assert cli.invoke(app, ["migrate"]).exit_code == 0
+    missing_owner = cli.invoke(app, ["projects", "create", "--owner", "nobody", "--name", "X"])
+    assert missing_owner.exit_code == 1 and "Traceback" not in missing_owner.output
+    _run(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
+    bad_zone = cli.invoke(app, ["projects", "create", "--owner", "ann", "--name", "X", "--timezone", "Nowhere/City"])
+    assert bad_zone.exit_code == 1 and "error" in bad_zone.output and "Traceback" not in bad_zone.output
+
+
+def test_seed_then_export_run_in_both_formats(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli.invoke(app, ["migrate"]).exit_code == 0
+    _run(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
+    project = _run(cli, "projects", "create", "--owner", "ann", "--name", "Kettle")
+    seeded = _run(cli, "orders", "seed", "--project", str(project["id"]), "--count", "120", "--seed", "4")
+    assert seeded["orders"] == 120
+    with _sessions(tmp_path)() as session:
+        assert session.query(Order).filter_by(project_id=project["id"]).count() == 120
+
+    out_csv, out_xlsx = tmp_path / "orders.csv", tmp_path / "orders.xlsx"
+    made_csv = _run(cli, "exports", "run", "--project", str(project["id"]), "--format", "csv", "--out", str(out_csv),
+                    "--columns", '{"order.id": "Order", "order.total": "Paid"}')
+    with out_csv.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["Order", "Paid"] and len(rows) - 1 == made_csv["rows"] >= 120
+    made_xlsx = _run(cli, "exports", "run", "--project", str(project["id"]), "--format", "xlsx", "--out",
+                     str(out_xlsx))
+    sheet = openpyxl.load_workbook(out_xlsx, read_only=True).worksheets[0]
+    assert sheet.max_row - 1 == made_xlsx["rows"] == made_csv["rows"]
+    assert not list(out_xlsx.parent.glob("*.part"))
+
+
+def test_export_run_rejects_bad_requests_clearly(cli: CliRunner) -> None:
+    assert cli.invoke(app, ["migrate"]).exit_code == 0
+    _run(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
+    project = _run(cli, "projects", "create", "--owner", "ann", "--name", "Kettle")
+    for extra in (["--format", "pdf"], ["--format", "csv", "--columns", "{"], ["--format", "csv", "--columns",
+                                                                               '{"nope": "x"}']):
+        result = cli.invoke(app, ["exports", "run", "--project", str(project["id"]), "--out", "x.csv", *extra])
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert cli.invoke(app, ["exports", "run", "--project", "999", "--format", "csv", "--out", "x"]).exit_code == 1
