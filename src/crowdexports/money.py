@@ -1,0 +1,46 @@
+"""Money: integer minor units in, exact `Decimal` out. Never a float, so 10 + 20 cents is "0.30".
+
+Amounts are stored as integers in the currency's minor unit (SPEC §3); how many digits that unit
+has is the currency's ISO 4217 exponent. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Context, Decimal
+
+DEFAULT_EXPONENT = 2
+
+# ISO 4217 currencies whose minor unit is not 1/100 (every other currency has 2 decimals).
+_EXPONENTS: dict[str, int] = {
+    **dict.fromkeys(
+        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
+         "VUV", "XAF", "XOF", "XPF"),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    **dict.fromkeys(("CLF", "UYW"), 4),
+}
+
+# scaleb() rounds to the context precision: 40 digits hold any 64-bit amount, so nothing is rounded.
+_EXACT = Context(prec=40)
+
+
+def exponent(currency: str) -> int:
+    """Number of decimals of `currency` (case-insensitive); 2 for a code this table does not list."""
+    return _EXPONENTS.get(currency.upper(), DEFAULT_EXPONENT)
+
+
+def decimal_converter(currency: str) -> Callable[[int | None], Decimal | None]:
+    """`to_decimal` for one currency, for hot loops: the lookup is done once; None (no amount) stays None."""
+    shift = -exponent(currency)
+
+    def convert(minor: int | None) -> Decimal | None:
+        return None if minor is None else Decimal(minor).scaleb(shift, _EXACT)
+
+    return convert
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    """Exact amount with exactly the currency's decimals: 1234 EUR -> 12.34, 5 JPY -> 5, 1 KWD -> 0.001."""
+    return Decimal(minor).scaleb(-exponent(currency), _EXACT)

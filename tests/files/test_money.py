@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from crowdexports.exports.writers.cells import format_money
+from crowdexports.money import decimal_converter, exponent, to_decimal
+
+
+@pytest.mark.parametrize(("currency", "digits"), [
+    ("EUR", 2), ("usd", 2), ("CHF", 2), ("JPY", 0), ("KRW", 0), ("CLP", 0), ("ISK", 0), ("VND", 0),
+    ("XOF", 0), ("BHD", 3), ("KWD", 3), ("OMR", 3), ("JOD", 3), ("TND", 3), ("IQD", 3), ("LYD", 3),
+    ("CLF", 4), ("ZZZ", 2),
+])
+def test_exponents_follow_iso_4217(currency: str, digits: int) -> None:
+    assert exponent(currency) == digits
+
+
+@pytest.mark.parametrize(("minor", "currency", "text"), [
+    (1234, "EUR", "12.34"), (5, "JPY", "5"), (1, "KWD", "0.001"), (0, "EUR", "0.00"),
+    (-1050, "EUR", "-10.50"), (1000, "EUR", "10.00"), (100, "JPY", "100"), (30, "EUR", "0.30"),
+    (123456789012345678, "EUR", "1234567890123456.78"),
+])
+def test_to_decimal_is_exact_with_the_currency_decimals(minor: int, currency: str, text: str) -> None:
+    value = to_decimal(minor, currency)
+    assert isinstance(value, Decimal)
+    assert str(value) == text  # exact digits *and* exactly the currency's number of decimals
+    assert decimal_converter(currency)(minor) == value
+    assert str(decimal_converter(currency)(minor)) == text
+
+
+def test_sum_of_minor_units_never_shows_float_artefacts() -> None:
+    assert 0.1 + 0.2 != 0.3  # the trap this module exists to avoid
+    assert format_money(to_decimal(10, "EUR") + to_decimal(20, "EUR")) == "0.30"
+    assert format_money(to_decimal(10 + 20, "EUR")) == "0.30"
+
+
+def test_csv_money_text_never_uses_exponent_notation() -> None:
+    assert format_money(Decimal("1E+2")) == "100"
+    assert format_money(Decimal("1E-7")) == "0.0000001"
+    assert format_money(to_decimal(0, "KWD")) == "0.000"
+    assert format_money(to_decimal(-5, "EUR")) == "-0.05"
