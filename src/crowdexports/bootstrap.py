@@ -28,6 +28,6 @@ def build_service(settings: Settings, *, immediate: bool = False) -> Service:
         mailer=mail.from_url(settings.smtp_url, settings.outbox_dir),
         dispatch_export=lambda export_id: None,
     )
-    tasks = bind_tasks(make_huey(settings.resolved_broker_url, immediate=immediate), runtime)
+    tasks = bind_tasks(make_huey(settings.resolved_broker_url, name=settings.queue_name, immediate=immediate), runtime)
     runtime.dispatch_export = tasks.dispatch_export
     return Service(runtime, tasks)

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     broker_url: str | None = None
     storage_url: str | None = None
+    s3_endpoint_url: str | None = None  # for S3-compatible servers; credentials come from AWS_* variables
+    s3_region: str = "us-east-1"
+    queue_name: str = "crowdexports"  # Huey's queue name: processes sharing a broker and a name share work
     smtp_url: str | None = None
     mail_from: str = "crowdexports <exports@localhost>"
     public_url: str = "http://127.0.0.1:8000"

@@ -7,12 +7,12 @@ from pathlib import Path
 from huey import Huey, RedisHuey, SqliteHuey
 
 
-def make_huey(broker_url: str, *, immediate: bool = False) -> Huey:
+def make_huey(broker_url: str, *, name: str = "crowdexports", immediate: bool = False) -> Huey:
     if broker_url.startswith("sqlite:///"):
         path = Path(broker_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(name="crowdexports", filename=str(path), results=False, immediate=immediate,
+        return SqliteHuey(name=name, filename=str(path), results=False, immediate=immediate,
                           timeout=30)
     if broker_url.startswith(("redis://", "rediss://")):
-        return RedisHuey(name="crowdexports", url=broker_url, results=False, immediate=immediate)
+        return RedisHuey(name=name, url=broker_url, results=False, immediate=immediate)
     raise ValueError(f"unsupported CROWDEXPORTS_BROKER_URL {broker_url!r}: use sqlite:///path or redis://")
