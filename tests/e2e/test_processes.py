@@ -112,3 +112,50 @@ def test_worker_killed_mid_export_is_finished_after_restart_with_one_email(
     assert len(list(settings.outbox_dir.glob("*.eml"))) == 1
     assert service.runtime.storage.keys(f"exports/{export.id}/") == [row.storage_key]
     assert not list(service.runtime.storage.temp_dir().glob("*.part"))  # the killed attempt's file is gone
+
+
+def test_sigterm_hands_the_running_export_back_and_exits_cleanly(
+        settings: Settings, service: Service, owner: Owner, tmp_path: Path) -> None:
+    with service.runtime.sessions() as session:
+        seed_orders(session, owner.project.id, 30_000, seed=3)
+        export = lifecycle.request(session, project=owner.project, user=owner.user, type_="orders",
+                                   format_="xlsx", columns=None)
+    env = settings_env(settings, CROWDEXPORTS_SWEEP_SECONDS="0.5", CROWDEXPORTS_HEARTBEAT_SECONDS="0.3")
+    service.tasks.dispatch_export(export.id)
+
+    def mid_export() -> bool:
+        with service.runtime.sessions() as session:
+            row = session.get_one(Export, export.id)
+            return row.status == "processing" and row.rows_done > 0
+
+    first = start_cli(["worker", "--concurrency", "1"], env, tmp_path / "worker1.log")
+    try:
+        wait_for(mid_export, timeout=60, interval=0.02)
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=15) == 0, (tmp_path / "worker1.log").read_text()[-3000:]
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    with service.runtime.sessions() as session:
+        row = session.get_one(Export, export.id)
+        kinds = list(session.scalars(select(ExportEvent.kind).where(ExportEvent.export_id == export.id)
+                                     .order_by(ExportEvent.id)))
+    assert (row.status, row.attempt, row.lease_until) == ("waiting", 0, None)
+    assert kinds[-1] == "handed_back"
+    assert not list(service.runtime.storage.temp_dir().glob("*.part"))
+
+    second = start_cli(["worker", "--concurrency", "1"], env, tmp_path / "worker2.log")
+    try:
+        wait_for(lambda: _email_status(service, export.id) == "sent", timeout=90, interval=0.1)
+    finally:
+        second.send_signal(signal.SIGINT)
+        assert second.wait(timeout=30) == 0
+    with service.runtime.sessions() as session:
+        row = session.get_one(Export, export.id)
+    assert row.status == "succeeded" and row.attempt == 1
+    assert len(list(settings.outbox_dir.glob("*.eml"))) == 1
+
+
+def _email_status(service: Service, export_id: int) -> str:
+    with service.runtime.sessions() as session:
+        return session.get_one(Export, export_id).email_status

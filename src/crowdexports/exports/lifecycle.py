@@ -155,6 +155,23 @@ def fail(session: Session, claim: Claim, error: str) -> bool:
     return True
 
 
+def hand_back(session: Session, claim: Claim) -> bool:
+    """A worker shutting down returns its export to `waiting`; the attempt does not count against it."""
+    result = session.execute(
+        update(Export)
+        .where(_fenced(claim))
+        .values(status=WAITING, attempt=Export.attempt - 1, lease_until=None, worker=None, rows_done=0,
+                dispatched_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return False
+    _log(session, claim.export_id, "handed_back", f"attempt {claim.attempt} by {claim.worker}")
+    session.commit()
+    return True
+
+
 def cancel(session: Session, export: Export, *, by_user_id: int) -> Export:
     """Staff cancel. A running worker sees it at its next heartbeat and stops; no file, no email."""
     result = session.execute(

@@ -29,6 +29,7 @@ class Progress:
         self.rows_done = 0
         self.estimated_total: int | None = None
         self.stop = threading.Event()
+        self.hand_back = False  # stopping because this process shuts down, not because of a cancel
 
     def watch(self, rows: Iterable[Sequence[object]]) -> Iterator[Sequence[object]]:
         count = 0

@@ -9,6 +9,8 @@ import threading
 from datetime import timedelta
 from enum import StrEnum
 
+from sqlalchemy.orm import Session
+
 from crowdexports.errors import CrowdexportsError, ExportStopped
 from crowdexports.exports import lifecycle, pipeline
 from crowdexports.models import Export, Project, User, utcnow
@@ -22,6 +24,7 @@ class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     STOPPED = "stopped"  # canceled, or the lease was lost to another worker
+    HANDED_BACK = "handed-back"  # this process is shutting down; the export waits for another worker
 
 
 def worker_name() -> str:
@@ -51,6 +54,29 @@ class Heartbeat(threading.Thread):
                 return
 
 
+_running: set[pipeline.Progress] = set()
+_running_lock = threading.Lock()
+
+
+def hand_back_running() -> None:
+    """On shutdown: stop every export this process is making; each is handed back to the queue."""
+    with _running_lock:
+        for progress in _running:
+            progress.hand_back = True
+            progress.stop.set()
+
+
+def _make_file(runtime: Runtime, session: Session, claim: lifecycle.Claim,
+               progress: pipeline.Progress) -> tuple[str, int, pipeline.BuiltFile]:
+    export = session.get_one(Export, claim.export_id)
+    project = session.get_one(Project, export.project_id)
+    recipient = session.get_one(User, export.user_id)
+    built = pipeline.build_file(session, export, project, recipient, runtime.storage.temp_dir(), progress)
+    session.rollback()  # end the read snapshot before the slow publish
+    key, size = pipeline.publish(runtime.storage, claim.export_id, claim.attempt, built)
+    return key, size, built
+
+
 def run_export(runtime: Runtime, export_id: int) -> Outcome:
     settings = runtime.settings
     with runtime.sessions() as session:
@@ -62,28 +88,34 @@ def run_export(runtime: Runtime, export_id: int) -> Outcome:
         pipeline.discard_leftovers(runtime.storage.temp_dir(), export_id)
         progress = pipeline.Progress()
         heartbeat = Heartbeat(runtime, claim, progress)
+        with _running_lock:
+            _running.add(progress)
         heartbeat.start()
+        stopped, failure = False, None
         try:
-            export = session.get_one(Export, export_id)
-            project = session.get_one(Project, export.project_id)
-            recipient = session.get_one(User, export.user_id)
-            built = pipeline.build_file(session, export, project, recipient, runtime.storage.temp_dir(),
-                                        progress)
-            session.rollback()  # end the read snapshot before the slow publish
-            key, size = pipeline.publish(runtime.storage, export_id, claim.attempt, built)
+            key, size, built = _make_file(runtime, session, claim, progress)
         except ExportStopped:
-            logger.info("export %s: attempt %s stopped", export_id, claim.attempt)
-            return Outcome.STOPPED
+            stopped = True
         except Exception as exc:
             logger.exception("export %s: attempt %s failed", export_id, claim.attempt)
             session.rollback()
-            reason = str(exc) if isinstance(exc, CrowdexportsError) else (
+            failure = str(exc) if isinstance(exc, CrowdexportsError) else (
                 f"Unexpected error while making the file ({type(exc).__name__}: {exc})")
-            return Outcome.FAILED if lifecycle.fail(session, claim, reason) else Outcome.STOPPED
         finally:
             heartbeat.finished.set()
             heartbeat.join()
+            with _running_lock:
+                _running.discard(progress)
 
+        if stopped:
+            if progress.hand_back and lifecycle.hand_back(session, claim):
+                logger.info("export %s: attempt %s handed back on shutdown", export_id, claim.attempt)
+                runtime.dispatch_export(export_id)
+                return Outcome.HANDED_BACK
+            logger.info("export %s: attempt %s stopped", export_id, claim.attempt)
+            return Outcome.STOPPED
+        if failure is not None:
+            return Outcome.FAILED if lifecycle.fail(session, claim, failure) else Outcome.STOPPED
         done = lifecycle.succeed(
             session, claim, storage_key=key, file_name=built.file_name, size=size, row_count=built.row_count,
             expires_at=utcnow() + timedelta(days=settings.file_ttl_days),

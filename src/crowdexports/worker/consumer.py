@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from huey.consumer import Consumer
+import signal
+import time
+from types import FrameType
+
+from huey.consumer import Consumer, ConsumerStopped
 
 from crowdexports.bootstrap import Service
+from crowdexports.exports.runner import hand_back_running
 from crowdexports.worker.tasks import Sweeper
 
 # SqliteHuey is polled: keep the idle poll short so a new export starts within half a second.
@@ -26,13 +31,28 @@ class Worker:
         self.sweeper.start()
 
     def run(self) -> None:
-        """Run in the foreground until SIGINT (finish current work) or SIGTERM (stop now)."""
-        self.sweeper.start()
+        """Run in the foreground. SIGINT: finish current exports, then exit. SIGTERM: hand them back, exit.
+
+        Huey's own SIGTERM "interrupts" threads it cannot interrupt, leaving exports to wait for their
+        lease to expire; handing them back lets another worker start at once.
+        """
+        self.start()
+        signal.signal(signal.SIGTERM, self._terminate)
+        health_check_at = time.monotonic()
         try:
-            self.consumer.run()
+            while True:
+                health_check_at = self.consumer.loop(health_check_at)
+        except ConsumerStopped:
+            pass
         finally:
             self.sweeper.stopped.set()
 
+    def _terminate(self, signum: int, frame: FrameType | None) -> None:
+        hand_back_running()
+        self.consumer._handle_signal(signal.SIGINT, frame)  # then a graceful stop: threads finish at once
+
     def stop(self) -> None:
+        """Shut down from `serve`: running exports are handed back, idle threads end."""
         self.sweeper.stopped.set()
+        hand_back_running()
         self.consumer.stop(graceful=True)
