@@ -24,10 +24,12 @@ def build_service(settings: Settings, *, immediate: bool = False) -> Service:
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
-        storage=storage.from_url(settings.resolved_storage_url),
+        storage=storage.from_url(settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url,
+                                 s3_region=settings.s3_region),
         mailer=mail.from_url(settings.smtp_url, settings.outbox_dir),
         dispatch_export=lambda export_id: None,
     )
     tasks = bind_tasks(make_huey(settings.resolved_broker_url, name=settings.queue_name, immediate=immediate), runtime)
     runtime.dispatch_export = tasks.dispatch_export
+    runtime.queue_size = tasks.huey.pending_count
     return Service(runtime, tasks)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     email_retries: int = Field(default=5, ge=0)
     email_backoff_seconds: float = Field(default=2.0, ge=0)
 
+    log_format: str = Field(default="json", pattern="^(json|text)$")
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|debug|info|warning|error)$")
+
     # API knobs.
     access_token_seconds: int = 36000
     refresh_token_days: int = 30

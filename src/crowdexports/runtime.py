@@ -23,3 +23,5 @@ class Runtime:
     # "Look at export N": enqueues a message after the row is committed. The row is the truth;
     # a lost message is found again by the sweep.
     dispatch_export: Callable[[int], None]
+    # Messages waiting in the queue (for /metrics and /healthz); None where no queue is wired (tests).
+    queue_size: Callable[[], int] | None = None

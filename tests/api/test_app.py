@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -44,10 +45,22 @@ def test_a_wrong_method_is_405_with_allow(client: TestClient) -> None:
     assert client.put("/v1/projects/1/exports").headers["allow"] == "GET, POST"
 
 
-def test_healthz_checks_the_database(client: TestClient) -> None:
+def test_healthz_checks_database_queue_and_storage(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "queue": "ok", "storage": "ok"}
+
+
+def test_healthz_names_what_is_down(runtime: Runtime) -> None:
+    def queue_down() -> int:
+        raise ConnectionError("broker unreachable")  # stands in for a Redis that does not answer
+
+    with TestClient(create_app(replace(runtime, queue_size=queue_down))) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    body = response.json()
+    assert (body["queue"], body["database"], body["storage"]) == ("unavailable", "ok", "ok")
+    assert body["errors"][0]["fieldNames"] == ["queue"]
 
 
 def broken_runtime(runtime: Runtime, tmp_path: Path) -> Runtime:
@@ -59,7 +72,9 @@ def broken_runtime(runtime: Runtime, tmp_path: Path) -> Runtime:
 
 def test_a_database_that_is_down_gives_503_not_500(runtime: Runtime, tmp_path: Path, alice: Account) -> None:
     with TestClient(create_app(broken_runtime(runtime, tmp_path)), raise_server_exceptions=False) as client:
-        only_error(client.get("/healthz"), 503, "ServiceUnavailableError")
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.json()["database"] == "unavailable"
+        assert health.json()["errors"][0]["classification"] == "ServiceUnavailableError"
         response = client.get("/v1/exports/1", headers=alice.apikey)
         only_error(response, 503, "ServiceUnavailableError")
         assert response.headers["retry-after"] == "5"

@@ -132,3 +132,24 @@ def test_a_failed_export_tells_the_owner_why(service: Service, client: TestClien
     messages = wait_for(lambda: _outbox(service))
     assert len(messages) == 1 and not list(messages[0].iter_attachments())
     assert "Solar Kettle" in messages[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("consumer")
+def test_metrics_count_exports_durations_and_emails(service: Service, client: TestClient, owner: Owner) -> None:
+    _seed(service, owner.project, 30)
+    export_id = client.post(f"/v1/projects/{owner.project.id}/exports", headers=owner.headers,
+                            json={"format": "csv", "type": "orders"}).json()["id"]
+    _wait_terminal(client, owner, export_id)
+    wait_for(lambda: _outbox(service))
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+               for line in response.text.splitlines() if line and not line.startswith("#")}
+    assert samples['crowdexports_exports{status="succeeded"}'] == 1
+    assert samples['crowdexports_exports{status="waiting"}'] == 0
+    assert samples["crowdexports_export_duration_seconds_count"] == 1
+    assert samples['crowdexports_export_duration_seconds_bucket{le="+Inf"}'] == 1
+    assert 0 < samples["crowdexports_export_duration_seconds_sum"] < 60
+    assert samples["crowdexports_emails_sent_total"] == 1
+    assert samples["crowdexports_email_retries_total"] == 0
+    assert samples["crowdexports_queue_depth"] >= 0

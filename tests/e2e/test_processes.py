@@ -142,6 +142,9 @@ def test_sigterm_hands_the_running_export_back_and_exits_cleanly(
                                      .order_by(ExportEvent.id)))
     assert (row.status, row.attempt, row.lease_until) == ("waiting", 0, None)
     assert kinds[-1] == "handed_back"
+    log_lines = [json.loads(line) for line in (tmp_path / "worker1.log").read_text().splitlines()
+                 if line.startswith("{")]
+    assert any(line.get("export_id") == export.id and "handed back" in line["message"] for line in log_lines)
     assert not list(service.runtime.storage.temp_dir().glob("*.part"))
 
     second = start_cli(["worker", "--concurrency", "1"], env, tmp_path / "worker2.log")

@@ -96,6 +96,8 @@ class TokenOut(Strict):
 class Health(Strict):
     status: Literal["ok"]
     database: Literal["ok"]
+    queue: Literal["ok"]
+    storage: Literal["ok"]
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import typer
 
+from crowdexports import logs
 from crowdexports import migrate as migrations
 from crowdexports.bootstrap import build_service
 from crowdexports.cli import commands
@@ -17,8 +16,10 @@ app = typer.Typer(help="Exports of a crowdfunding project's orders, made by work
 commands.register(app)
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _settings_with_logging() -> Settings:
+    settings = Settings()
+    logs.configure(settings.log_format, settings.log_level)
+    return settings
 
 
 @app.command()
@@ -41,13 +42,12 @@ def serve(
 
     from crowdexports.api.app import create_app
 
-    _logging()
-    service = build_service(Settings())
+    service = build_service(_settings_with_logging())
     in_process = None if no_worker else Worker(service, concurrency)
     if in_process is not None:
         in_process.start()
     try:
-        uvicorn.run(create_app(service.runtime), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(service.runtime), host=host, port=port, log_config=None)
     finally:
         if in_process is not None:
             in_process.stop()
@@ -56,5 +56,4 @@ def serve(
 @app.command()
 def worker(concurrency: int = typer.Option(2, min=1, help="Exports made at the same time.")) -> None:
     """Run a worker alone: takes exports from the queue, and sweeps for lost or stalled ones."""
-    _logging()
-    Worker(build_service(Settings()), concurrency).run()
+    Worker(build_service(_settings_with_logging()), concurrency).run()

@@ -15,6 +15,7 @@ from crowdexports.errors import PermanentMailError, TransientMailError
 from crowdexports.exports import lifecycle
 from crowdexports.exports.queries import download_url
 from crowdexports.exports.writers import get_writer
+from crowdexports.logs import export_context
 from crowdexports.mail.compose import attachment_fits, compose_failed, compose_succeeded
 from crowdexports.models import Export, Project, User
 from crowdexports.runtime import Runtime
@@ -62,6 +63,11 @@ def _compose(runtime: Runtime, export: Export, project: Project, recipient: User
 
 def deliver_email(runtime: Runtime, export_id: int) -> tuple[EmailOutcome, float]:
     """Send the export's email if it is due; returns the outcome and, for RETRY, the delay in seconds."""
+    with export_context(export_id):
+        return _deliver_email(runtime, export_id)
+
+
+def _deliver_email(runtime: Runtime, export_id: int) -> tuple[EmailOutcome, float]:
     settings = runtime.settings
     with runtime.sessions() as session:
         export = lifecycle.begin_email(session, export_id, lease_seconds=settings.lease_seconds * 4)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from crowdexports.errors import CrowdexportsError, ExportStopped
 from crowdexports.exports import lifecycle, pipeline
+from crowdexports.logs import export_context
 from crowdexports.models import Export, Project, User, utcnow
 from crowdexports.runtime import Runtime
 
@@ -40,6 +41,10 @@ class Heartbeat(threading.Thread):
         self.finished = threading.Event()
 
     def run(self) -> None:
+        with export_context(self.claim.export_id):
+            self._beat()
+
+    def _beat(self) -> None:
         settings = self.runtime.settings
         while not self.finished.wait(settings.heartbeat_seconds):
             try:
@@ -78,6 +83,11 @@ def _make_file(runtime: Runtime, session: Session, claim: lifecycle.Claim,
 
 
 def run_export(runtime: Runtime, export_id: int) -> Outcome:
+    with export_context(export_id):
+        return _run_export(runtime, export_id)
+
+
+def _run_export(runtime: Runtime, export_id: int) -> Outcome:
     settings = runtime.settings
     with runtime.sessions() as session:
         claim = lifecycle.claim(session, export_id, worker=worker_name(), lease_seconds=settings.lease_seconds,

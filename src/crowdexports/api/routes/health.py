@@ -1,24 +1,32 @@
-"""Liveness and readiness for load balancers and orchestrators."""
+"""Liveness/readiness and metrics for load balancers, orchestrators and Prometheus."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from crowdexports import monitoring
 from crowdexports.api.deps import RuntimeDep
 from crowdexports.api.schemas import Health, errors
-from crowdexports.errors import Unavailable
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health, responses=errors(503))
-def healthz(runtime: RuntimeDep) -> dict[str, str]:
-    """200 when the database answers; 503 otherwise, so traffic goes elsewhere."""
-    try:
-        with runtime.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        raise Unavailable("The database cannot be reached.") from exc
-    return {"status": "ok", "database": "ok"}
+def healthz(runtime: RuntimeDep) -> JSONResponse:
+    """200 when the database, the queue and the storage answer; 503 otherwise, so traffic goes elsewhere."""
+    report = monitoring.health(runtime)
+    down = [name for name, state in report.items() if state != "ok"]
+    if not down:
+        return JSONResponse({"status": "ok", **report})
+    problem = {"classification": "ServiceUnavailableError", "fieldNames": down,
+               "message": f"unavailable: {', '.join(down)}"}
+    return JSONResponse({"errors": [problem], "status": "unavailable", **report}, status_code=503,
+                        headers={"Retry-After": "5"})
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+def metrics(runtime: RuntimeDep) -> Response:
+    """Prometheus text format: exports by status, durations, queue depth, email retries and failures."""
+    return Response(monitoring.metrics_text(runtime), media_type=CONTENT_TYPE_LATEST)
