@@ -16,6 +16,7 @@ from crowdexports.config import Settings
 from crowdexports.models import Export, Project, utcnow
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, request_export, succeeded_export
+from tests.servers.s3 import fetch
 
 CONTENT = "order.id,user.username\r\n1,élodie\r\n".encode()
 
@@ -40,11 +41,11 @@ def test_a_valid_link_downloads_the_file(client: TestClient, export: Export, ali
                                          settings: Settings) -> None:
     url = link(client, export, alice)
     assert url.startswith(f"{settings.public_url}/v1/exports/{export.id}/download?expires=")
-    response = client.get(url)
+    assert client.get(url, follow_redirects=False).headers["x-content-type-options"] == "nosniff"
+    response = fetch(client, url)  # on S3, via a presigned URL of the store
     assert response.status_code == 200
     assert response.content == CONTENT
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
-    assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["content-disposition"] == (
         "attachment; filename=\"solar-kettle_orders.csv\"; filename*=UTF-8''solar-kettle_orders.csv")
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from crowdexports.models import Export, Project
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, request_export, succeeded_export
+from tests.servers.s3 import fetch
 
 
 @dataclass
@@ -94,7 +95,7 @@ def test_download_links_are_their_own_credential(client: TestClient, world: Worl
     headers = world.accounts[caller].bearer if caller in world.accounts else {}
     shown = client.get(f"/v1/exports/{world.succeeded['A'].id}", headers=world.accounts["A"].bearer)
     url = shown.json()["url"]
-    assert client.get(url, headers=headers).content == b"A's file"
+    assert fetch(client, url, headers=headers).content == b"A's file"
     unsigned = client.get(f"/v1/exports/{world.succeeded['A'].id}/download", headers=headers)
     assert unsigned.status_code == 404 and b"A's file" not in unsigned.content
 

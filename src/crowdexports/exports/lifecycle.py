@@ -322,3 +322,25 @@ def recover_stale_sending(session: Session, *, resend_is_safe: bool) -> list[int
         _log(session, export_id, "email_recovered", str(values["email_status"]))
     session.commit()
     return ids
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+def file_expired(session: Session, export_id: int, storage_key: str, *, now: datetime) -> bool:
+    """Forget the file of an expired export (retention deleted it): `url` stays null, the link 404s.
+
+    Conditioned on the same key and a past expiry, so a row that changed meanwhile is left alone.
+    """
+    result = session.execute(
+        update(Export)
+        .where(Export.id == export_id, Export.status == SUCCEEDED, Export.storage_key == storage_key,
+               Export.expires_at <= now)
+        .values(storage_key=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return False
+    _log(session, export_id, "file_expired", storage_key)
+    session.commit()
+    return True

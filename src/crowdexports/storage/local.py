@@ -112,3 +112,7 @@ class LocalStorage:
             rel = Path(dirpath).relative_to(self.root)
             found.extend(key for name in filenames if (key := (rel / name).as_posix()).startswith(prefix))
         return sorted(found)
+
+    def presigned_url(self, key: str, *, expires_in: int, file_name: str, mime_type: str) -> str | None:
+        """None: a local file has no URL of its own, so the download route streams it."""
+        return None

@@ -10,7 +10,7 @@ from typing import Any
 
 from huey import Huey
 
-from crowdexports.exports import lifecycle
+from crowdexports.exports import lifecycle, retention
 from crowdexports.exports.emailing import EmailOutcome, deliver_email
 from crowdexports.exports.runner import Outcome, run_export
 from crowdexports.runtime import Runtime
@@ -65,7 +65,9 @@ def sweep_once(runtime: Runtime, tasks: Tasks) -> dict[str, int]:
         tasks.dispatch_export(export_id)
     for export_id in emails:
         tasks.dispatch_email(export_id)
-    return {"failed": len(failed), "dispatched": len(due), "recovered": len(recovered), "emails": len(emails)}
+    expired = retention.purge_expired(runtime)
+    return {"failed": len(failed), "dispatched": len(due), "recovered": len(recovered), "emails": len(emails),
+            "expired": expired}
 
 
 class Sweeper(threading.Thread):

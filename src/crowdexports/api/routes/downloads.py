@@ -1,47 +1,31 @@
 """The signed download link: whoever holds it gets the file until it expires, with no other credentials.
 
 The link names an export id, never a storage path; the stored key comes from the database row.
+With S3 the verified link answers 302 to a presigned URL made at click time, valid for minutes: our link
+can live FILE_TTL_DAYS (past SigV4's 7-day limit and past temporary credentials), and the bytes
+never pass through the API. Local storage has no such URL, so the file is streamed.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterator
 from typing import BinaryIO
-from urllib.parse import quote
 
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from crowdexports.api.deps import RuntimeDep, SessionDep, parse_id
 from crowdexports.api.schemas import errors
+from crowdexports.errors import NotFound
 from crowdexports.exports import queries
 from crowdexports.exports.writers import get_writer
+from crowdexports.models import utcnow
+from crowdexports.storage.base import content_disposition
 
 router = APIRouter(tags=["exports"])
 CHUNK = 64 * 1024
-MAX_NAME = 150
-UNSAFE_ASCII = re.compile(r"[^A-Za-z0-9._ ()+-]")
-
-
-def _ascii(text: str) -> str:
-    return UNSAFE_ASCII.sub("_", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode())
-
-
-def content_disposition(file_name: str) -> str:
-    """RFC 6266 `attachment` with an ASCII `filename` for old clients and the UTF-8 `filename*`.
-
-    Control and format characters (CR, LF, NUL, RTL overrides) and path separators are dropped from
-    both; the fallback also loses quotes, semicolons and percent signs, which old clients misread.
-    """
-    clean = "".join(ch for ch in file_name if unicodedata.category(ch)[0] != "C" and ch not in "/\\")
-    clean = clean.strip(" .")[:MAX_NAME] or "export"
-    stem, dot, extension = clean.rpartition(".")
-    if not dot:
-        stem, extension = clean, ""
-    fallback = (_ascii(stem).strip(" ._") or "export") + (f".{_ascii(extension)}" if dot else "")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(clean, safe='')}"
+REDIRECT_SECONDS = 300  # the presigned URL only has to survive the redirect and a slow download start
+NO_STORE = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
 
 
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:
@@ -51,13 +35,22 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
 
 
 @router.get("/v1/exports/{export_id}/download", response_class=StreamingResponse,
-            responses={200: {"content": {"text/csv": {}, "application/octet-stream": {}}}, **errors(404)})
+            responses={200: {"content": {"text/csv": {}, "application/octet-stream": {}}},
+                       302: {"description": "to a short-lived presigned URL of the object store"},
+                       **errors(404, 503)})
 def download(export_id: str, session: SessionDep, runtime: RuntimeDep, expires: str | None = None,
-             signature: str | None = None) -> StreamingResponse:
-    """The export's file. Any problem with the link or the file is the same 404."""
+             signature: str | None = None) -> Response:
+    """The export's file (or a redirect to it). A bad link or a missing file: 404; storage down: 503."""
     export = queries.downloadable(session, parse_id(export_id), expires, signature, runtime.settings)
-    writer, stream = get_writer(export.format), runtime.storage.open(export.storage_key or "")
+    writer, key = get_writer(export.format), export.storage_key or ""
     file_name = export.file_name or f"export-{export.id}.{writer.extension}"
-    headers = {"Content-Disposition": content_disposition(file_name), "X-Content-Type-Options": "nosniff",
-               "Cache-Control": "private, no-store"}
-    return StreamingResponse(_chunks(stream), media_type=writer.mime_type, headers=headers)
+    assert export.expires_at is not None  # downloadable() checked it
+    remaining = int((export.expires_at - utcnow()).total_seconds())
+    presigned = runtime.storage.presigned_url(key, expires_in=max(1, min(REDIRECT_SECONDS, remaining)),
+                                              file_name=file_name, mime_type=writer.mime_type)
+    if presigned is not None:
+        if not runtime.storage.exists(key):  # answer our 404 envelope, not the store's XML error
+            raise NotFound("This download link is invalid or has expired.")
+        return RedirectResponse(presigned, status_code=302, headers=NO_STORE)
+    headers = {"Content-Disposition": content_disposition(file_name), **NO_STORE}
+    return StreamingResponse(_chunks(runtime.storage.open(key)), media_type=writer.mime_type, headers=headers)
