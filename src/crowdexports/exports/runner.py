@@ -9,6 +9,7 @@ import threading
 from datetime import timedelta
 from enum import StrEnum
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from crowdexports.errors import CrowdexportsError, ExportStopped
@@ -105,6 +106,11 @@ def _run_export(runtime: Runtime, export_id: int) -> Outcome:
         try:
             key, size, built = _make_file(runtime, session, claim, progress)
         except ExportStopped:
+            stopped = True
+        except (OperationalError, InterfaceError) as exc:
+            # The database went away mid-export: nothing can be recorded now. The lease runs out
+            # and the sweep gives the export a new attempt once the database is back.
+            logger.warning("export %s: attempt %s lost the database: %s", export_id, claim.attempt, exc)
             stopped = True
         except Exception as exc:
             logger.exception("export %s: attempt %s failed", export_id, claim.attempt)
