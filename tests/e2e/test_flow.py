@@ -16,9 +16,13 @@ from sqlalchemy import func, select, update
 
 from crowdexports import accounts
 from crowdexports.bootstrap import Service
+from crowdexports.exports import lifecycle
+from crowdexports.exports.emailing import EmailOutcome, deliver_email
+from crowdexports.exports.runner import Outcome, run_export
 from crowdexports.models import Export, ExportEvent, Order, OrderItem, Project
 from crowdexports.seed import seed_orders
 from tests.e2e.conftest import Owner, wait_for
+from tests.servers.s3 import fetch
 
 
 def _outbox(service: Service) -> list[EmailMessage]:
@@ -65,7 +69,7 @@ def test_export_is_made_stored_linked_and_emailed_once(service: Service, client:
     expected_rows = _expected_rows(service, owner.project.id)
     assert body["row_count"] == expected_rows
 
-    download = client.get(str(body["url"]).removeprefix("http://testserver"))
+    download = fetch(client, str(body["url"]).removeprefix("http://testserver"))
     assert download.status_code == 200
     content = download.content
     if format_ == "csv":
@@ -153,3 +157,18 @@ def test_metrics_count_exports_durations_and_emails(service: Service, client: Te
     assert samples["crowdexports_emails_sent_total"] == 1
     assert samples["crowdexports_email_retries_total"] == 0
     assert samples["crowdexports_queue_depth"] >= 0
+
+
+def test_a_project_without_orders_gives_a_header_only_file_and_an_email(service: Service, owner: Owner) -> None:
+    with service.runtime.sessions() as session:
+        export_id = lifecycle.request(session, project=owner.project, user=owner.user, type_="orders",
+                                      format_="csv", columns=None).id
+    assert run_export(service.runtime, export_id) is Outcome.SUCCEEDED
+    assert deliver_email(service.runtime, export_id)[0] is EmailOutcome.SENT
+    with service.runtime.sessions() as session:
+        row = session.get_one(Export, export_id)
+    with service.runtime.storage.open(row.storage_key or "") as stored:
+        rows = list(csv.reader(io.StringIO(stored.read().decode("utf-8-sig"), newline="")))
+    assert row.row_count == 0 and len(rows) == 1 and rows[0][0] == "Order ID"
+    text = _outbox(service)[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "0 rows" in text
