@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench lint clean
+.PHONY: run test test-embedded test-scaleout bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,21 @@ run: $(VENV)/.installed
 	$(BIN)/crowdexports migrate
 	$(BIN)/crowdexports serve --host $(HOST) --port $(PORT)
 
+# The whole suite on both stacks: embedded (SQLite, SqliteHuey, files), then scale-out (PostgreSQL,
+# RedisHuey, S3), whose servers the tests start themselves (Debian: postgresql redis-server).
 test: $(VENV)/.installed-test
+	scripts/ensure-system-packages
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
+	CROWDEXPORTS_TEST_STACK=scaleout $(BIN)/pytest
+
+test-embedded: $(VENV)/.installed-test
+	$(BIN)/pytest
+
+test-scaleout: $(VENV)/.installed-test
+	scripts/ensure-system-packages
+	CROWDEXPORTS_TEST_STACK=scaleout $(BIN)/pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/export_orders.py --orders 200000

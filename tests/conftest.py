@@ -1,9 +1,23 @@
-"""Shared fixtures: a real SQLite database file in a temporary data dir, per test."""
+"""Shared fixtures, on the stack that CROWDEXPORTS_TEST_STACK selects (the same tests run on both):
+
+- `embedded` (default): a real SQLite file in a temporary data dir per test, SqliteHuey, local files;
+- `scaleout`: a PostgreSQL database of its own per test (a copy of a template migrated once per
+  session), RedisHuey with a queue name of its own on one Redis, and a prefix of its own in one S3
+  bucket. The servers are started by the tests (tests/servers/).
+
+Every test that builds Settings or a subprocess environment takes the stack from `stack_overrides`
+(or from the `settings` built with it), so nothing silently falls back to SQLite on the scale-out run.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -11,11 +25,115 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crowdexports.config import Settings
 from crowdexports.db import make_engine, make_session_factory
+from crowdexports.migrate import upgrade
 from crowdexports.models import Base
+
+if TYPE_CHECKING:  # imported by pytest as plugins (pytest_plugins below)
+    from tests.servers.postgres import PostgresServer, TemplateCopies
+    from tests.servers.redis import RedisServer
+
+from tests.servers.s3 import s3_settings
+
+pytest_plugins = ["tests.servers.postgres", "tests.servers.redis"]
+
+STACKS = ("embedded", "scaleout")
+STACK = os.environ.get("CROWDEXPORTS_TEST_STACK", "embedded")
+# The Settings fields a stack decides; stack_env() turns them into CROWDEXPORTS_* for subprocesses.
+STACK_FIELDS = ("database_url", "broker_url", "queue_name", "storage_url", "s3_endpoint_url")
+_names = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if STACK not in STACKS:
+        raise pytest.UsageError(f"CROWDEXPORTS_TEST_STACK={STACK!r}: use one of {', '.join(STACKS)}")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if STACK == "embedded":
+        return "stack: embedded (SQLite, SqliteHuey, local files, outbox)"
+    return "stack: scaleout (PostgreSQL, RedisHuey, S3, outbox unless a test sets SMTP)"
+
+
+@dataclass
+class Stack:
+    """The selected stack and its servers; hands out databases and settings to tests and modules."""
+
+    name: str
+    postgres: PostgresServer | None = None
+    redis: RedisServer | None = None
+    copies: TemplateCopies | None = None  # of the migrated template database
+
+    @property
+    def migrated(self) -> bool:
+        """Whether `database()` gives a database that has the schema already (a copy of the template)."""
+        return self.copies is not None
+
+    @contextmanager
+    def database(self, directory: Path, *, empty: bool = False) -> Iterator[str]:
+        """A database URL of its own: a SQLite file in `directory` (no schema), or on PostgreSQL a copy
+        of the migrated template (`empty`: no schema at all), dropped afterwards."""
+        if self.postgres is None or self.copies is None:
+            directory.mkdir(parents=True, exist_ok=True)
+            yield f"sqlite:///{directory / 'crowdexports.db'}"
+            return
+        if empty:
+            name = f"empty_{os.getpid()}_{next(_names)}"
+            self.postgres.create_database(name)
+        else:
+            name = self.copies.take()
+        try:
+            yield self.postgres.url(name)
+        finally:
+            self.copies.give_back(name)
+
+    @contextmanager
+    def overrides(self, data_dir: Path) -> Iterator[dict[str, str]]:
+        """Settings fields for one test: none on embedded (all defaults live in the data dir); on
+        scale-out its own database, its own queue name on the shared Redis, its own S3 prefix."""
+        if self.redis is None:
+            yield {}
+            return
+        with self.database(data_dir) as url:
+            name = url.rsplit("/", 1)[1]
+            yield {"database_url": url, "broker_url": self.redis.url(), "queue_name": name, **s3_settings(name)}
+
+
+def stack_env(settings: Settings) -> dict[str, str]:
+    """CROWDEXPORTS_* variables that put a subprocess or a CLI run on the same stack as `settings`."""
+    fields: Mapping[str, object] = settings.model_dump(include=set(STACK_FIELDS), exclude_none=True)
+    return {f"CROWDEXPORTS_{name.upper()}": str(value) for name, value in fields.items()}
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """Embedded needs nothing. Scale-out starts (or finds) PostgreSQL and Redis and migrates a template
+    database once, so each test's database is a quick copy rather than a migration."""
+    if STACK == "embedded":
+        yield Stack(STACK)
+        return
+    postgres: PostgresServer = request.getfixturevalue("postgres_server")
+    redis: RedisServer = request.getfixturevalue("redis_server")
+    template = f"template_{os.getpid()}"
+    postgres.create_database(template)
+    try:
+        upgrade(postgres.url(template))
+        copies = postgres.template_copies(template, prefix=f"t_{os.getpid()}_")
+        try:
+            yield Stack(STACK, postgres, redis, copies)
+        finally:
+            copies.close()
+    finally:
+        postgres.drop_database(template)
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def stack_overrides(stack: Stack, tmp_path: Path) -> Iterator[dict[str, str]]:
+    with stack.overrides(tmp_path / "data") as fields:
+        yield fields
+
+
+@pytest.fixture
+def settings(tmp_path: Path, stack_overrides: dict[str, str]) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=tmp_path / "data",
@@ -23,13 +141,15 @@ def settings(tmp_path: Path) -> Settings:
         public_url="http://testserver",
         heartbeat_seconds=0.2,
         email_backoff_seconds=0.05,
+        **stack_overrides,
     )
 
 
 @pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
+def engine(settings: Settings, stack: Stack) -> Iterator[Engine]:
     engine = make_engine(settings.resolved_database_url)
-    Base.metadata.create_all(engine)
+    if not stack.migrated:
+        Base.metadata.create_all(engine)
     yield engine
     engine.dispose()
 

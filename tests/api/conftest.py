@@ -1,4 +1,4 @@
-"""API fixtures: the real ASGI app over a real SQLite file, real local storage and the outbox mailer.
+"""API fixtures: the real ASGI app over the selected stack's database and storage, and the outbox mailer.
 
 The task queue is not under test here: `dispatch_export` appends to a list, so tests can see what was
 dispatched. Everything else is the production code.
@@ -65,7 +65,8 @@ def runtime(settings: Settings, engine: Engine, session_factory: sessionmaker[Se
             dispatched: list[int]) -> Runtime:
     return Runtime(
         settings=settings, engine=engine, sessions=session_factory,
-        storage=storage.from_url(settings.resolved_storage_url),
+        storage=storage.from_url(settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url,
+                                 s3_region=settings.s3_region),
         mailer=mail.from_url(None, settings.outbox_dir),
         dispatch_export=dispatched.append,
     )

@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import inspect
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from crowdexports import accounts, security
@@ -18,6 +20,7 @@ from crowdexports.db import make_engine, make_session_factory
 from crowdexports.models import OAuthClient
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account
+from tests.servers import free_port
 
 
 def only_error(response: httpx.Response, status: int, classification: str) -> dict[str, object]:
@@ -64,8 +67,11 @@ def test_healthz_names_what_is_down(runtime: Runtime) -> None:
 
 
 def broken_runtime(runtime: Runtime, tmp_path: Path) -> Runtime:
-    """The same service over a database that cannot be opened (its path is a directory)."""
-    engine = make_engine(f"sqlite:///{tmp_path}")
+    """The same service over a database that cannot be opened: on SQLite its path is a directory, on
+    PostgreSQL nothing listens at its port."""
+    url = f"sqlite:///{tmp_path}" if runtime.engine.dialect.name == "sqlite" else (
+        f"postgresql://crowdexports@127.0.0.1:{free_port()}/crowdexports")
+    engine = make_engine(url)
     return Runtime(runtime.settings, engine, make_session_factory(engine), runtime.storage, runtime.mailer,
                    runtime.dispatch_export)
 
@@ -110,7 +116,8 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
 
 def test_no_secret_is_stored_in_clear(client: TestClient, session: Session, settings: Settings,
                                       oauth_client: tuple[OAuthClient, str, str]) -> None:
-    """Read the raw database files (the WAL too): hashes are there, the secrets themselves are not."""
+    """Read everything stored (SQLite: the raw files, WAL too; PostgreSQL: every row of every table as
+    text): hashes are there, the secrets themselves are not."""
     password = "correct horse battery staple"
     user = accounts.create_user(session, username="carol", email="carol@example.com", password=password)
     api_key = accounts.create_api_key(session, user)
@@ -119,13 +126,23 @@ def test_no_secret_is_stored_in_clear(client: TestClient, session: Session, sett
     tokens = client.post("/oauth2/token/", headers={"Authorization": f"Basic {pair}"},
                          data={"grant_type": "password", "username": "carol", "password": password}).json()
     secrets = [password, api_key, client_secret, tokens["access_token"], tokens["refresh_token"]]
-    database = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
-    raw = b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
+    raw = _stored_bytes(session, settings)
     for secret in secrets:
         assert secret.encode() not in raw
     for secret in secrets[1:]:
         assert security.hash_token(secret).encode() in raw  # proves these bytes are the live data
     assert b"$argon2id$" in raw
+
+
+def _stored_bytes(session: Session, settings: Settings) -> bytes:
+    if session.get_bind().dialect.name == "sqlite":
+        database = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
+        return b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
+    tables = inspect(session.get_bind()).get_table_names()
+    assert "users" in tables and "oauth_tokens" in tables
+    rows = [text for table in tables
+            for text in session.scalars(sql_text(f'SELECT CAST(t AS text) FROM "{table}" AS t'))]
+    return "\n".join(rows).encode()
 
 
 class Body(BaseModel):

@@ -1,4 +1,4 @@
-"""The `crowdexports` command in-process (Typer's runner), against a real database file."""
+"""The `crowdexports` command in-process (Typer's runner), against the selected stack's real database."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from crowdexports.config import Settings
 from crowdexports.db import make_engine, make_session_factory
 from crowdexports.models import ApiKey, OAuthClient, Order, Project, User
 from crowdexports.security import hash_token
+from tests.conftest import stack_env
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> CliRunner:
-    return CliRunner(env={"CROWDEXPORTS_DATA_DIR": str(tmp_path / "data"),
-                          "CROWDEXPORTS_SECRET_KEY": "test-secret-key-0123456789abcdef"})
+def cli(settings: Settings) -> CliRunner:
+    return CliRunner(env={"CROWDEXPORTS_DATA_DIR": str(settings.data_dir),
+                          "CROWDEXPORTS_SECRET_KEY": "test-secret-key-0123456789abcdef", **stack_env(settings)})
 
 
 def _run(cli: CliRunner, *args: str) -> dict[str, object]:
@@ -29,12 +30,11 @@ def _run(cli: CliRunner, *args: str) -> dict[str, object]:
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _sessions(tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
     return make_session_factory(make_engine(settings.resolved_database_url))
 
 
-def test_create_commands_print_json_and_store_only_hashes(cli: CliRunner, tmp_path: Path) -> None:
+def test_create_commands_print_json_and_store_only_hashes(cli: CliRunner, settings: Settings) -> None:
     assert cli.invoke(app, ["migrate"]).exit_code == 0
     user = _run(cli, "users", "create", "--username", "zoé", "--email", "zoe@example.com", "--password",
                 "s3cret-pass", "--lang", "fr")
@@ -46,7 +46,7 @@ def test_create_commands_print_json_and_store_only_hashes(cli: CliRunner, tmp_pa
                    "--timezone", "Asia/Tokyo")
     assert user["lang"] == "fr" and staff["is_staff"] is True
     assert project["currency"] == "JPY" and project["timezone"] == "Asia/Tokyo"
-    with _sessions(tmp_path)() as session:
+    with _sessions(settings)() as session:
         stored_key = session.query(ApiKey).one()
         stored_client = session.query(OAuthClient).one()
         owner = session.query(User).filter_by(username="zoé").one()
@@ -66,13 +66,13 @@ def test_domain_errors_are_one_line_not_a_traceback(cli: CliRunner) -> None:
     assert bad_zone.exit_code == 1 and "error" in bad_zone.output and "Traceback" not in bad_zone.output
 
 
-def test_seed_then_export_run_in_both_formats(cli: CliRunner, tmp_path: Path) -> None:
+def test_seed_then_export_run_in_both_formats(cli: CliRunner, settings: Settings, tmp_path: Path) -> None:
     assert cli.invoke(app, ["migrate"]).exit_code == 0
     _run(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
     project = _run(cli, "projects", "create", "--owner", "ann", "--name", "Kettle")
     seeded = _run(cli, "orders", "seed", "--project", str(project["id"]), "--count", "120", "--seed", "4")
     assert seeded["orders"] == 120
-    with _sessions(tmp_path)() as session:
+    with _sessions(settings)() as session:
         assert session.query(Order).filter_by(project_id=project["id"]).count() == 120
 
     out_csv, out_xlsx = tmp_path / "orders.csv", tmp_path / "orders.xlsx"

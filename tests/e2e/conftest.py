@@ -1,4 +1,5 @@
-"""End-to-end fixtures: the wired service on a migrated SQLite file, a real Huey consumer, subprocesses."""
+"""End-to-end fixtures: the wired service on the selected stack's migrated database, a real Huey consumer,
+subprocesses."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from crowdexports.config import Settings
 from crowdexports.migrate import upgrade
 from crowdexports.models import Project, User
 from crowdexports.worker.consumer import Worker
+from tests.conftest import stack_env
 
 CLI = [sys.executable, "-m", "crowdexports.cli"]
 
@@ -44,8 +46,9 @@ def free_port() -> int:
 
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment that makes a subprocess use the same data dir and knobs as `settings`."""
+    """The environment that makes a subprocess use the same data dir, stack and knobs as `settings`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CROWDEXPORTS_")}
+    env.update(stack_env(settings))
     env.update({
         "CROWDEXPORTS_DATA_DIR": str(settings.resolved_data_dir),
         "CROWDEXPORTS_SECRET_KEY": settings.resolved_secret_key,

@@ -45,7 +45,7 @@ def test_serve_demo_and_curl_walkthrough(settings: Settings, tmp_path: Path) -> 
             assert created.status_code == 201, created.text
             export_id = created.json()["id"]
             done = wait_for(lambda: _succeeded(http, headers, export_id), timeout=30)
-            file = http.get(done["url"])
+            file = http.get(done["url"], follow_redirects=True)  # S3: on to a presigned URL
             assert file.status_code == 200 and file.content.decode("utf-8-sig").count("\n") >= 41
             listed = http.get(f"/v1/projects/{demo['project_id']}/exports", headers=headers).json()
             assert [e["id"] for e in listed["exports"]] == [export_id]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,12 +19,12 @@ from tests.delivery.smtp_server import DROP_AFTER_BODY, SmtpTestServer, smtp_ser
 from tests.e2e.conftest import Owner, wait_for
 
 
-def _service(tmp_path: Path, server: SmtpTestServer, **overrides: object) -> Service:
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data", secret_key="test-secret-key-0123456789abcdef",  # type: ignore[call-arg]
-                        public_url="http://testserver", smtp_url=server.url, email_backoff_seconds=0.05,
-                        heartbeat_seconds=0.2, **overrides)
-    upgrade(settings.resolved_database_url)
-    return build_service(settings)
+def _service(settings: Settings, server: SmtpTestServer, **overrides: object) -> Service:
+    """The test's settings (so its stack) with real SMTP and `overrides`."""
+    fields = {**settings.model_dump(), "smtp_url": server.url, **overrides}
+    with_smtp = Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+    upgrade(with_smtp.resolved_database_url)
+    return build_service(with_smtp)
 
 
 def _succeeded_export(service: Service) -> tuple[Owner, int]:
@@ -55,9 +54,9 @@ def server() -> Iterator[SmtpTestServer]:
         yield running
 
 
-def test_transient_replies_are_retried_by_the_worker_then_delivered_once(tmp_path: Path,
+def test_transient_replies_are_retried_by_the_worker_then_delivered_once(settings: Settings,
                                                                          server: SmtpTestServer) -> None:
-    service = _service(tmp_path, server)
+    service = _service(settings, server)
     worker = Worker(service, concurrency=1)
     worker.start()
     try:
@@ -79,9 +78,9 @@ def test_transient_replies_are_retried_by_the_worker_then_delivered_once(tmp_pat
         assert attachment.get_payload(decode=True) == stored.read()
 
 
-def test_a_permanent_refusal_is_recorded_and_the_file_kept(tmp_path: Path) -> None:
+def test_a_permanent_refusal_is_recorded_and_the_file_kept(settings: Settings) -> None:
     with smtp_server(reply_sequence=("RCPT:550 5.1.1 No such user",)) as server:
-        service = _service(tmp_path, server)
+        service = _service(settings, server)
         _, export_id = _succeeded_export(service)
         assert deliver_email(service.runtime, export_id)[0] is EmailOutcome.FAILED
         assert deliver_email(service.runtime, export_id)[0] is EmailOutcome.NOT_DUE
@@ -91,9 +90,9 @@ def test_a_permanent_refusal_is_recorded_and_the_file_kept(tmp_path: Path) -> No
     assert service.runtime.storage.exists(row.storage_key or "")
 
 
-def test_retries_give_up_after_the_limit(tmp_path: Path) -> None:
+def test_retries_give_up_after_the_limit(settings: Settings) -> None:
     with smtp_server(reply_sequence=("451 4.3.0 Try later",) * 5) as server:
-        service = _service(tmp_path, server, email_retries=2)
+        service = _service(settings, server, email_retries=2)
         _, export_id = _succeeded_export(service)
         outcomes = []
         for _ in range(4):
@@ -103,9 +102,9 @@ def test_retries_give_up_after_the_limit(tmp_path: Path) -> None:
     assert server.attempts == 3 and "451" in (_row(service, export_id).email_error or "")
 
 
-def test_connection_dropped_after_the_body_is_never_resent(tmp_path: Path) -> None:
+def test_connection_dropped_after_the_body_is_never_resent(settings: Settings) -> None:
     with smtp_server(reply_sequence=(DROP_AFTER_BODY,)) as server:
-        service = _service(tmp_path, server)
+        service = _service(settings, server)
         _, export_id = _succeeded_export(service)
         assert deliver_email(service.runtime, export_id)[0] is EmailOutcome.UNKNOWN
         with service.runtime.sessions() as session:
@@ -116,9 +115,9 @@ def test_connection_dropped_after_the_body_is_never_resent(tmp_path: Path) -> No
     assert _row(service, export_id).email_status == "unknown"
 
 
-def test_a_file_over_the_limit_is_linked_not_attached(tmp_path: Path) -> None:
+def test_a_file_over_the_limit_is_linked_not_attached(settings: Settings) -> None:
     with smtp_server() as server:
-        service = _service(tmp_path, server, max_attachment_bytes=100)
+        service = _service(settings, server, max_attachment_bytes=100)
         _, export_id = _succeeded_export(service)
         assert deliver_email(service.runtime, export_id)[0] is EmailOutcome.SENT
         message = server.wait_for(1)[0].message

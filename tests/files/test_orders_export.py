@@ -18,8 +18,9 @@ from crowdexports.exports.types.base import ColumnKind, ExportContext, select_co
 from crowdexports.exports.types.orders import html_to_text
 from crowdexports.exports.writers import WRITERS, get_writer
 from crowdexports.models import Order, OrderItem, User
+from tests.conftest import STACK
 from tests.factories import make_order, make_project, make_reward, make_user
-from tests.files.conftest import Seeded
+from tests.files.conftest import SEEDED_ORDERS, Seeded
 from tests.files.expect import check_files, expected_rows, read_csv, read_openpyxl, write_both
 
 SPEC_COLUMNS = [
@@ -124,6 +125,24 @@ def test_rows_come_from_one_streamed_query_whatever_the_row_count(seeded: Seeded
     assert count > 300
     # The project's rewards (titles, descriptions) once, then the one SELECT of all rows.
     assert len(statements) == 2 and "rewards" in statements[0] and "order_items" in statements[1]
+
+
+@pytest.mark.skipif(STACK != "scaleout", reason="PostgreSQL's server-side cursors; SQLite's cursor is lazy by itself")
+def test_rows_come_through_a_server_side_cursor_on_postgresql(seeded: Seeded) -> None:
+    """psycopg holds a whole result in memory unless the cursor is named: memory would grow with the project."""
+    session, project = seeded.session, seeded.project
+    columns = select_columns(ORDERS.catalogue, None, "en")
+    context = ExportContext(project.id, "en", project.lang, "EUR", ZoneInfo(project.timezone), columns)
+
+    def open_cursors() -> list[str]:
+        return list(session.connection().exec_driver_sql("SELECT name FROM pg_cursors").scalars())
+
+    rows = ORDERS.rows(session, context)
+    next(rows)
+    assert len(open_cursors()) == 1
+    assert sum(1 for _ in rows) >= SEEDED_ORDERS - 1
+    assert open_cursors() == []  # closed once the rows are read
+    session.rollback()
 
 
 DST_INSTANTS = [  # UTC instant -> Europe/Paris wall-clock time

@@ -81,6 +81,8 @@ def test_control_characters_removed_emoji_and_rtl_kept(session: Session, tmp_pat
     owner = make_user(session)
     project = make_project(session, owner, "Chars")
     note = "a\x00b\x01c\x08d\x0be\x0cf\x1bg\x1fh\ufffei\uffffj 😀🎉 שלום مرحبا\ttab\nline"
+    if session.get_bind().dialect.name == "postgresql":  # its text cannot hold NUL; test_cells covers NUL cells
+        note = note.replace("\x00", "")
     make_order(session, project, owner, [], note=note, created_at=START)
     written = write_both(session, project, tmp_path, requested={"order.note": "n"})
     clean = "abcdefghij 😀🎉 שלום مرحبا\ttab\nline"

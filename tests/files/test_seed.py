@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from crowdexports.models import Address, Order, OrderItem, Reward, User
 from crowdexports.seed import STATUSES, seed_orders
-from tests.factories import make_project, make_user
+from tests.factories import make_order, make_project, make_reward, make_user
 
 SPEC_STATUSES = {"processing", "awaiting-confirmation", "payment-completed", "cancelled", "payment-done",
                  "payment-invalid", "payment-reimbursed", "error"}
@@ -91,3 +91,17 @@ def test_seed_is_repeatable_and_adds_to_existing_data(session: Session) -> None:
     assert session.scalar(count_rewards) == rewards
     assert session.scalar(select(func.count()).select_from(Order).where(Order.project_id == first.id)) == 150
     assert session.scalar(select(func.count()).select_from(Order)) == 270
+
+
+def test_rows_added_after_a_seed_get_fresh_ids(session: Session) -> None:
+    """The seed writes explicit ids, which PostgreSQL's sequences do not see: it must move them past."""
+    owner = make_user(session)
+    project = make_project(session, owner, "Seeded")
+    reward = make_reward(session, project)
+    seed_orders(session, project.id, 50, seed=2)
+    highest = {model: session.scalar(select(func.max(model.id))) for model in (User, Address, Order, OrderItem)}
+    backer = make_user(session, "after-the-seed")
+    order = make_order(session, project, backer, [(reward, 1)])
+    item = session.scalars(select(OrderItem).where(OrderItem.order_id == order.id)).one()
+    assert backer.id > highest[User] and order.id > highest[Order] and item.id > highest[OrderItem]
+    assert order.shipping_address_id is not None and order.shipping_address_id > highest[Address]

@@ -1,4 +1,4 @@
-"""The export state machine against a real SQLite file: claims, fencing, cancel races, email states."""
+"""The export state machine against the selected stack's database: claims, fencing, cancel races, email states."""
 
 from __future__ import annotations
 
@@ -134,6 +134,34 @@ def test_created_at_is_unique_per_project_even_in_a_burst(session: Session,
     exports = [_request(session, project, owner) for _ in range(50)]
     stamps = [e.created_at for e in exports]
     assert len(set(stamps)) == 50 and stamps == sorted(stamps)
+
+
+def test_concurrent_requests_get_unique_created_at(session_factory: sessionmaker[Session],
+                                                   owner_project: tuple[User, Project]) -> None:
+    """Racing requests for one project collide on the unique index; each retries, none is lost."""
+    owner, project = owner_project
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def burst() -> None:
+        try:
+            with session_factory() as own:
+                mine, by = own.merge(project), own.merge(owner)
+                barrier.wait()
+                for _ in range(10):
+                    _request(own, mine, by)
+        except BaseException as error:  # a thread cannot fail the test itself: the assertion below does
+            errors.append(error)
+
+    threads = [threading.Thread(target=burst) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with session_factory() as check:
+        stamps = list(check.scalars(select(Export.created_at).where(Export.project_id == project.id)))
+    assert len(stamps) == len(set(stamps)) == 60
 
 
 def test_email_is_taken_once_and_retry_waits(session: Session, owner_project: tuple[User, Project]) -> None:
