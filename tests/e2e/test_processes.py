@@ -82,11 +82,7 @@ def test_worker_killed_mid_export_is_finished_after_restart_with_one_email(
 
     first = start_cli(["worker", "--concurrency", "1"], env, tmp_path / "worker1.log")
     try:
-        def mid_export() -> bool:
-            with service.runtime.sessions() as session:
-                row = session.get_one(Export, export.id)
-                return row.status == "processing" and row.rows_done > 0
-        wait_for(mid_export, timeout=60, interval=0.02)
+        wait_for(lambda: _mid_export(service, export.id), timeout=60, interval=0.02)
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
@@ -123,14 +119,9 @@ def test_sigterm_hands_the_running_export_back_and_exits_cleanly(
     env = settings_env(settings, CROWDEXPORTS_SWEEP_SECONDS="0.5", CROWDEXPORTS_HEARTBEAT_SECONDS="0.3")
     service.tasks.dispatch_export(export.id)
 
-    def mid_export() -> bool:
-        with service.runtime.sessions() as session:
-            row = session.get_one(Export, export.id)
-            return row.status == "processing" and row.rows_done > 0
-
     first = start_cli(["worker", "--concurrency", "1"], env, tmp_path / "worker1.log")
     try:
-        wait_for(mid_export, timeout=60, interval=0.02)
+        wait_for(lambda: _mid_export(service, export.id), timeout=60, interval=0.02)
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=15) == 0, (tmp_path / "worker1.log").read_text()[-3000:]
     finally:
@@ -157,6 +148,12 @@ def test_sigterm_hands_the_running_export_back_and_exits_cleanly(
         row = session.get_one(Export, export.id)
     assert row.status == "succeeded" and row.attempt == 1
     assert len(list(settings.outbox_dir.glob("*.eml"))) == 1
+
+
+def _mid_export(service: Service, export_id: int) -> bool:
+    with service.runtime.sessions() as session:
+        row = session.get_one(Export, export_id)
+        return row.status == "processing" and row.rows_done > 0
 
 
 def _email_status(service: Service, export_id: int) -> str:
