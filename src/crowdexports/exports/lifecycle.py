@@ -49,6 +49,19 @@ def _fenced(claim: Claim) -> ColumnElement[bool]:
     return and_(Export.id == claim.export_id, Export.attempt == claim.attempt, Export.status == PROCESSING)
 
 
+def _fenced_update(session: Session, claim: Claim, kind: str, detail: str, **values: object) -> bool:
+    """Apply `values` only while the claim is still ours; log the event. False: someone else moved it."""
+    result = session.execute(
+        update(Export).where(_fenced(claim)).values(**values).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return False
+    _log(session, claim.export_id, kind, detail)
+    session.commit()
+    return True
+
+
 def request(
     session: Session, *, project: Project, user: User, type_: str, format_: str,
     columns: dict[str, str] | None,
@@ -121,55 +134,25 @@ def succeed(
     expires_at: datetime,
 ) -> bool:
     """Record the published file. False if the claim is no longer ours (the caller drops its file)."""
-    result = session.execute(
-        update(Export)
-        .where(_fenced(claim))
-        .values(
-            status=SUCCEEDED, finished_at=utcnow(), lease_until=None, storage_key=storage_key,
-            file_name=file_name, size=size, row_count=row_count, rows_done=row_count,
-            expires_at=expires_at, error=None, email_status="pending",
-        )
-        .execution_options(synchronize_session=False)
+    return _fenced_update(
+        session, claim, "succeeded", f"{row_count} rows, {size} bytes",
+        status=SUCCEEDED, finished_at=utcnow(), lease_until=None, storage_key=storage_key, file_name=file_name,
+        size=size, row_count=row_count, rows_done=row_count, expires_at=expires_at, error=None,
+        email_status="pending",
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        return False
-    _log(session, claim.export_id, "succeeded", f"{row_count} rows, {size} bytes")
-    session.commit()
-    return True
 
 
 def fail(session: Session, claim: Claim, error: str) -> bool:
     """End the export as failed with a readable reason; the owner is then told by email."""
-    result = session.execute(
-        update(Export)
-        .where(_fenced(claim))
-        .values(status=FAILED, finished_at=utcnow(), lease_until=None, error=error[:2000], email_status="pending")
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        return False
-    _log(session, claim.export_id, "failed", error)
-    session.commit()
-    return True
+    return _fenced_update(session, claim, "failed", error, status=FAILED, finished_at=utcnow(), lease_until=None,
+                          error=error[:2000], email_status="pending")
 
 
 def hand_back(session: Session, claim: Claim) -> bool:
     """A worker shutting down returns its export to `waiting`; the attempt does not count against it."""
-    result = session.execute(
-        update(Export)
-        .where(_fenced(claim))
-        .values(status=WAITING, attempt=Export.attempt - 1, lease_until=None, worker=None, rows_done=0,
-                dispatched_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        return False
-    _log(session, claim.export_id, "handed_back", f"attempt {claim.attempt} by {claim.worker}")
-    session.commit()
-    return True
+    return _fenced_update(session, claim, "handed_back", f"attempt {claim.attempt} by {claim.worker}",
+                          status=WAITING, attempt=Export.attempt - 1, lease_until=None, worker=None, rows_done=0,
+                          dispatched_at=utcnow())
 
 
 def cancel(session: Session, export: Export, *, by_user_id: int) -> Export:
