@@ -3,6 +3,8 @@ against expectations computed independently from the ORM objects (see expect.py)
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -125,6 +127,32 @@ def test_rows_come_from_one_streamed_query_whatever_the_row_count(seeded: Seeded
     assert count > 300
     # The project's rewards (titles, descriptions) once, then the one SELECT of all rows.
     assert len(statements) == 2 and "rewards" in statements[0] and "order_items" in statements[1]
+
+
+_RACE = """
+import sys, threading, warnings
+sys.setswitchinterval(1e-6)  # switch threads as often as possible
+warnings.simplefilter("error")
+from crowdexports.exports.types.orders import ORDERS, _SQL
+barrier, froms = threading.Barrier(32), []
+def build():
+    barrier.wait()
+    froms.append(len(ORDERS.statement(1, list(_SQL)).get_final_froms()))
+threads = [threading.Thread(target=build) for _ in range(32)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+assert froms == [1] * 32, froms
+"""
+
+
+def test_threads_building_their_first_statement_at_once_get_one_join_tree() -> None:
+    """A worker's export threads build the SELECT at the same moment; lazily adapted ORM aliases once
+    lost that race to the plain `addresses` table, a cartesian product. Only a process's first use can
+    race, hence fresh processes; a race is caught about half the time, correct code never fails."""
+    runs = [subprocess.Popen([sys.executable, "-c", _RACE], stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    for run in runs:
+        _, stderr = run.communicate(timeout=60)
+        assert run.returncode == 0, stderr[-2000:]
 
 
 @pytest.mark.skipif(STACK != "scaleout", reason="PostgreSQL's server-side cursors; SQLite's cursor is lazy by itself")

@@ -16,7 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from crowdexports.exports.types.base import Column, ColumnKind, ExportContext, OutputColumn
 from crowdexports.models import Address, Order, OrderItem, Reward, User
@@ -24,8 +24,11 @@ from crowdexports.money import decimal_converter
 
 STREAM_BATCH = 2000
 
-_Shipping = aliased(Address, name="shipping_address")
-_Billing = aliased(Address, name="billing_address")
+# Core aliases, whose columns exist from import on. An ORM `aliased()` adapts its attributes lazily on
+# first use, and two export threads of one worker racing on that first use got the plain `addresses`
+# column instead: a cartesian product, every row repeated once per address (seen in the fleet test).
+_shipping = Address.__table__.alias("shipping_address")
+_billing = Address.__table__.alias("billing_address")
 
 # Every SQL value the catalogue may need, by name; a query selects only those its columns use.
 _SQL: dict[str, Any] = {
@@ -38,10 +41,10 @@ _SQL: dict[str, Any] = {
     "user.name": User.name, "user.first_name": User.first_name, "user.last_name": User.last_name,
     "item.reward_id": OrderItem.reward_id, "item.quantity": OrderItem.quantity,
     "item.unit_price": OrderItem.unit_price, "item.line_total": OrderItem.line_total,
-    **{f"shipping_address.{name}": getattr(_Shipping, name)
+    **{f"shipping_address.{name}": _shipping.c[name]
        for name in ("first_name", "last_name", "entity_name", "address_1", "address_2", "postal_code",
                     "city", "state", "country")},
-    **{f"billing_address.{name}": getattr(_Billing, name)
+    **{f"billing_address.{name}": _billing.c[name]
        for name in ("first_name", "last_name", "entity_name", "type", "address_1", "address_2",
                     "postal_code", "city", "state", "country")},
 }
@@ -251,8 +254,8 @@ class OrdersExport:
         return (select(*[_SQL[name] for name in sources] or [Order.id])
                 .select_from(Order)
                 .join(User, User.id == Order.user_id)
-                .outerjoin(_Shipping, _Shipping.id == Order.shipping_address_id)
-                .outerjoin(_Billing, _Billing.id == Order.billing_address_id)
+                .outerjoin(_shipping, _shipping.c.id == Order.shipping_address_id)
+                .outerjoin(_billing, _billing.c.id == Order.billing_address_id)
                 .outerjoin(OrderItem, OrderItem.order_id == Order.id)
                 .where(Order.project_id == project_id)
                 .order_by(Order.created_at, Order.id, OrderItem.id))
