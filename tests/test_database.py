@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData, Table, insert, select
 from typer.testing import CliRunner
 
 from crowdexports.cli.main import app
@@ -53,7 +56,42 @@ def test_migrate_twice_on_an_empty_database_gives_the_models_schema(stack: Stack
             engine.dispose()
 
 
-def _alembic_config() -> Config:
+def test_csv_exports_made_before_the_dialect_existed_are_rfc4180(stack: Stack, tmp_path: Path) -> None:
+    """Rows of the initial schema, upgraded: csv exports get `rfc4180` (all csv was then), xlsx stays null."""
+    with stack.database(tmp_path, empty=True) as url:
+        config = _alembic_config(url)
+        command.upgrade(config, "fa2c2092a199")  # the initial schema, before csv_dialect
+        engine = make_engine(url)
+        try:
+            with engine.begin() as connection:
+                tables = MetaData()
+                users, projects, exports = (Table(name, tables, autoload_with=connection)
+                                            for name in ("users", "projects", "exports"))
+                now = datetime(2026, 11, 1, 12, 0)
+                connection.execute(insert(users).values(
+                    id=1, username="old", email="old@example.com", first_name="", last_name="", name="", lang="en",
+                    is_staff=False, created_at=now))
+                connection.execute(insert(projects).values(
+                    id=1, owner_id=1, name="Old", slug="old", currency="EUR", timezone="UTC", lang="en",
+                    created_at=now))
+                for export_id, format_ in ((1, "csv"), (2, "xlsx")):
+                    connection.execute(insert(exports).values(
+                        id=export_id, project_id=1, user_id=1, type="orders", format=format_, status="succeeded",
+                        created_at=now.replace(second=export_id), attempt=1, rows_done=0, email_status="sent",
+                        email_attempts=1))
+            command.upgrade(config, "head")
+            with engine.connect() as connection:
+                upgraded = Table("exports", MetaData(), autoload_with=connection)
+                rows = connection.execute(select(upgraded.c.id, upgraded.c.csv_dialect, upgraded.c.rows_estimated)
+                                          .order_by(upgraded.c.id)).all()
+            assert [tuple(row) for row in rows] == [(1, "rfc4180", None), (2, None, None)]
+        finally:
+            engine.dispose()
+
+
+def _alembic_config(url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

@@ -190,6 +190,8 @@ class Export(Base):
     type: Mapped[str] = mapped_column(String(32))
     format: Mapped[str] = mapped_column(String(8))
     columns: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
+    # writers.base.CsvDialect, csv only: null for xlsx (and on a csv row of the previous release: rfc4180).
+    csv_dialect: Mapped[str | None] = mapped_column(String(16), default=None)
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -201,6 +203,7 @@ class Export(Base):
     worker: Mapped[str | None] = mapped_column(String(128), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     rows_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_estimated: Mapped[int | None] = mapped_column(BigInteger, default=None)  # null until counted
     # The published file.
     storage_key: Mapped[str | None] = mapped_column(String(512), default=None)
     file_name: Mapped[str | None] = mapped_column(String(255), default=None)

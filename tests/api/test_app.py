@@ -107,8 +107,9 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
             "/v1/exports/{export_id}/cancel", "/v1/exports/{export_id}/download",
             "/healthz"} <= set(schema["paths"])
     create = schema["paths"]["/v1/projects/{project_id}/exports"]["post"]
-    assert set(create["requestBody"]["content"]["application/json"]["schema"]["properties"]) == {
-        "format", "type", "columns"}
+    body = create["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["properties"]) == {"format", "type", "columns", "csv_dialect"}
+    assert body["properties"]["csv_dialect"]["enum"] == ["rfc4180", "excel_eu", None] and "$defs" not in body
     assert "ErrorBody" in schema["components"]["schemas"]
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()

@@ -37,9 +37,11 @@ def test_staff_cancels_a_running_export(client: TestClient, session: Session, pr
     export = request_export(session, project_a, alice.user)
     claim = lifecycle.claim(session, export.id, worker="w", lease_seconds=30, max_attempts=3)
     assert claim is not None
-    assert client.get(f"/v1/exports/{export.id}", headers=alice.bearer).json()["progress"] == {"rows_done": 0}
+    progress = client.get(f"/v1/exports/{export.id}", headers=alice.bearer).json()["progress"]
+    assert progress == {"rows_done": 0, "rows_estimated": None}
     assert cancel(client, export, staff).json()["status"] == "canceled"
-    assert not lifecycle.renew(session, claim, lease_seconds=30, rows_done=10)  # the worker is told to stop
+    assert not lifecycle.renew(session, claim, lease_seconds=30, rows_done=10,
+                               rows_estimated=20)  # the worker is told to stop
 
 
 @pytest.mark.parametrize("end", ["succeeded", "failed", "canceled"])

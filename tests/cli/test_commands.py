@@ -81,10 +81,16 @@ def test_seed_then_export_run_in_both_formats(cli: CliRunner, settings: Settings
     with out_csv.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["Order", "Paid"] and len(rows) - 1 == made_csv["rows"] >= 120
+    out_eu = tmp_path / "orders-eu.csv"
+    _run(cli, "exports", "run", "--project", str(project["id"]), "--format", "csv", "--out", str(out_eu),
+         "--columns", '{"order.id": "Order", "order.total": "Paid"}', "--csv-dialect", "excel_eu")
+    with out_eu.open(encoding="utf-8-sig", newline="") as handle:
+        eu_rows = list(csv.reader(handle, delimiter=";"))
+    assert eu_rows == [[order, paid.replace(".", ",")] for order, paid in rows]
     made_xlsx = _run(cli, "exports", "run", "--project", str(project["id"]), "--format", "xlsx", "--out",
                      str(out_xlsx))
     sheet = openpyxl.load_workbook(out_xlsx, read_only=True).worksheets[0]
-    assert sheet.max_row - 1 == made_xlsx["rows"] == made_csv["rows"]
+    assert sum(1 for _ in sheet.iter_rows()) - 1 == made_xlsx["rows"] == made_csv["rows"]
     assert not list(out_xlsx.parent.glob("*.part"))
 
 
@@ -92,8 +98,9 @@ def test_export_run_rejects_bad_requests_clearly(cli: CliRunner) -> None:
     assert cli.invoke(app, ["migrate"]).exit_code == 0
     _run(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
     project = _run(cli, "projects", "create", "--owner", "ann", "--name", "Kettle")
-    for extra in (["--format", "pdf"], ["--format", "csv", "--columns", "{"], ["--format", "csv", "--columns",
-                                                                               '{"nope": "x"}']):
+    for extra in (["--format", "pdf"], ["--format", "csv", "--columns", "{"],
+                  ["--format", "csv", "--columns", '{"nope": "x"}'], ["--format", "csv", "--csv-dialect", "tsv"],
+                  ["--format", "xlsx", "--csv-dialect", "excel_eu"]):
         result = cli.invoke(app, ["exports", "run", "--project", str(project["id"]), "--out", "x.csv", *extra])
         assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert cli.invoke(app, ["exports", "run", "--project", "999", "--format", "csv", "--out", "x"]).exit_code == 1

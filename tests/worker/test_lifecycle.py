@@ -77,12 +77,34 @@ def test_expired_lease_is_retaken_and_the_zombie_is_fenced(session: Session,
     time.sleep(0.1)
     heir = lifecycle.claim(session, export.id, worker="heir", lease_seconds=LEASE, max_attempts=3)
     assert heir is not None and heir.attempt == 2
-    assert not lifecycle.renew(session, zombie, lease_seconds=LEASE, rows_done=5)
+    assert not lifecycle.renew(session, zombie, lease_seconds=LEASE, rows_done=5, rows_estimated=9)
     assert not _succeed(session, zombie)
     assert not lifecycle.fail(session, zombie, "zombie failure")
     assert _succeed(session, heir)
     row = session.get_one(Export, export.id, populate_existing=True)
     assert (row.status, row.storage_key, row.attempt) == ("succeeded", "k2", 2)
+
+
+def test_progress_is_renewed_and_starts_again_with_each_attempt(session: Session,
+                                                                owner_project: tuple[User, Project]) -> None:
+    export = _request(session, owner_project[1], owner_project[0])
+
+    def progress() -> tuple[int, int | None]:
+        row = session.get_one(Export, export.id, populate_existing=True)
+        return row.rows_done, row.rows_estimated
+
+    first = lifecycle.claim(session, export.id, worker="w1", lease_seconds=LEASE, max_attempts=3)
+    assert first is not None and progress() == (0, None)
+    assert lifecycle.renew(session, first, lease_seconds=LEASE, rows_done=0, rows_estimated=40)
+    assert lifecycle.renew(session, first, lease_seconds=LEASE, rows_done=30, rows_estimated=40)
+    assert progress() == (30, 40)
+    assert lifecycle.hand_back(session, first) and progress() == (0, None)
+    second = lifecycle.claim(session, export.id, worker="w2", lease_seconds=0.01, max_attempts=3)
+    assert second is not None
+    assert lifecycle.renew(session, second, lease_seconds=0.01, rows_done=10, rows_estimated=41)
+    time.sleep(0.03)  # its worker dies: the next claim starts from nothing
+    assert lifecycle.claim(session, export.id, worker="w3", lease_seconds=LEASE, max_attempts=3) is not None
+    assert progress() == (0, None)
 
 
 def test_retry_limit_then_failed_with_reason(session: Session, owner_project: tuple[User, Project]) -> None:
@@ -113,7 +135,7 @@ def test_cancel_during_processing_stops_the_worker_writes(session: Session,
     claim = lifecycle.claim(session, export.id, worker="w", lease_seconds=LEASE, max_attempts=3)
     assert claim is not None
     lifecycle.cancel(session, export, by_user_id=owner.id)
-    assert not lifecycle.renew(session, claim, lease_seconds=LEASE, rows_done=1)
+    assert not lifecycle.renew(session, claim, lease_seconds=LEASE, rows_done=1, rows_estimated=None)
     assert not _succeed(session, claim)
     row = session.get_one(Export, export.id, populate_existing=True)
     assert row.status == "canceled" and row.email_status == "none" and row.storage_key is None

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crowdexports.exports.writers.base import CsvDialect
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -38,6 +40,12 @@ class ExportCreate(Strict):
         default=None, description="Column id to header text, in file order; all columns when absent.",
         examples=[{"order.id": "Order", "user.email": "Email"}],
     )
+    # A plain enum, not a $ref: this schema is pasted into the OpenAPI document whole (routes/exports.py).
+    csv_dialect: str | None = Field(
+        default=None, json_schema_extra={"enum": [*(dialect.value for dialect in CsvDialect), None]},
+        description="csv only (an error with xlsx): `rfc4180` (comma, decimal point; the default, also when "
+        "null) or `excel_eu` (semicolon, decimal comma, for Excel in European locales).",
+    )
 
 
 class Recipient(Strict):
@@ -52,6 +60,7 @@ class Recipient(Strict):
 
 class Progress(Strict):
     rows_done: int
+    rows_estimated: int | None = Field(description="Rows the file will have; null until the worker has counted.")
 
 
 class ExportOut(Strict):
@@ -59,6 +68,7 @@ class ExportOut(Strict):
     project_id: int
     type: str
     format: str
+    csv_dialect: str | None = Field(description="The csv dialect (`rfc4180`, `excel_eu`); null for xlsx.")
     status: Literal["waiting", "processing", "succeeded", "failed", "canceled"]
     created_at: str = Field(description="RFC 3339, UTC, with fractional seconds.")
     url: str | None = Field(description="Signed download link while the file is available.")

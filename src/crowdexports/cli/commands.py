@@ -114,16 +114,18 @@ def exports_run(
     project: int = typer.Option(...), format_: str = typer.Option(..., "--format", help="csv or xlsx"),
     columns: str | None = typer.Option(None, help='JSON object {"column id": "header"}'),
     out: Path = typer.Option(..., help="Where to write the file."),
-    type_: str = typer.Option("orders", "--type"), as_json: bool = JSON_OPTION,
+    type_: str = typer.Option("orders", "--type"),
+    csv_dialect: str | None = typer.Option(None, help="csv only: rfc4180 (default) or excel_eu"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Make an export's file now, in this process, with the worker's pipeline (no queue, no email)."""
     with domain_errors(), _session() as session:
         owner_project = _project(session, project)
         recipient = session.get_one(User, owner_project.owner_id)
         requested = _parse_columns(columns)
-        validate_export_request(type_, format_, requested, recipient.lang)
+        dialect = validate_export_request(type_, format_, requested, recipient.lang, csv_dialect).csv_dialect
         export = Export(id=0, project_id=project, user_id=recipient.id, type=type_, format=format_,
-                        columns=requested, created_at=utcnow())
+                        columns=requested, csv_dialect=dialect, created_at=utcnow())
         progress = pipeline.Progress()
         result: dict[str, pipeline.BuiltFile] = {}
         errors: list[BaseException] = []

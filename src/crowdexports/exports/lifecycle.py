@@ -64,7 +64,7 @@ def _fenced_update(session: Session, claim: Claim, kind: str, detail: str, **val
 
 def request(
     session: Session, *, project: Project, user: User, type_: str, format_: str,
-    columns: dict[str, str] | None,
+    columns: dict[str, str] | None, csv_dialect: str | None = None,
 ) -> Export:
     """Create a `waiting` export. Arguments are already validated (see exports.requests).
 
@@ -78,7 +78,7 @@ def request(
             now = latest + MICROSECOND
         export = Export(
             project_id=project.id, user_id=user.id, type=type_, format=format_, columns=columns,
-            status=WAITING, created_at=now, dispatched_at=now,
+            csv_dialect=csv_dialect, status=WAITING, created_at=now, dispatched_at=now,
         )
         session.add(export)
         try:
@@ -104,7 +104,7 @@ def claim(session: Session, export_id: int, *, worker: str, lease_seconds: float
         )
         .values(
             status=PROCESSING, attempt=Export.attempt + 1, worker=worker, started_at=now,
-            lease_until=now + timedelta(seconds=lease_seconds), rows_done=0,
+            lease_until=now + timedelta(seconds=lease_seconds), rows_done=0, rows_estimated=None,
         )
         .returning(Export.attempt)
         .execution_options(synchronize_session=False)
@@ -117,12 +117,15 @@ def claim(session: Session, export_id: int, *, worker: str, lease_seconds: float
     return Claim(export_id, attempt, worker)
 
 
-def renew(session: Session, claim: Claim, *, lease_seconds: float, rows_done: int) -> bool:
-    """Extend the lease and record progress. False means stop: canceled, or the lease was lost."""
+def renew(session: Session, claim: Claim, *, lease_seconds: float, rows_done: int,
+          rows_estimated: int | None) -> bool:
+    """Extend the lease and record progress: rows written, and rows expected once the pipeline has
+    counted them (None: not yet). False means stop: canceled, or the lease was lost."""
     result = session.execute(
         update(Export)
         .where(_fenced(claim))
-        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds), rows_done=rows_done)
+        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds), rows_done=rows_done,
+                rows_estimated=rows_estimated)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -152,7 +155,7 @@ def hand_back(session: Session, claim: Claim) -> bool:
     """A worker shutting down returns its export to `waiting`; the attempt does not count against it."""
     return _fenced_update(session, claim, "handed_back", f"attempt {claim.attempt} by {claim.worker}",
                           status=WAITING, attempt=Export.attempt - 1, lease_until=None, worker=None, rows_done=0,
-                          dispatched_at=utcnow())
+                          rows_estimated=None, dispatched_at=utcnow())
 
 
 def cancel(session: Session, export: Export, *, by_user_id: int) -> Export:

@@ -15,7 +15,7 @@ from crowdexports.errors import ExportStopped
 from crowdexports.exports.filenames import export_file_name, sheet_title
 from crowdexports.exports.requests import validate_export_request
 from crowdexports.exports.types.base import ExportContext
-from crowdexports.exports.writers.base import SheetInfo
+from crowdexports.exports.writers.base import CsvDialect, SheetInfo
 from crowdexports.models import Export, Project, User
 from crowdexports.storage.base import Storage
 
@@ -23,7 +23,8 @@ CHECK_EVERY_ROWS = 1000
 
 
 class Progress:
-    """Rows written so far and whether to stop; shared with the heartbeat thread, checked in batches."""
+    """Rows written so far, the expected total once counted, and whether to stop; shared with the
+    heartbeat thread, which records the first two on the export row, and checked in batches."""
 
     def __init__(self) -> None:
         self.rows_done = 0
@@ -62,18 +63,19 @@ class BuiltFile:
 def build_file(session: Session, export: Export, project: Project, recipient: User, out_dir: Path,
                progress: Progress) -> BuiltFile:
     """Write the export's file into `out_dir` under a temporary name; the caller publishes or discards it."""
-    export_type, writer, columns = validate_export_request(export.type, export.format, export.columns,
-                                                           recipient.lang)
+    export_type, writer, columns, csv_dialect = validate_export_request(
+        export.type, export.format, export.columns, recipient.lang, export.csv_dialect)
     context = ExportContext(
         project_id=project.id, lang=recipient.lang, project_lang=project.lang, currency=project.currency,
         timezone=ZoneInfo(project.timezone), columns=columns,
     )
     progress.estimated_total = export_type.estimate_rows(session, project.id)
+    info = SheetInfo(currency=project.currency, title=sheet_title(project.name),
+                     csv_dialect=csv_dialect or CsvDialect.RFC4180)  # None: not a csv export
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"export-{export.id}-{uuid.uuid4().hex}.{writer.extension}.part"
     try:
-        row_count = writer.write(path, columns, progress.watch(export_type.rows(session, context)),
-                                 SheetInfo(currency=project.currency, title=sheet_title(project.name)))
+        row_count = writer.write(path, columns, progress.watch(export_type.rows(session, context)), info)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

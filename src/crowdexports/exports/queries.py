@@ -16,6 +16,8 @@ from crowdexports.errors import Forbidden, NotFound, invalid
 from crowdexports.exports import lifecycle
 from crowdexports.exports.types import get_type
 from crowdexports.exports.types.base import select_columns
+from crowdexports.exports.writers.base import CsvDialect
+from crowdexports.exports.writers.csv import CsvWriter
 from crowdexports.models import Export, Project, User, utcnow
 
 MAX_ID = 2**63 - 1  # the largest id a BIGINT holds: larger ones cannot exist
@@ -119,6 +121,21 @@ def _columns(export: Export, recipient: User) -> dict[str, str]:
     return {column.id: column.header for column in columns}
 
 
+def _csv_dialect(export: Export) -> str | None:
+    """The dialect of a csv export, None for other formats. A csv row without one was written by a
+    process of the previous release (during a rolling deploy) and got the only csv there was then."""
+    if export.format != CsvWriter.format:
+        return None
+    return export.csv_dialect or CsvDialect.RFC4180.value
+
+
+def _progress(export: Export) -> dict[str, int | None] | None:
+    """Rows written so far and rows expected (null until the worker has counted them), while processing."""
+    if export.status != lifecycle.PROCESSING:
+        return None
+    return {"rows_done": export.rows_done, "rows_estimated": export.rows_estimated}
+
+
 def export_resource(export: Export, project: Project, recipient: User, caller: User,
                     settings: Settings) -> dict[str, Any]:
     """The export as the API shows it (SPEC §2); the email only to the recipient themselves."""
@@ -130,12 +147,12 @@ def export_resource(export: Export, project: Project, recipient: User, caller: U
         user["email"] = recipient.email
     return {
         "id": export.id, "project_id": project.id, "type": export.type, "format": export.format,
-        "status": export.status, "created_at": rfc3339(export.created_at),
+        "csv_dialect": _csv_dialect(export), "status": export.status, "created_at": rfc3339(export.created_at),
         "url": download_url(export, settings), "user": user, "columns": _columns(export, recipient),
         "row_count": export.row_count, "size": export.size, "started_at": rfc3339(export.started_at),
         "finished_at": rfc3339(export.finished_at), "expires_at": rfc3339(export.expires_at),
         "error": export.error,
-        "progress": {"rows_done": export.rows_done} if export.status == lifecycle.PROCESSING else None,
+        "progress": _progress(export),
         "email_status": export.email_status,
     }
 

@@ -8,23 +8,32 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from crowdexports.errors import FieldProblem, InvalidInput
 from crowdexports.exports.types import get_type
 from crowdexports.exports.types.base import ExportType, OutputColumn, select_columns
 from crowdexports.exports.writers import get_writer
-from crowdexports.exports.writers.base import RowWriter
+from crowdexports.exports.writers.base import CsvDialect, RowWriter
+from crowdexports.exports.writers.csv import CsvWriter
 
-FIELDS = ("type", "format", "columns")
+FIELDS = ("type", "format", "columns", "csv_dialect")
 REQUIRED = ("type", "format")
-Validated = tuple[ExportType, RowWriter, list[OutputColumn]]
 T = TypeVar("T")
 
 
-def validate_export_request(type_: object, format_: object, columns: object, lang: str) -> Validated:
-    """Check a request given as values (CLI, pipeline); `columns` None means the type's defaults."""
-    return _validate({"type": type_, "format": format_, "columns": columns}, lang, [])
+class Validated(NamedTuple):
+    export_type: ExportType
+    writer: RowWriter
+    columns: list[OutputColumn]
+    csv_dialect: CsvDialect | None  # the one to use for csv (the default when none was given); None otherwise
+
+
+def validate_export_request(type_: object, format_: object, columns: object, lang: str,
+                            csv_dialect: object = None) -> Validated:
+    """Check a request given as values (CLI, pipeline); `columns` None means the type's defaults,
+    `csv_dialect` None the default dialect."""
+    return _validate({"type": type_, "format": format_, "columns": columns, "csv_dialect": csv_dialect}, lang, [])
 
 
 def validate_export_payload(payload: Mapping[str, object], lang: str) -> Validated:
@@ -49,9 +58,27 @@ def _validate(values: Mapping[str, object], lang: str, problems: list[FieldProbl
             columns = select_columns(export_type.catalogue, requested, lang)
         except InvalidInput as exc:
             problems += exc.problems
+    csv_dialect = _csv_dialect(values.get("csv_dialect"), writer, problems)
     if problems or export_type is None or writer is None:
         raise InvalidInput(problems)
-    return export_type, writer, columns
+    return Validated(export_type, writer, columns, csv_dialect)
+
+
+def _csv_dialect(value: object, writer: RowWriter | None, problems: list[FieldProblem]) -> CsvDialect | None:
+    """The dialect of a csv export: null or absent means the default. For another format it must be
+    absent or null: a dialect asked of an xlsx export is a client's mistake, not something to ignore."""
+    is_csv = writer is not None and writer.format == CsvWriter.format
+    if value is None:
+        return CsvDialect.RFC4180 if is_csv else None
+    if not isinstance(value, str):
+        problems.append(FieldProblem(["csv_dialect"], "must be a string", "TypeError"))
+    elif value not in set(CsvDialect):
+        problems.append(FieldProblem(["csv_dialect"], f"must be one of: {', '.join(CsvDialect)}"))
+    elif writer is not None and not is_csv:
+        problems.append(FieldProblem(["csv_dialect"], "only applies to csv exports"))
+    else:
+        return CsvDialect(value)
+    return None
 
 
 def _pick(lookup: Callable[[str], T], values: Mapping[str, object], name: str,

@@ -51,7 +51,8 @@ class Heartbeat(threading.Thread):
             try:
                 with self.runtime.sessions() as session:
                     kept = lifecycle.renew(session, self.claim, lease_seconds=settings.lease_seconds,
-                                           rows_done=self.progress.rows_done)
+                                           rows_done=self.progress.rows_done,
+                                           rows_estimated=self.progress.estimated_total)
             except Exception:  # a database hiccup: keep trying until the lease itself runs out
                 logger.exception("heartbeat failed for export %s", self.claim.export_id)
                 continue

@@ -43,10 +43,10 @@ def _dispatch(runtime: Runtime, export_id: int) -> None:
 def create_export(project: OwnProjectForWrite, payload: JsonObject, caller: CallerDep, session: SessionDep,
                   runtime: RuntimeDep, response: Response) -> dict[str, Any]:
     """Ask for an export of the project's orders; a worker makes it and emails it to the caller."""
-    export_type, writer, columns = validate_export_payload(payload, caller.user.lang)
+    export_type, writer, columns, csv_dialect = validate_export_payload(payload, caller.user.lang)
     chosen = {column.id: column.header for column in columns} if payload.get("columns") is not None else None
     export = lifecycle.request(session, project=project, user=caller.user, type_=export_type.identifier,
-                               format_=writer.format, columns=chosen)
+                               format_=writer.format, columns=chosen, csv_dialect=csv_dialect)
     _dispatch(runtime, export.id)
     response.headers["Location"] = f"/v1/exports/{export.id}"
     return queries.export_resource(export, project, caller.user, caller.user, runtime.settings)

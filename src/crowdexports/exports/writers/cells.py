@@ -5,14 +5,15 @@ Policy (RELIABILITY §1-§2):
   and are written as numbers and dates (csv: plain text of the number), never escaped: `-12.50`
   stays a number that SUM() can add. TEXT and IDENTIFIER cells are always checked.
 - `clean_text` drops the characters XML 1.0 forbids (C0 controls except TAB/LF/CR, U+FFFE, U+FFFF,
-  lone surrogates). XlsxWriter would otherwise write them as `_x0001_`, which readers show as
+  lone surrogates). Excel's own escape would write them as `_x0001_`, which readers show as
   literal text, and a lone surrogate cannot be encoded as UTF-8 at all. Both writers apply it.
 - `neutralise_formula` prefixes `'` to a csv text cell that a spreadsheet would run as a formula:
   one starting, after optional whitespace, with = + - @ TAB CR LF or a full-width / look-alike
   variant (＝ ＋ － − ＠ ｜ ！) that Excel evaluates with some language packs. xlsx does not need
   it: its text cells are string cells, which Excel never evaluates, so xlsx keeps the exact text.
-- Money in csv is the exact decimal text (`12.30`, never `1.23E+1`, never a float); datetimes
-  are the project's local time as `YYYY-MM-DD HH:MM:SS`.
+- Money in csv is the exact decimal text (`12.30`, never `1.23E+1`, never a float; `12,30` in the
+  excel_eu dialect, never with a thousands separator); datetimes are the project's local time as
+  `YYYY-MM-DD HH:MM:SS` in every dialect.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def neutralise_formula(text: str) -> str:
     return text
 
 
-# The three csv cell formatters below run for nearly every cell, so each is one call that also
+# The csv cell formatters below run for nearly every cell, so each is one call that also
 # passes None (an empty cell) through, and safe_text inlines clean_text's fast path.
 
 def safe_text(text: str | None) -> str | None:
@@ -60,6 +61,11 @@ def safe_text(text: str | None) -> str | None:
 def format_money(value: Decimal | None) -> str | None:
     """Plain decimal text, exponent notation never: Decimal("1E+2") -> "100"; None stays None."""
     return None if value is None else format(value, "f")
+
+
+def format_money_decimal_comma(value: Decimal | None) -> str | None:
+    """format_money with a decimal comma (`-1234,50`), as European Excel reads numbers; None stays None."""
+    return None if value is None else format(value, "f").replace(".", ",")
 
 
 def format_datetime(value: datetime | None) -> str | None:

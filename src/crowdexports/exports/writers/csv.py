@@ -1,9 +1,13 @@
-"""csv: RFC 4180 (comma, `"` quoting when needed, CRLF line ends), UTF-8 with a byte-order mark.
+"""csv, in one of two dialects (`writers.base.CsvDialect`), both UTF-8 with a byte-order mark and CRLF:
+
+- `rfc4180` (the default): RFC 4180, comma separator, `"` quoting when needed, money as `1234.50`;
+- `excel_eu`: what Excel expects in locales with a decimal comma (French, German, ...): `;` separator,
+  money as `1234,50`. Integers, dates and the text rules are the same in both.
 
 The BOM is what makes Excel read the file as UTF-8 instead of the machine's ANSI code page (names
 like "Émilie" or "東京" would otherwise be garbled); Python's `utf-8-sig`, pandas, LibreOffice and
 Numbers all skip it. Cell rules (formula neutralising, control characters, money and date text)
-come from `cells`; each column's formatter is chosen once from its kind, never per cell.
+come from `cells`; each column's formatter is chosen once from its kind and the dialect, never per cell.
 """
 
 from __future__ import annotations
@@ -15,8 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
-from crowdexports.exports.writers.base import SheetInfo
-from crowdexports.exports.writers.cells import format_datetime, format_money, safe_text
+from crowdexports.exports.writers.base import CsvDialect, SheetInfo
+from crowdexports.exports.writers.cells import (
+    format_datetime,
+    format_money,
+    format_money_decimal_comma,
+    safe_text,
+)
 
 BOM = "\ufeff"
 
@@ -33,6 +42,11 @@ _FORMATTERS: dict[ColumnKind, Callable[[Any], object]] = {
     ColumnKind.MONEY: format_money,
     ColumnKind.DATETIME: format_datetime,
 }
+# What each dialect changes: the field separator, and the formatters that differ from _FORMATTERS.
+_DIALECTS: dict[CsvDialect, tuple[str, dict[ColumnKind, Callable[[Any], object]]]] = {
+    CsvDialect.RFC4180: (",", _FORMATTERS),
+    CsvDialect.EXCEL_EU: (";", {**_FORMATTERS, ColumnKind.MONEY: format_money_decimal_comma}),
+}
 
 
 class CsvWriter:
@@ -42,12 +56,13 @@ class CsvWriter:
 
     def write(self, path: Path, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
               info: SheetInfo) -> int:
-        formatters = [_FORMATTERS[column.kind] for column in columns]
+        delimiter, by_kind = _DIALECTS[info.csv_dialect]
+        formatters = [by_kind[column.kind] for column in columns]
         count = 0
         # Not the "utf-8-sig" codec: its encoder is pure Python, called on every row.
         with path.open("w", encoding="utf-8", newline="") as file:
             file.write(BOM)
-            writer = csv.writer(file, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+            writer = csv.writer(file, delimiter=delimiter, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
             writer.writerow([safe_text(column.header) for column in columns])
             writerow = writer.writerow
             for row in rows:
