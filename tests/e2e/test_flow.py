@@ -77,7 +77,7 @@ def test_export_is_made_stored_linked_and_emailed_once(service: Service, client:
         assert len(rows) == expected_rows + 1
     else:
         sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
-        assert sheet.max_row == expected_rows + 1
+        assert sum(1 for _ in sheet.iter_rows()) == expected_rows + 1  # streamed sheets carry no dimension
 
     messages = wait_for(lambda: _outbox(service))
     assert len(messages) == 1

@@ -194,3 +194,64 @@ def test_csv_is_rfc_4180(tmp_path: Path) -> None:
     expected = ('\ufeffN,Text,Money,When,Zip\r\n'
                 '1,"comma, ""quote""\r\nnewline",1.50,2026-01-01 08:00:00,01000\r\n')
     assert path.read_bytes() == expected.encode()
+
+
+def test_a_sheet_ends_before_its_xml_would_need_zip64(tmp_path: Path) -> None:
+    """The 4 GiB entry limit, scaled down: each sheet stays under it, every row lands once, in order."""
+    path = tmp_path / "bytes.xlsx"
+    limit = 150_000
+    assert XlsxWriter(max_sheet_bytes=limit).write(path, COLUMNS, _rows(2000), INFO) == 2000
+    with zipfile.ZipFile(path) as archive:
+        sizes = [info.file_size for info in archive.infolist() if info.filename.startswith("xl/worksheets/")]
+    assert len(sizes) > 2 and all(size <= limit for size in sizes)
+    sheets = read_calamine(path)
+    assert all(sheet[0] == ["N", "Text", "Money", "When", "Zip"] for sheet in sheets.values())
+    assert [row[0] for sheet in sheets.values() for row in sheet[1:]] == list(range(1, 2001))
+    book = openpyxl.load_workbook(path)
+    assert [ws.auto_filter.ref for ws in book.worksheets] == [f"A1:E{ws.max_row}" for ws in book.worksheets]
+
+
+def test_package_layout_is_recognised_and_needs_no_zip64(tmp_path: Path) -> None:
+    """libmagic (`file`, mail scanners) wants `_rels/.rels` first and an `xl/` part third; Zip64
+    extra fields are avoided because some readers refuse them."""
+    path = tmp_path / "layout.xlsx"
+    XlsxWriter(rows_per_sheet=2).write(path, COLUMNS, _rows(5), INFO)
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        content_types = archive.read("[Content_Types].xml").decode()
+        workbook = archive.read("xl/workbook.xml").decode()
+    names = [info.filename for info in infos]
+    assert names[0] == "_rels/.rels" and names[2].startswith("xl/")
+    assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in infos)
+    assert all(b"\x01\x00" not in info.extra[:2] for info in infos)  # 0x0001 is the Zip64 extra field
+    sheets = [name for name in names if name.startswith("xl/worksheets/")]
+    assert len(sheets) == 3 and all(f'PartName="/{name}"' in content_types for name in sheets)
+    assert workbook.count("_xlnm._FilterDatabase") == 3
+
+
+def test_text_needing_care_reads_back_exactly(tmp_path: Path) -> None:
+    """Rows taking the careful path (spaces at the ends, CR, look-alike escapes, markup) beside plain
+    rows: every reader gets the exact text, and the plain cells of a careful row are unaffected."""
+    texts = [" lead", "trail ", "a\r\nb", "_x0041_ stays", "<b>&amp;</b> & \"q\" 'a'", "\tTab", "plain"]
+    rows = [(i, text, Decimal("1.10"), datetime(2026, 1, 1), f"0{i}") for i, text in enumerate(texts)]
+    path = tmp_path / "care.xlsx"
+    XlsxWriter().write(path, COLUMNS, rows, INFO)
+    (calamine,) = read_calamine(path).values()
+    (sheet,) = read_openpyxl(path).values()
+    assert [row[1] for row in calamine[1:]] == texts
+    assert [ooxml_unescape(row[1].value) for row in sheet[1:]] == texts
+    assert [row[4] for row in calamine[1:]] == [f"0{i}" for i in range(len(texts))]
+    assert all(row[2].value == 1.1 and row[2].number_format == '#,##0.00 "EUR"' for row in sheet[1:])
+
+
+def test_dates_excel_cannot_count_are_written_as_text(tmp_path: Path) -> None:
+    """Excel's serials start in 1900 (and count a 29 February 1900 that never was): an earlier
+    date is written as its text rather than as a wrong day."""
+    rows = [(1, "", None, datetime(1899, 12, 31, 23, 59, 59), ""), (2, "", None, datetime(1900, 3, 1), ""),
+            (3, "", None, datetime(2026, 3, 29, 2, 30, 15, 999_999), "")]
+    path = tmp_path / "old.xlsx"
+    XlsxWriter().write(path, COLUMNS, rows, INFO)
+    (sheet,) = read_openpyxl(path).values()
+    assert sheet[1][3].data_type == "s" and sheet[1][3].value == "1899-12-31 23:59:59"
+    assert sheet[2][3].is_date and sheet[2][3].value == datetime(1900, 3, 1)
+    assert sheet[3][3].value == datetime(2026, 3, 29, 2, 30, 15)  # to the second, as in the csv
