@@ -31,12 +31,24 @@ def exponent(currency: str) -> int:
     return _EXPONENTS.get(currency.upper(), DEFAULT_EXPONENT)
 
 
-def decimal_converter(currency: str) -> Callable[[int | None], Decimal | None]:
-    """`to_decimal` for one currency, for hot loops: the lookup is done once; None (no amount) stays None."""
+def decimal_converter(currency: str, *, cache_size: int = 4096) -> Callable[[int | None], Decimal | None]:
+    """`to_decimal` for one currency, for hot loops: the lookup is done once; None (no amount) stays None.
+
+    An export repeats a few amounts (reward prices, usual totals) on most rows, and Decimals are
+    immutable, so the first `cache_size` distinct amounts are made once and shared.
+    """
     shift = -exponent(currency)
+    cache: dict[int, Decimal] = {}
 
     def convert(minor: int | None) -> Decimal | None:
-        return None if minor is None else Decimal(minor).scaleb(shift, _EXACT)
+        if minor is None:
+            return None
+        value = cache.get(minor)
+        if value is None:
+            value = Decimal(minor).scaleb(shift, _EXACT)
+            if len(cache) < cache_size:
+                cache[minor] = value
+        return value
 
     return convert
 

@@ -211,17 +211,17 @@ _FIELDS: list[_Field] = [
 
 
 def _converted(field: _Field, make: MakeConverter, slot: Mapping[str, int], context: ExportContext,
-               texts: _RewardTexts) -> Callable[[Any], object]:
-    """A converted cell's value from a result row, decided once per export rather than once per row."""
+               texts: _RewardTexts) -> tuple[int | None, Callable[..., object]]:
+    """How to compute a converted cell, decided once per export rather than once per row: (the result
+    position its converter takes, converter), or (None, a converter taking the whole result row)."""
     slots = [slot[name] for name in field.sources]
     convert = make(context, texts)
-    if not slots:
-        return lambda _row: convert()
     if len(slots) == 1:
-        index = slots[0]
-        return lambda row: convert(row[index])
+        return slots[0], convert
+    if not slots:
+        return None, lambda _row: convert()
     pick = itemgetter(*slots)
-    return lambda row: convert(*pick(row))
+    return None, lambda row: convert(*pick(row))
 
 
 def _copier(indexes: Sequence[int]) -> Callable[[Any], list[object]]:
@@ -268,15 +268,20 @@ class OrdersExport:
         # Most cells are a result value as it is: one C-level itemgetter copies them all (a converted
         # or constant column copies a placeholder), then the few converted cells are computed.
         copy = _copier([slot[field.sources[0]] if field.sources else 0 for field in fields])
-        converted = [(index, _converted(field, field.make, slot, context, texts))
+        converted = [(index, *_converted(field, field.make, slot, context, texts))
                      for index, field in enumerate(fields) if field.make is not None]
+        # Most converters take one value: one call per cell, no wrapper.
+        from_value = [(index, source, convert) for index, source, convert in converted if source is not None]
+        from_row = [(index, convert) for index, source, convert in converted if source is None]
         stmt = self.statement(context.project_id, sources).execution_options(yield_per=STREAM_BATCH)
         # Core execution: no ORM identity work per row; column types (UTC datetimes) still apply.
         with session.connection().execute(stmt) as result:
             for row in result:
                 values = copy(row)
-                for index, get in converted:
-                    values[index] = get(row)
+                for index, source, convert in from_value:
+                    values[index] = convert(row[source])
+                for index, convert in from_row:
+                    values[index] = convert(row)
                 yield tuple(values)
 
 
