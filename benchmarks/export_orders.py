@@ -1,25 +1,34 @@
-"""Export benchmark: seconds, rows/s, file size and peak memory per format, beside reference runs.
+"""Export benchmark: SPEC §8's performance targets, measured against reference runs and marked PASS/MISS.
 
-    python benchmarks/export_orders.py --orders 200000 [--data-dir bench-data]
-    python benchmarks/export_orders.py --orders 200000 --database-url postgresql://user@host:port/db
+    python benchmarks/export_orders.py                      # 50,000, 200,000 and 400,000 orders
+    python benchmarks/export_orders.py --million            # ... and 1,000,000 (the memory target's size)
+    python benchmarks/export_orders.py --sizes 2000 5000    # quick run at other sizes
+    python benchmarks/export_orders.py --sizes 200000 --database-url postgresql://user@host:port/db
 
-Seeds the database once (by default a SQLite file in the data dir; with --database-url any database
-crowdexports supports, whose tables it creates and, to reseed, drops) and reuses it while it holds
-that many orders, then measures, each in a fresh subprocess so that peak RSS is the run's own (the
-parent imports only the standard library: a child's ru_maxrss also counts the parent memory it was
-forked from):
-- csv, xlsx: the export's real path (type registry -> rows -> writer registry -> a temp file); on
-  PostgreSQL the rows come through a server-side cursor, so peak RSS shows whether memory stays flat;
-- references, in the same run on the same machine (SPEC §8 compares ratios, not absolute times):
-  `csv.writer` dumping the same SQL's raw rows (same query, no typing or neutralising), the database's
-  own command-line CSV output of that query (`sqlite3 -csv`, or `psql` running `COPY … TO STDOUT`),
-  and plain XlsxWriter (constant_memory, `worksheet.write`) fed the same typed rows.
+Each size has its own database: by default a SQLite file in the data dir (orders-N.db), seeded once and
+reused while it holds that many orders; with --database-url (one size only) any database crowdexports
+supports, whose tables it creates and, to reseed, drops. Every measured run is a fresh subprocess so
+that its peak RSS is its own (the parent imports only the standard library: a child's ru_maxrss also
+counts the parent memory it was forked from). Per size, in this order, so that each reference runs
+right before the export it is compared with, in the same machine state:
+- ref-cli: the database's own command-line CSV dump of the export's query (`sqlite3 -csv`, or `psql`
+  running `COPY … TO STDOUT`);
+- ref-csv-writer: stdlib `csv.writer` dumping that query's raw rows (no typing or neutralising);
+- csv: the export's real path (type registry -> rows -> writer registry -> a temp file); on PostgreSQL
+  the rows come through a server-side cursor, so peak RSS shows whether memory stays flat;
+- ref-xlsxwriter: XlsxWriter constant_memory writing the SAME typed cells, formats, header and sheet
+  rules as ours (the tests' reference writer, tests/files/reference_xlsx.py), fed the same rows;
+- xlsx: the export's real path, as csv.
+
+It prints, per run, wall and CPU seconds, rows, rows/s, peak RSS and file size, then the targets
+computed from those figures (SPEC §8 compares ratios made in the same run, not absolute times).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import json
 import os
 import resource
@@ -28,23 +37,58 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from crowdexports.exports.types.base import ExportContext, ExportType
+    from crowdexports.exports.writers.base import RowWriter
     from crowdexports.models import Project
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_NAME = "Benchmark Kettle"
-RUNS = ("csv", "xlsx", "ref-csv-writer", "ref-cli", "ref-xlsxwriter")
+DEFAULT_SIZES = (50_000, 200_000, 400_000)
+MILLION = 1_000_000
+RUNS = ("ref-cli", "ref-csv-writer", "csv", "ref-xlsxwriter", "xlsx")  # measuring order within a size
 CHILD_TASKS = (*RUNS, "seed", "sql")
 LABELS = {
-    "csv": "csv (crowdexports)", "xlsx": "xlsx (crowdexports)", "ref-csv-writer": "ref: csv.writer, raw rows",
-    "ref-cli": "ref: sqlite3 -csv / psql COPY csv", "ref-xlsxwriter": "ref: plain XlsxWriter, typed rows",
+    "ref-cli": "ref: {cli}", "ref-csv-writer": "ref: csv.writer, raw rows", "csv": "csv (crowdexports)",
+    "ref-xlsxwriter": "ref: XlsxWriter constant_memory", "xlsx": "xlsx (crowdexports)",
 }
+CLI_NAMES = {"SQLite": "sqlite3 -csv", "PostgreSQL": "psql COPY csv"}
+CSV_TARGET = 2.5  # csv export time / the database CLI's dump time
+XLSX_TARGET = 1 / 3  # xlsx export time / XlsxWriter constant_memory time
+PEAK_RSS_TARGET = 150_000_000  # bytes (150 MB, MB = 10^6 bytes), in both formats...
+PEAK_RSS_TARGET_ORDERS = MILLION  # ...at this many orders
+LINEAR_TARGET = 2.2  # time at twice the orders / time at the orders
+PRELOADED = ("crowdexports.db", "crowdexports.models", "crowdexports.exports.types",
+             "crowdexports.exports.types.orders", "crowdexports.exports.writers", "crowdexports.exports.writers.base")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One run's figures, as a child prints them (JSON) and the report reads them."""
+
+    seconds: float  # wall
+    cpu: float  # user + system of the measured process
+    rows: int  # data rows written (no header)
+    size: int  # output file, bytes
+    peak_kib: int  # ru_maxrss: KiB on Linux
+
+    @property
+    def peak_bytes(self) -> int:
+        return self.peak_kib * 1024
+
+
+Results = dict[int, dict[str, Measure | None]]  # size -> run -> figures (None: tool not installed)
+
+
+# --- children: seeding and measured runs (they may import crowdexports) -------------------------------------
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -116,67 +160,81 @@ def _sql(engine: Engine) -> str:
     return str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
 
 
-def _child(run: str, url: str, out: Path) -> None:
-    """One measured run; prints a JSON line. Peak RSS is this process's own."""
-    from crowdexports.db import make_engine, make_session_factory
+def _writer(run: str) -> RowWriter:
+    """Ours from the writer registry (whatever it returns today), or the tests' XlsxWriter reference,
+    which writes the same typed cells, formats, header and sheets: so the xlsx ratio compares writers
+    doing the same work. The reference lives in tests/, hence the repo root on sys.path."""
+    if run == "ref-xlsxwriter":
+        sys.path.insert(0, str(REPO_ROOT))
+        from tests.files.reference_xlsx import ReferenceXlsxWriter
+
+        return ReferenceXlsxWriter()
     from crowdexports.exports.writers import get_writer
+
+    return get_writer(run)
+
+
+def _export(engine: Engine, writer: RowWriter, out: Path) -> int:
+    """The export's real path: the type registry's rows from a session, into `writer`; data rows written."""
+    from crowdexports.db import make_session_factory
     from crowdexports.exports.writers.base import SheetInfo
 
+    export_type, context, project = _context(engine)
+    with make_session_factory(engine)() as session:
+        return writer.write(out, context.columns, export_type.rows(session, context),
+                            SheetInfo(project.currency, project.name))
+
+
+def _dump_raw_rows(engine: Engine, out: Path) -> int:
+    """stdlib csv.writer over the same SQL's raw DB-API rows: the floor of a Python csv dump."""
+    sql = _sql(engine)
+    connection = engine.raw_connection()
+    # A named (server-side) cursor on PostgreSQL, as the export's stream uses; sqlite3's is lazy anyway.
+    cursor = connection.cursor(name="ref") if engine.dialect.name == "postgresql" else connection.cursor()
+    cursor.execute(sql)
+    rows = 0
+    with out.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        for row in cursor:
+            writer.writerow(row)
+            rows += 1
+    connection.close()
+    return rows
+
+
+def _child(run: str, url: str, out: Path) -> None:
+    """One measured run; prints its Measure as a JSON line. Peak RSS is this process's own; the clock
+    starts after the imports and the writer's construction, the same for ours and the references."""
+    from crowdexports.db import make_engine
+
+    for module in PRELOADED:  # imported before the clock starts, whichever the run
+        importlib.import_module(module)
     engine = make_engine(url)
-    started, cpu_started = time.perf_counter(), _cpu_seconds(resource.RUSAGE_SELF)
-    if run in ("csv", "xlsx"):
-        export_type, context, project = _context(engine)
-        with make_session_factory(engine)() as session:
-            rows = get_writer(run).write(out, context.columns, export_type.rows(session, context),
-                                         SheetInfo(project.currency, project.name))
-    elif run == "ref-csv-writer":
-        sql = _sql(engine)
-        connection = engine.raw_connection()
-        # A named (server-side) cursor on PostgreSQL, as the export's stream uses; sqlite3's is lazy anyway.
-        cursor = connection.cursor(name="ref") if engine.dialect.name == "postgresql" else connection.cursor()
-        cursor.execute(sql)
-        with out.open("w", encoding="utf-8", newline="") as file:
-            writer = csv.writer(file)
-            rows = 0
-            for row in cursor:
-                writer.writerow(row)
-                rows += 1
-    elif run == "ref-xlsxwriter":
-        import xlsxwriter
-
-        export_type, context, _ = _context(engine)
-        workbook = xlsxwriter.Workbook(str(out), {"constant_memory": True, "strings_to_formulas": False,
-                                                  "strings_to_urls": False, "strings_to_numbers": False})
-        sheet = workbook.add_worksheet()
-        date_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-        rows = 0
-        with make_session_factory(engine)() as session:
-            for rows, row in enumerate(export_type.rows(session, context), 1):
-                for col, value in enumerate(row):
-                    sheet.write(rows, col, value, date_format if hasattr(value, "hour") else None)
-        workbook.close()
-    else:
-        raise SystemExit(f"unknown run {run}")
-    seconds, cpu = time.perf_counter() - started, _cpu_seconds(resource.RUSAGE_SELF) - cpu_started
+    writer = None if run == "ref-csv-writer" else _writer(run)
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    rows = _dump_raw_rows(engine, out) if writer is None else _export(engine, writer, out)
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "size": out.stat().st_size,
-                      "peak_kib": peak_kib}))
+    print(json.dumps(asdict(Measure(seconds, cpu, rows, out.stat().st_size, peak_kib))))
 
 
-def _cpu_seconds(who: int) -> float:
-    usage = resource.getrusage(who)
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
-def _database_cli(url: str, out: Path, sql: str) -> dict[str, Any]:
+# --- parent: standard library only -------------------------------------------------------------------------
+
+
+def _database_cli(url: str, out: Path, sql: str) -> Measure | None:
     """The database tool's own CSV dump of the same query; rusage from wait4 is that process's own
-    (psql's only: PostgreSQL's server does the query, as it does for the export)."""
+    (psql's only: PostgreSQL's server does the query, as it does for the export). None if not installed."""
     sqlite_file = _sqlite_path(url)
     cli = shutil.which("sqlite3" if sqlite_file else "psql")
     if cli is None:
-        return {}
+        return None
     if sqlite_file is not None:
-        command = [cli, "-csv", str(sqlite_file), sql + ";"]
+        command = [cli, "-csv", "-noheader", str(sqlite_file), sql + ";"]
     else:  # libpq wants the URL without SQLAlchemy's driver name
         libpq_url = "postgresql://" + url.split("://", 1)[1]
         command = [cli, "--no-psqlrc", "-q", "-d", libpq_url, "-c", f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"]
@@ -190,16 +248,15 @@ def _database_cli(url: str, out: Path, sql: str) -> dict[str, Any]:
         raise SystemExit(f"{Path(cli).name} failed with {process.returncode}")
     with out.open(encoding="utf-8", newline="") as text:
         rows = sum(1 for _ in csv.reader(text))
-    return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "rows": rows, "size": out.stat().st_size,
-            "peak_kib": usage.ru_maxrss}
+    return Measure(seconds, usage.ru_utime + usage.ru_stime, rows, out.stat().st_size, usage.ru_maxrss)
 
 
-def _measure(run: str, url: str, work: Path, sql: str) -> dict[str, Any]:
+def _measure(run: str, url: str, work: Path, sql: str) -> Measure | None:
     out = work / f"{run}.out"
     try:
         if run == "ref-cli":
             return _database_cli(url, out, sql)
-        return dict(json.loads(_run_child(run, url, out)))
+        return Measure(**json.loads(_run_child(run, url, out)))
     finally:
         out.unlink(missing_ok=True)
 
@@ -213,14 +270,186 @@ def _run_child(task: str, url: str, out: Path | None = None) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+def _seed(url: str, orders: int) -> None:
+    subprocess.run([sys.executable, __file__, "--child", "seed", "--database-url", url, "--orders", str(orders)],
+                   check=True)
+
+
+def _warm_cache(url: str) -> None:
+    """Read the SQLite file once so that the size's first run does not alone pay for cold disk reads."""
+    sqlite_file = _sqlite_path(url)
+    if sqlite_file is None:
+        return
+    with sqlite_file.open("rb") as file:
+        while file.read(1 << 20):
+            pass
+
+
+def _measure_sizes(urls: dict[int, str], runs: Sequence[str], data_dir: Path) -> Results:
+    """All runs of a size back to back (each reference right before its export), smallest size first."""
+    results: Results = {}
+    with tempfile.TemporaryDirectory(dir=data_dir) as work:
+        for size, url in urls.items():
+            sql = json.loads(_run_child("sql", url))
+            _warm_cache(url)
+            results[size] = {}
+            for run in runs:
+                print(f"{size:,} orders: running {run}…", file=sys.stderr)
+                results[size][run] = _measure(run, url, Path(work), sql)
+    return results
+
+
+def _parent(sizes: list[int], data_dir: Path, url: str | None, runs: Sequence[str]) -> None:
+    load_start = os.getloadavg()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    urls = {size: url or f"sqlite:///{(data_dir / f'orders-{size}.db').resolve()}" for size in sizes}
+    for size, size_url in urls.items():  # all seeding first: the measured runs then follow each other
+        _seed(size_url, size)
+    results = _measure_sizes(urls, runs, data_dir)
+    database = "SQLite" if _sqlite_path(next(iter(urls.values()))) else "PostgreSQL"
+    report = Report(results, database, runs)
+    report.header(load_start, os.getloadavg())
+    report.tables()
+    report.targets()
+
+
+# --- report ------------------------------------------------------------------------------------------------
+
+
+def _ratio(run: Measure, reference: Measure) -> tuple[float, float]:
+    """(wall, CPU) ratios; CPU is the steadier one when the machine is shared."""
+    return run.seconds / reference.seconds, run.cpu / max(reference.cpu, 1e-9)
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+class Report:
+    """Prints the figures, then each target computed from them with PASS or MISS (decided on wall time,
+    as SPEC §8 states them; the CPU ratio is shown beside it)."""
+
+    def __init__(self, results: Results, database: str, runs: Sequence[str]) -> None:
+        self.results = results
+        self.database = database
+        self.runs = runs
+        self.sizes = sorted(results)
+        self.verdicts: list[bool] = []
+        self.unmeasured = 0
+
+    def label(self, run: str) -> str:
+        return LABELS[run].format(cli=CLI_NAMES[self.database])
+
+    def header(self, load_start: tuple[float, ...], load_end: tuple[float, ...]) -> None:
+        def loads(values: Iterable[float]) -> str:
+            return " ".join(f"{value:.2f}" for value in values)
+
+        print(f"\nexport benchmark on {self.database}: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+              f"load average (1/5/15 min) {loads(load_start)} at start, {loads(load_end)} at end "
+              "(our runs, one at a time, add up to 1)")
+
+    def tables(self) -> None:
+        for size in self.sizes:
+            print(f"\n{size:,} orders")
+            print(f"{'run':<34}{'seconds':>9}{'CPU s':>8}{'rows':>11}{'rows/s':>10}{'peak RSS MiB':>14}"
+                  f"{'file MiB':>10}")
+            for run, measure in self.results[size].items():
+                if measure is None:
+                    print(f"{self.label(run):<34}{'(not available)':>20}")
+                    continue
+                print(f"{self.label(run):<34}{measure.seconds:>9.2f}{measure.cpu:>8.2f}{measure.rows:>11,}"
+                      f"{measure.rows / measure.seconds:>10,.0f}{measure.peak_kib / 1024:>14.1f}"
+                      f"{measure.size / 2**20:>10.1f}")
+            counts = {measure.rows for measure in self.results[size].values() if measure is not None}
+            if len(counts) > 1:
+                print(f"  WARNING: the runs wrote different row counts: {sorted(counts)}")
+
+    def targets(self) -> None:
+        print("\ntargets (SPEC §8; ratios of runs made back to back in this run; PASS/MISS on wall time):")
+        self.against("csv", "ref-cli", CSV_TARGET, f"csv export <= {CSV_TARGET}x the {CLI_NAMES[self.database]} "
+                     "dump of the same query" + (" (SPEC states it against sqlite3)"
+                                                 if self.database != "SQLite" else ""))
+        self.against("xlsx", "ref-xlsxwriter", XLSX_TARGET, "xlsx export <= 1/3 of XlsxWriter constant_memory's "
+                     "time on the same typed cells")
+        self.peak_rss()
+        self.linear()
+        passed = sum(self.verdicts)
+        print(f"\n{passed} PASS, {len(self.verdicts) - passed} MISS, {self.unmeasured} not measured")
+
+    def measure(self, size: int, run: str) -> Measure | None:
+        return self.results[size].get(run)
+
+    def check(self, text: str, ok: bool) -> None:
+        self.verdicts.append(ok)
+        print(f"    {text}  {_verdict(ok)}")
+
+    def skip(self, text: str) -> None:
+        self.unmeasured += 1
+        print(f"    {text}: not measured")
+
+    def against(self, run: str, reference: str, target: float, title: str) -> None:
+        """Per size: our run's time over the reference's, made just before it."""
+        print(f"  {title}:")
+        for size in self.sizes:
+            ours, theirs = self.measure(size, run), self.measure(size, reference)
+            if ours is None or theirs is None:
+                self.skip(f"{size:>9,}: {run} or {reference} not run or not available")
+                continue
+            wall, cpu = _ratio(ours, theirs)
+            self.check(f"{size:>9,}: {wall:.2f}x wall, {cpu:.2f}x CPU (target <= {target:.2f}x)", wall <= target)
+
+    def peak_rss(self) -> None:
+        """At the largest size run: SPEC sets it at 1,000,000 orders, which only --million includes."""
+        largest = self.sizes[-1]
+        included = "included in this run" if largest >= PEAK_RSS_TARGET_ORDERS else "NOT in this run (add --million)"
+        print(f"  peak RSS < {PEAK_RSS_TARGET / 1e6:.0f} MB (MB = 10^6 bytes) in both formats, at the largest size "
+              f"run ({largest:,} orders);\n    the target is at {PEAK_RSS_TARGET_ORDERS:,} orders: {included}:")
+        for run in ("csv", "xlsx"):
+            measure = self.measure(largest, run)
+            if measure is None:
+                self.skip(f"{run}: not run")
+                continue
+            self.check(f"{run}: {measure.peak_bytes / 1e6:.1f} MB", measure.peak_bytes < PEAK_RSS_TARGET)
+
+    def linear(self) -> None:
+        """Time at twice the orders <= 2.2x the time at the orders, for each size whose double also ran
+        (the default sizes: 200,000 and 400,000)."""
+        pairs = [(size, size * 2) for size in self.sizes if size * 2 in self.results]
+        print(f"  time linear in rows: our time at twice the orders <= {LINEAR_TARGET}x (wall):")
+        if not pairs:
+            self.skip("needs a size and its double among the sizes (the defaults have 200,000 and 400,000)")
+        for small, large in pairs:
+            for run in ("csv", "xlsx"):
+                ours_large, ours_small = self.measure(large, run), self.measure(small, run)
+                if ours_large is None or ours_small is None:
+                    self.skip(f"{run} {large:,} / {small:,}: {run} not run")
+                    continue
+                wall, cpu = _ratio(ours_large, ours_small)
+                self.check(f"{run} {large:,} / {small:,}: {wall:.2f}x wall, {cpu:.2f}x CPU", wall <= LINEAR_TARGET)
+
+
+# --- command line ------------------------------------------------------------------------------------------
+
+
+def _sizes(args: argparse.Namespace) -> list[int]:
+    sizes = set(args.sizes or DEFAULT_SIZES)
+    if args.million:
+        sizes.add(MILLION)
+    return sorted(sizes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--orders", type=int, default=200_000)
+    parser.add_argument("--sizes", type=int, nargs="+", metavar="N",
+                        help=f"order counts to measure (default: {', '.join(f'{n:,}' for n in DEFAULT_SIZES)})")
+    parser.add_argument("--million", action="store_true", help=f"also measure {MILLION:,} orders")
     parser.add_argument("--data-dir", type=Path, default=Path("bench-data"))
-    parser.add_argument("--database-url", help="seed and export this database (default: a SQLite file in the data "
-                                               "dir); its tables are created, and dropped to reseed")
+    parser.add_argument("--database-url", help="seed and export this database (default: a SQLite file per size in "
+                                               "the data dir); one size only; its tables are created, and dropped "
+                                               "to reseed")
     parser.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS))
     parser.add_argument("--child", choices=CHILD_TASKS, help=argparse.SUPPRESS)
+    parser.add_argument("--orders", type=int, help=argparse.SUPPRESS)  # the seed child's size
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "seed":
@@ -232,44 +461,12 @@ def main() -> None:
     elif args.child:
         _child(args.child, args.database_url, args.out)
     else:
-        _parent(args.orders, args.data_dir, args.database_url, args.runs)
-
-
-def _parent(orders: int, data_dir: Path, url: str | None, runs: list[str]) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    url = url or f"sqlite:///{(data_dir / f'orders-{orders}.db').resolve()}"
-    subprocess.run([sys.executable, __file__, "--child", "seed", "--database-url", url, "--orders", str(orders)],
-                   check=True)
-    sql = json.loads(_run_child("sql", url))
-    results: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(dir=data_dir) as work:
-        for run in runs:
-            print(f"running {run}…", file=sys.stderr)
-            results[run] = _measure(run, url, Path(work), sql)
-    _print_table(orders, "SQLite" if _sqlite_path(url) else "PostgreSQL", results)
-
-
-def _print_table(orders: int, database: str, results: dict[str, dict[str, Any]]) -> None:
-    print(f"\n{orders:,} orders on {database}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-    print(f"{'run':<34}{'seconds':>9}{'CPU s':>8}{'rows':>11}{'rows/s':>10}{'MiB':>8}{'peak RSS MiB':>14}")
-    for run, result in results.items():
-        if not result:
-            print(f"{LABELS[run]:<34}{'(not available)':>20}")
-            continue
-        print(f"{LABELS[run]:<34}{result['seconds']:>9.2f}{result['cpu']:>8.2f}{result['rows']:>11,}"
-              f"{result['rows'] / result['seconds']:>10,.0f}{result['size'] / 2**20:>8.1f}"
-              f"{result['peak_kib'] / 1024:>14.1f}")
-
-    def ratio(run: str, reference: str, target: str) -> None:
-        if results.get(run) and results.get(reference):
-            wall = results[run]["seconds"] / results[reference]["seconds"]
-            cpu = results[run]["cpu"] / results[reference]["cpu"]
-            print(f"  {LABELS[run]} / {LABELS[reference]}: {wall:.2f}x wall, {cpu:.2f}x CPU {target}")
-
-    print("ratios (same run, same machine; CPU time is the steadier one when the machine is shared):")
-    ratio("csv", "ref-csv-writer", "")
-    ratio("csv", "ref-cli", "(SPEC §8 target, against sqlite3: <= 2.5x)")
-    ratio("xlsx", "ref-xlsxwriter", "(SPEC §8 target: <= 0.33x)")
+        sizes = _sizes(args)
+        if args.database_url and len(sizes) != 1:
+            parser.error("--database-url holds one size at a time: give a single --sizes N (and no --million)")
+        if any(size < 1 for size in sizes):
+            parser.error("sizes must be positive")
+        _parent(sizes, args.data_dir, args.database_url, [run for run in RUNS if run in args.runs])
 
 
 if __name__ == "__main__":
