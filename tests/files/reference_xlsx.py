@@ -113,7 +113,11 @@ class _Filler:
                 return write_datetime(row, col, value.replace(microsecond=0), cell_format)  # seconds, as csv
             return put_datetime
         write_string = sheet.write_string
-        return lambda row, col, value: write_string(row, col, fit_cell_text(value)) if value else 0  # type: ignore[arg-type]
+
+        def put_text(row: int, col: int, value: object) -> int:
+            text = fit_cell_text(value) if isinstance(value, str) else ""
+            return write_string(row, col, text) if text else 0  # nothing left after cleaning: an empty cell
+        return put_text
 
     def _finish(self, sheet: Worksheet, sheet_rows: int) -> None:
         sheet.autofilter(0, 0, max(sheet_rows, 1), len(self.columns) - 1)
