@@ -53,7 +53,7 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 0, for dates from 1900-03-01 (Ex
 _FIRST_SERIAL_DATE = datetime(1900, 3, 1)
 _SEP = "\ufffc"  # joins a row's texts for the batch checks; printable, so isprintable() still works
 _STYLE_HEADER, _STYLE_MONEY, _STYLE_DATETIME = 1, 2, 3  # indexes into styles.xml's cellXfs
-_OOXML_ESCAPE = re.compile("_x[0-9A-Fa-f]{4}_")
+_OOXML_ESCAPE = re.compile("_(?=x[0-9A-Fa-f]{4}_)")  # lookahead: in `_x005F_x0041_` both underscores start one
 # Text written as it is, markup escaped: no control or non-character (isprintable), no `_x` that could
 # read as an escape, short enough that no cut is needed, no leading or trailing space to preserve.
 _PLAIN_TEXT = ("{0}.isprintable() and '_x' not in {0} and len({0}) <= FAST_TEXT_LENGTH "
@@ -126,7 +126,7 @@ def text_element(text: str) -> str:
     text = fit_cell_text(text)
     if not text:
         return ""
-    escaped = _escape_markup(_OOXML_ESCAPE.sub(lambda match: "_x005F" + match[0], text)).replace("\r", "_x000D_")
+    escaped = _escape_markup(_OOXML_ESCAPE.sub("_x005F_", text)).replace("\r", "_x000D_")
     if text[0] in _XML_SPACE or text[-1] in _XML_SPACE:
         return f'<t xml:space="preserve">{escaped}</t>'
     return f"<t>{escaped}</t>"
