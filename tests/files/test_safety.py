@@ -255,3 +255,17 @@ def test_dates_excel_cannot_count_are_written_as_text(tmp_path: Path) -> None:
     assert sheet[1][3].data_type == "s" and sheet[1][3].value == "1899-12-31 23:59:59"
     assert sheet[2][3].is_date and sheet[2][3].value == datetime(1900, 3, 1)
     assert sheet[3][3].value == datetime(2026, 3, 29, 2, 30, 15)  # to the second, as in the csv
+
+
+@pytest.mark.parametrize(("payload", "expected"), [("=1+1", "'=1+1"), ("\x01bad", "bad"), (" @x", "' @x"),
+                                                 ("＝1", "'＝1")])
+def test_csv_checks_every_text_cell_of_a_row(tmp_path: Path, payload: str, expected: str) -> None:
+    """The csv writer checks a row's texts together; one risky cell among plain ones is still caught."""
+    columns = [*COLUMNS, OutputColumn("t2", ColumnKind.TEXT, "More")]
+    path = tmp_path / "care.csv"
+    plain = (1, "plain", Decimal("1.00"), datetime(2026, 1, 1), "00001", "also plain")
+    rows = [plain, (2, payload, *plain[2:]), (3, *plain[1:4], payload, "x"), (4, *plain[1:5], payload), plain]
+    get_writer("csv").write(path, columns, rows, INFO)
+    got = read_csv(path)[1:]
+    assert [got[1][1], got[2][4], got[3][5]] == [expected] * 3
+    assert got[0] == got[4] == ["1", "plain", "1.00", "2026-01-01 00:00:00", "00001", "also plain"]

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Sequence
-from operator import call
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
 from crowdexports.exports.writers.base import CsvDialect, SheetInfo
 from crowdexports.exports.writers.cells import (
+    MAYBE_FORMULA,
     format_datetime,
     format_money,
     format_money_decimal_comma,
@@ -28,24 +29,13 @@ from crowdexports.exports.writers.cells import (
 )
 
 BOM = "\ufeff"
+_TEXT_KINDS = (ColumnKind.TEXT, ColumnKind.IDENTIFIER)
+_TYPED_KINDS = (ColumnKind.MONEY, ColumnKind.DATETIME)  # INTEGER needs nothing: csv writes None as "", ints as digits
 
-
-def _as_is(value: object) -> object:
-    return value
-
-
-# The csv module writes None as an empty field and an int as its digits.
-_FORMATTERS: dict[ColumnKind, Callable[[Any], object]] = {
-    ColumnKind.INTEGER: _as_is,
-    ColumnKind.TEXT: safe_text,
-    ColumnKind.IDENTIFIER: safe_text,
-    ColumnKind.MONEY: format_money,
-    ColumnKind.DATETIME: format_datetime,
-}
-# What each dialect changes: the field separator, and the formatters that differ from _FORMATTERS.
-_DIALECTS: dict[CsvDialect, tuple[str, dict[ColumnKind, Callable[[Any], object]]]] = {
-    CsvDialect.RFC4180: (",", _FORMATTERS),
-    CsvDialect.EXCEL_EU: (";", {**_FORMATTERS, ColumnKind.MONEY: format_money_decimal_comma}),
+# How each dialect writes the typed kinds, and its field separator.
+_DIALECTS: dict[CsvDialect, tuple[str, dict[ColumnKind, Callable[[Any], str | None]]]] = {
+    CsvDialect.RFC4180: (",", {ColumnKind.MONEY: format_money, ColumnKind.DATETIME: format_datetime}),
+    CsvDialect.EXCEL_EU: (";", {ColumnKind.MONEY: format_money_decimal_comma, ColumnKind.DATETIME: format_datetime}),
 }
 
 
@@ -57,15 +47,37 @@ class CsvWriter:
     def write(self, path: Path, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
               info: SheetInfo) -> int:
         delimiter, by_kind = _DIALECTS[info.csv_dialect]
-        formatters = [by_kind[column.kind] for column in columns]
+        typed = [(index, by_kind[column.kind]) for index, column in enumerate(columns) if column.kind in _TYPED_KINDS]
+        texts = [index for index, column in enumerate(columns) if column.kind in _TEXT_KINDS]
         count = 0
         # Not the "utf-8-sig" codec: its encoder is pure Python, called on every row.
         with path.open("w", encoding="utf-8", newline="") as file:
             file.write(BOM)
             writer = csv.writer(file, delimiter=delimiter, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
             writer.writerow([safe_text(column.header) for column in columns])
-            writerow = writer.writerow
+            writerow, needs_care = writer.writerow, _text_check(texts)
             for row in rows:
-                writerow(map(call, formatters, row))  # each cell through its column's formatter, in C
+                values: list[Any] = list(row)
+                for index, format_cell in typed:
+                    values[index] = format_cell(values[index])
+                if needs_care(row):
+                    for index in texts:
+                        values[index] = safe_text(values[index])
+                writerow(values)
                 count += 1
         return count
+
+
+def _text_check(texts: Sequence[int]) -> Callable[[Sequence[object]], bool]:
+    """Whether any text cell of a row needs `safe_text`, checked for the whole row at C speed: most
+    rows hold only printable text that no spreadsheet could read as a formula, and are written as is."""
+    if not texts:
+        return lambda _row: False
+    first_character = itemgetter(0)
+    pick = itemgetter(*texts) if len(texts) > 1 else lambda row: (row[texts[0]],)
+
+    def needs_care(row: Sequence[object]) -> bool:
+        present = tuple(filter(None, pick(row)))
+        return not ("".join(present).isprintable() and MAYBE_FORMULA.isdisjoint(map(first_character, present)))
+
+    return needs_care
