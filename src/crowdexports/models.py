@@ -46,6 +46,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC)
 
+    @staticmethod
+    def from_driver(stored: str | datetime) -> datetime:
+        """The aware UTC datetime from a value as the database driver returns it, for code that reads
+        a DBAPI cursor itself: a naive datetime (PostgreSQL) or SQLAlchemy's ISO text (SQLite)."""
+        naive = stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)
+        return naive.replace(tzinfo=UTC)
+
 
 class Base(DeclarativeBase):
     metadata = metadata

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from crowdexports.exports.types.base import Column, ColumnKind, ExportContext, OutputColumn
-from crowdexports.models import Address, Order, OrderItem, Reward, User
+from crowdexports.models import Address, Order, OrderItem, Reward, User, UTCDateTime
 from crowdexports.money import decimal_converter
 
 STREAM_BATCH = 2000
@@ -130,8 +130,8 @@ def _money(context: ExportContext, _texts: _RewardTexts) -> Converter:
 
 
 def _local_time(context: ExportContext, _texts: _RewardTexts) -> Converter:
-    zone = context.timezone
-    return lambda utc: utc.astimezone(zone).replace(tzinfo=None)
+    zone, from_driver = context.timezone, UTCDateTime.from_driver
+    return lambda stored: from_driver(stored).astimezone(zone).replace(tzinfo=None)
 
 
 def _full_name(_context: ExportContext, _texts: _RewardTexts) -> Converter:
@@ -273,16 +273,38 @@ class OrdersExport:
         # Most converters take one value: one call per cell, no wrapper.
         from_value = [(index, source, convert) for index, source, convert in converted if source is not None]
         from_row = [(index, convert) for index, source, convert in converted if source is None]
-        stmt = self.statement(context.project_id, sources).execution_options(yield_per=STREAM_BATCH)
-        # Core execution: no ORM identity work per row; column types (UTC datetimes) still apply.
-        with session.connection().execute(stmt) as result:
-            for row in result:
-                values = copy(row)
-                for index, source, convert in from_value:
-                    values[index] = convert(row[source])
-                for index, convert in from_row:
-                    values[index] = convert(row)
-                yield tuple(values)
+        stmt = self.statement(context.project_id, sources)
+        for row in _driver_rows(session, stmt):
+            values = copy(row)
+            for index, source, convert in from_value:
+                values[index] = convert(row[source])
+            for index, convert in from_row:
+                values[index] = convert(row)
+            yield tuple(values)
+
+
+def _driver_rows(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
+    """The rows of `stmt` straight from a DBAPI cursor of the session's connection, streamed.
+
+    SQLAlchemy's result rows cost about a tenth of a csv export's time (`make bench`), and this
+    statement needs none of their work but the created_at conversion, done by _local_time. On
+    PostgreSQL the cursor is named, i.e. server-side: psycopg would otherwise hold the whole result in
+    memory; SQLite's cursor steps through the query as rows are fetched.
+    """
+    connection = session.connection()
+    compiled = stmt.compile(connection)
+    params: Any = compiled.construct_params()
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup or ())
+    dbapi_connection = connection.connection
+    named = connection.dialect.name == "postgresql"
+    cursor = dbapi_connection.cursor(name="export_rows") if named else dbapi_connection.cursor()
+    try:
+        cursor.execute(compiled.string, params)
+        while batch := cursor.fetchmany(STREAM_BATCH):
+            yield from batch
+    finally:
+        cursor.close()
 
 
 ORDERS = OrdersExport()
