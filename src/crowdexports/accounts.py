@@ -100,12 +100,12 @@ def create_client(session: Session, name: str) -> tuple[OAuthClient, str, str]:
     return client, client_id, client_secret
 
 
-def _slug(name: str) -> str:
+def slug_of(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:200] or "project"
 
 
-def _valid_timezone(name: str) -> bool:
+def valid_timezone(name: str) -> bool:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):  # ValueError: paths such as "../etc"
@@ -124,13 +124,13 @@ def create_project(
         problems.append(FieldProblem(["name"], "must be 1 to 255 characters"))
     if not CURRENCY.fullmatch(currency):
         problems.append(FieldProblem(["currency"], "must be an ISO 4217 code such as 'EUR'"))
-    if not _valid_timezone(timezone):
+    if not valid_timezone(timezone):
         problems.append(FieldProblem(["timezone"], "must be an IANA time zone such as 'Europe/Paris'"))
     if not LANG.fullmatch(lang):
         problems.append(FieldProblem(["lang"], "must be a language code such as 'en' or 'fr'"))
     if problems:
         raise InvalidInput(problems)
-    project = Project(owner_id=owner.id, name=name, slug=_slug(name), currency=currency, timezone=timezone,
+    project = Project(owner_id=owner.id, name=name, slug=slug_of(name), currency=currency, timezone=timezone,
                       lang=lang)
     session.add(project)
     session.commit()

@@ -6,6 +6,7 @@ has is the currency's ISO 4217 exponent. Pure functions, no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Context, Decimal
 
@@ -56,3 +57,35 @@ def decimal_converter(currency: str, *, cache_size: int = 4096) -> Callable[[int
 def to_decimal(minor: int, currency: str) -> Decimal:
     """Exact amount with exactly the currency's decimals: 1234 EUR -> 12.34, 5 JPY -> 5, 1 KWD -> 0.001."""
     return Decimal(minor).scaleb(-exponent(currency), _EXACT)
+
+
+MAX_AMOUNT_TEXT = 40  # characters: longer amount text is refused before Decimal parses it
+_MAX_MINOR = 2**63 - 1  # the BIGINT columns
+_AMOUNT_TEXT = re.compile(r"-?\d+(\.\d+)?")
+
+
+def to_minor(amount: object, currency: str) -> int:
+    """Exact minor units from an amount in major units: an int, a Decimal (JSON numbers must be decoded
+    with `parse_float=Decimal`, never through a binary float) or a decimal string ("12.50").
+
+    Raises TypeError for any other type (bool, float, None, ...), ValueError for text that is not a
+    plain decimal, for a non-zero digit past the currency's decimals ("12.505" EUR; "12.500" is
+    12.50) and for amounts the database cannot hold.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, int | Decimal | str):
+        raise TypeError("must be a number or a decimal string")
+    if isinstance(amount, str):
+        if len(amount) > MAX_AMOUNT_TEXT or not _AMOUNT_TEXT.fullmatch(amount):
+            raise ValueError("must be a decimal number such as 12.50")
+        amount = Decimal(amount)
+    value = Decimal(amount)
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    if len(value.as_tuple().digits) > MAX_AMOUNT_TEXT:  # beyond _EXACT's precision: scaleb would round
+        raise ValueError("has too many digits")
+    minor = value.scaleb(exponent(currency), _EXACT)
+    if minor != minor.to_integral_value():
+        raise ValueError(f"has more decimals than {currency.upper()} has ({exponent(currency)})")
+    if abs(minor) > _MAX_MINOR:
+        raise ValueError("is too large")
+    return int(minor)

@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crowdexports import security
 from crowdexports.api import errors
-from crowdexports.api.routes import downloads, exports, health, oauth
+from crowdexports.api.routes import downloads, exports, health, imports, oauth, sync
 from crowdexports.runtime import Runtime
 
 
@@ -50,7 +50,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.verified_passwords = security.VerifiedPasswords(runtime.settings.resolved_secret_key)
     errors.install(app)
-    for module in (oauth, exports, downloads, health):
+    for module in (oauth, exports, downloads, health, sync, imports):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     return app

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from crowdexports import accounts
 from crowdexports import migrate as migrations
+from crowdexports.cli.imports import imports
 from crowdexports.cli.output import domain_errors, emit, progress_bar
 from crowdexports.config import Settings
 from crowdexports.db import make_engine, make_session_factory
@@ -192,6 +193,6 @@ def demo(orders_count: int = typer.Option(500, "--orders", min=0), as_json: bool
 
 def register(app: typer.Typer) -> None:
     for name, group in (("users", users), ("apikeys", apikeys), ("clients", clients), ("projects", projects),
-                        ("orders", orders), ("exports", exports)):
+                        ("orders", orders), ("exports", exports), ("import", imports)):
         app.add_typer(group, name=name)
     app.command("demo")(demo)
