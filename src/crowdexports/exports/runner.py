@@ -27,6 +27,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     STOPPED = "stopped"  # canceled, or the lease was lost to another worker
     HANDED_BACK = "handed-back"  # this process is shutting down; the export waits for another worker
+    DECLINED = "declined"  # not claimed because this process is shutting down; its message is queued again
 
 
 def worker_name() -> str:
@@ -65,12 +66,23 @@ _running: set[pipeline.Progress] = set()
 _running_lock = threading.Lock()
 
 
+_shutting_down = threading.Event()
+
+
 def hand_back_running() -> None:
-    """On shutdown: stop every export this process is making; each is handed back to the queue."""
+    """On shutdown: stop every export this process is making, each handed back to the queue, and
+    decline any a consumer thread still takes before it stops (a handed-back export's own message
+    included, which a thread would otherwise pick up again and run to the end)."""
+    _shutting_down.set()
     with _running_lock:
         for progress in _running:
             progress.hand_back = True
             progress.stop.set()
+
+
+def accept_exports() -> None:
+    """Undo hand_back_running, for a worker started again in the same process (`serve` restarts, tests)."""
+    _shutting_down.clear()
 
 
 def _make_file(runtime: Runtime, session: Session, claim: lifecycle.Claim,
@@ -91,6 +103,9 @@ def run_export(runtime: Runtime, export_id: int) -> Outcome:
 
 def _run_export(runtime: Runtime, export_id: int) -> Outcome:
     settings = runtime.settings
+    if _shutting_down.is_set():
+        runtime.dispatch_export(export_id)
+        return Outcome.DECLINED
     with runtime.sessions() as session:
         claim = lifecycle.claim(session, export_id, worker=worker_name(), lease_seconds=settings.lease_seconds,
                                 max_attempts=settings.max_attempts)

@@ -9,7 +9,7 @@ from types import FrameType
 from huey.consumer import Consumer, ConsumerStopped
 
 from crowdexports.bootstrap import Service
-from crowdexports.exports.runner import hand_back_running
+from crowdexports.exports.runner import accept_exports, hand_back_running
 from crowdexports.worker.tasks import Sweeper
 
 # SqliteHuey is polled: keep the idle poll short so a new export starts within half a second.
@@ -27,6 +27,7 @@ class Worker:
 
     def start(self) -> None:
         """Start in the background (for `serve`); Huey installs its signal handlers, so call from the main thread."""
+        accept_exports()
         self.consumer.start()
         self.sweeper.start()
 
@@ -48,8 +49,9 @@ class Worker:
             self.sweeper.stopped.set()
 
     def _terminate(self, signum: int, frame: FrameType | None) -> None:
+        # A graceful stop first, so that threads take no new message once their export is handed back.
+        self.consumer._handle_signal(signal.SIGINT, frame)
         hand_back_running()
-        self.consumer._handle_signal(signal.SIGINT, frame)  # then a graceful stop: threads finish at once
 
     def stop(self) -> None:
         """Shut down from `serve`: running exports are handed back, idle threads end."""
