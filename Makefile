@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-embedded test-scaleout bench lint clean
+.PHONY: run test test-embedded test-scaleout bench bench-import lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ test-scaleout: $(VENV)/.installed-test
 BENCH_ARGS ?=
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/export_orders.py $(BENCH_ARGS)
+
+# `crowdexports import orders` on a generated file of 1,000,000 Ulule order lines: lines/s and peak RSS;
+# `make bench-import BENCH_IMPORT_ARGS="--orders 100000 --again"` for a quicker run, then a re-import.
+BENCH_IMPORT_ARGS ?=
+bench-import: $(VENV)/.installed
+	$(BIN)/python benchmarks/import_orders.py $(BENCH_IMPORT_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     access_token_seconds: int = 36000
     refresh_token_days: int = 30
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Order imports (POST /v1/projects/{id}/orders/import) only: a body is many orders, held in memory.
+    max_import_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
 
     @field_validator("secret_key")
     @classmethod

@@ -83,9 +83,15 @@ def to_minor(amount: object, currency: str) -> int:
         raise ValueError("must be a finite number")
     if len(value.as_tuple().digits) > MAX_AMOUNT_TEXT:  # beyond _EXACT's precision: scaleb would round
         raise ValueError("has too many digits")
-    minor = value.scaleb(exponent(currency), _EXACT)
-    if minor != minor.to_integral_value():
-        raise ValueError(f"has more decimals than {currency.upper()} has ({exponent(currency)})")
+    if not value:
+        return 0
+    places = exponent(currency)
+    # Exponents are checked before scaleb, which would overflow on 1E+999999999 and round 1E-999999999 to 0.
+    if value.adjusted() + places > 18:  # 10**19 minor units or more: past the BIGINT columns
+        raise ValueError("is too large")
+    minor = value.scaleb(places, _EXACT) if value.adjusted() >= -places else None  # None: first digit too far
+    if minor is None or minor != minor.to_integral_value():
+        raise ValueError(f"has more decimals than {currency.upper()} has ({places})")
     if abs(minor) > _MAX_MINOR:
         raise ValueError("is too large")
     return int(minor)

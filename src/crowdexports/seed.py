@@ -3,7 +3,7 @@
 Faker is slow (tens of µs a call), so it only fills small pools of names, streets, cities and postal
 codes in several locales (accents, CJK, right-to-left scripts, postal codes with leading zeros);
 rows are then assembled from the pools with `random` as tuples and inserted in batches (see
-`_BulkInsert`: executemany on SQLite, COPY on PostgreSQL), with ids allocated up front so no row
+`bulk.BulkInsert`: executemany on SQLite, COPY on PostgreSQL), with ids allocated up front so no row
 needs a round trip. Each batch is committed, so a long seed shows progress and an interruption
 keeps the batches already done. Seeding is an operator's tool: do not run two at once on one database.
 
@@ -20,18 +20,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from faker import Faker
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from crowdexports.bulk import BulkInsert
 from crowdexports.models import Address, Base, Order, OrderItem, Project, Reward, User
 from crowdexports.money import exponent
-
-if TYPE_CHECKING:
-    import psycopg
 
 BATCH_SIZE = 5000
 POOL_SIZE = 150  # Faker entries per locale
@@ -138,52 +136,6 @@ _COLUMNS: dict[type[Base], tuple[str, ...]] = {
 Rows = dict[type[Base], list[tuple[Any, ...]]]
 
 
-class _BulkInsert:
-    """Rows as tuples straight to the driver, with SQLAlchemy's own per-type bind conversion.
-
-    SQLite: executemany. Measured here: `session.execute(insert(table), dicts)` spends ~11 µs a row
-    building parameters, this ~4 µs, which takes 200,000 orders (~1M rows) from ~33 s to ~20 s on
-    this 2-core machine. PostgreSQL: COPY, which streams the rows in one statement per table.
-    """
-
-    def __init__(self, connection: Connection, model: type[Base], columns: Sequence[str]) -> None:
-        table: Table = model.__table__  # type: ignore[assignment]
-        dialect = connection.dialect
-        self.connection = connection
-        self.columns = columns
-        processors = [table.c[name].type.bind_processor(dialect) for name in columns]
-        self.converters = [(index, processor) for index, processor in enumerate(processors) if processor]
-        self.copy = dialect.name == "postgresql"
-        if self.copy:
-            quote = dialect.identifier_preparer.quote
-            self.sql = f"COPY {quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN"
-            return
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-        self.sql = str(compiled)
-        if compiled.positional and list(compiled.positiontup or ()) != list(columns):
-            raise RuntimeError(f"unexpected parameter order for {table.name}")  # never with a plain insert
-        self.positional = compiled.positional
-
-    def __call__(self, rows: list[tuple[Any, ...]]) -> None:
-        if self.converters:
-            rows = [self._convert(row) for row in rows]
-        if self.copy:
-            driver = cast("psycopg.Connection[Any]", self.connection.connection.dbapi_connection)
-            with driver.cursor() as cursor, cursor.copy(self.sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        params: list[Any] = rows if self.positional else [dict(zip(self.columns, row, strict=True))
-                                                          for row in rows]
-        self.connection.exec_driver_sql(self.sql, params)
-
-    def _convert(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
-        values = list(row)
-        for index, processor in self.converters:
-            values[index] = processor(values[index])
-        return tuple(values)
-
-
 # PostgreSQL hands out ids from each table's sequence, which explicit ids do not move: the seed
 # starts past both the highest id and the sequence, and moves the sequence past the ids it used.
 _PG_NEXT_ID = ("SELECT GREATEST(COALESCE(MAX(id), 0), COALESCE(pg_sequence_last_value("
@@ -229,7 +181,7 @@ def seed_orders(session: Session, project_id: int, count: int, *,
         connection = session.connection()
         for model, columns in _COLUMNS.items():
             if batch[model]:
-                _BulkInsert(connection, model, columns)(batch[model])
+                BulkInsert(connection, model, columns)(batch[model])
         _move_sequences(connection, seeder.next_ids)
         session.commit()
         done += len(batch[Order])

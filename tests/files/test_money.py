@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from crowdexports.exports.writers.cells import format_money
-from crowdexports.money import decimal_converter, exponent, to_decimal
+from crowdexports.money import decimal_converter, exponent, to_decimal, to_minor
 
 
 @pytest.mark.parametrize(("currency", "digits"), [
@@ -28,6 +28,32 @@ def test_to_decimal_is_exact_with_the_currency_decimals(minor: int, currency: st
     assert str(value) == text  # exact digits *and* exactly the currency's number of decimals
     assert decimal_converter(currency)(minor) == value
     assert str(decimal_converter(currency)(minor)) == text
+
+
+@pytest.mark.parametrize(("amount", "currency", "minor"), [
+    (Decimal("12.5"), "EUR", 1250), ("12.50", "EUR", 1250), ("12.500", "EUR", 1250), (12, "EUR", 1200),
+    (Decimal("1E+2"), "EUR", 10000), ("-0.00", "EUR", 0), (Decimal("0E+999999999"), "EUR", 0),
+    (Decimal("0E-999999999"), "JPY", 0), ("1500", "JPY", 1500), ("1.234", "KWD", 1234), ("0.0001", "CLF", 1),
+    ("92233720368547758.07", "EUR", 2**63 - 1), ("-92233720368547758.07", "EUR", -(2**63 - 1)),
+])
+def test_to_minor_is_exact(amount: object, currency: str, minor: int) -> None:
+    assert to_minor(amount, currency) == minor
+
+
+@pytest.mark.parametrize(("amount", "currency", "error", "message"), [
+    ("12.345", "EUR", ValueError, "more decimals than EUR"), (Decimal("0.5"), "JPY", ValueError, "JPY"),
+    ("1.2345", "KWD", ValueError, "KWD"), (Decimal("1E-999999999"), "EUR", ValueError, "more decimals"),
+    (Decimal("1E+999999999"), "EUR", ValueError, "too large"), (Decimal("1E+17"), "EUR", ValueError, "too large"),
+    ("92233720368547758.08", "EUR", ValueError, "too large"), (10**30, "JPY", ValueError, "too large"),
+    (Decimal("NaN"), "EUR", ValueError, "finite"), (Decimal("-Infinity"), "EUR", ValueError, "finite"),
+    ("1e3", "EUR", ValueError, "decimal number"), ("12,50", "EUR", ValueError, "decimal number"),
+    ("1" * 41, "EUR", ValueError, "decimal number"), (Decimal("1" * 41), "EUR", ValueError, "too many digits"),
+    (12.5, "EUR", TypeError, "number"), (True, "EUR", TypeError, "number"), (None, "EUR", TypeError, "number"),
+])
+def test_to_minor_refuses_what_it_cannot_store_exactly(amount: object, currency: str, error: type[Exception],
+                                                       message: str) -> None:
+    with pytest.raises(error, match=message):
+        to_minor(amount, currency)
 
 
 def test_sum_of_minor_units_never_shows_float_artefacts() -> None:

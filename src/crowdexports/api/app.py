@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,18 +17,22 @@ from crowdexports.runtime import Runtime
 
 class BodySizeLimit:
     """Refuse bodies over `max_bytes` with 413: by Content-Length before reading anything, and by
-    counting as it is read when the length is not declared (chunked uploads)."""
+    counting as it is read when the length is not declared (chunked uploads). Paths matching a
+    pattern of `larger` have that pattern's limit instead (order imports)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: Sequence[tuple[re.Pattern[str], int]] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path: str = scope["path"]
+        max_bytes = next((limit for pattern, limit in self.larger if pattern.fullmatch(path)), self.max_bytes)
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and int(declared) > max_bytes:
             await errors.too_large()(scope, receive, send)
             return
         received = 0
@@ -34,7 +41,7 @@ class BodySizeLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > max_bytes:
                 raise errors.BodyTooLarge()
             return message
 
@@ -52,5 +59,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     errors.install(app)
     for module in (oauth, exports, downloads, health, sync, imports):
         app.include_router(module.router)
-    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes,
+                       larger=[(imports.IMPORT_PATH, runtime.settings.max_import_bytes)])
     return app

@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -24,6 +24,7 @@ from crowdexports.errors import AuthenticationFailed, FieldProblem, Forbidden, I
 from crowdexports.exports import queries
 from crowdexports.models import Export, Project, User
 from crowdexports.runtime import Runtime
+from crowdexports.sync.records import decode_json
 
 ID = re.compile(r"[0-9]{1,19}")
 INVALID_TOKEN = 'Bearer realm="api", error="invalid_token"'
@@ -104,7 +105,7 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 
 def parse_id(raw: str) -> int:
     """A path id; anything that is not one names nothing, so it is NotFound (never a 500)."""
-    if not ID.fullmatch(raw):
+    if not ID.fullmatch(raw) or not 0 < int(raw) <= queries.MAX_ID:
         raise NotFound(f"{raw[:40]!r} is not an id")
     return int(raw)
 
@@ -138,10 +139,34 @@ def cancelable_export(export: Annotated[Export, Depends(visible_export)], caller
     return export
 
 
+def staff_writer(caller: CallerDep) -> Caller:
+    """Staff with a Bearer token: the platform's sync account (SPEC §7)."""
+    _writer(caller)
+    if not caller.user.is_staff:
+        raise Forbidden("Only staff may sync the platform's data.")
+    return caller
+
+
+StaffWriter = Annotated[Caller, Depends(staff_writer)]
+
+
+def acted_user(user_id: str, session: SessionDep, caller: StaffWriter) -> User:
+    """A user the platform acts for: credentials are minted for non-staff users only. Staff may make
+    anyone staff with a PUT, but a staff account's own credentials come from its password, never from
+    another account's token (docs/decisions.md)."""
+    user = session.get(User, parse_id(user_id))
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    if user.is_staff:
+        raise Forbidden("Credentials of a staff account are not issued for it: use its password.")
+    return user
+
+
 ReadableProject = Annotated[Project, Depends(readable_project)]
 OwnProjectForWrite = Annotated[Project, Depends(own_project_for_write)]
 VisibleExport = Annotated[Export, Depends(visible_export)]
 CancelableExport = Annotated[Export, Depends(cancelable_export)]
+ActedUser = Annotated[User, Depends(acted_user)]
 
 
 def _reject_constant(name: str) -> Any:
@@ -152,14 +177,18 @@ def _undecodable(message: str) -> InvalidInput:
     return InvalidInput([FieldProblem([], message, "DeserializationError")])
 
 
-async def json_object(request: Request) -> dict[str, Any]:
+def _plain_json(text: str) -> Any:
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+async def _json_object(request: Request, decode: Callable[[str], Any]) -> dict[str, Any]:
     """The body as a JSON object: 415 unless declared JSON, 400 DeserializationError unless it is one."""
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != "application/json":
         raise HTTPException(415, "The body must be JSON, sent with Content-Type: application/json.")
     body = await request.body()
     try:
-        payload = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+        payload = decode(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise _undecodable("The body is not valid JSON.") from None
     if not isinstance(payload, dict):
@@ -167,4 +196,14 @@ async def json_object(request: Request) -> dict[str, Any]:
     return payload
 
 
+async def json_object(request: Request) -> dict[str, Any]:
+    return await _json_object(request, _plain_json)
+
+
+async def exact_json_object(request: Request) -> dict[str, Any]:
+    """Like json_object, with every non-integer number an exact Decimal: for bodies with amounts."""
+    return await _json_object(request, decode_json)
+
+
 JsonObject = Annotated[dict[str, Any], Depends(json_object)]
+ExactJsonObject = Annotated[dict[str, Any], Depends(exact_json_object)]

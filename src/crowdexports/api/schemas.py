@@ -1,12 +1,13 @@
 """Pydantic models of what the API answers: its OpenAPI documentation and its response contract.
 
 Strict and closed (`extra="forbid"`): a field the code adds without documenting it here fails loudly.
-Request bodies are checked by `exports.requests` (one place for API and CLI), so `ExportCreate` only
-documents the body.
+Request bodies are checked by `exports.requests` and `sync.records` (one place for API and CLI), so
+`ExportCreate` and the `*Put` models only document the bodies.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -113,3 +114,88 @@ class Health(Strict):
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the error answers a route can give."""
     return {status: {"model": ErrorBody} for status in statuses}
+
+
+I18N_EXAMPLE = {"en": "Early bird", "fr": "Lève-tôt"}
+
+
+class UserPut(Strict):
+    """`PUT /v1/users/{id}`: the whole user (absent optional fields take their defaults)."""
+
+    username: str = Field(max_length=150, description="Unique; printable, without ':'.")
+    email: str = Field(max_length=254)
+    first_name: str = Field(default="", max_length=150)
+    last_name: str = Field(default="", max_length=150)
+    name: str = Field(default="", max_length=300, description="Display name; `first_name last_name` when empty.")
+    lang: str = Field(default="en", examples=["fr"])
+    is_staff: bool = False
+    password: str | None = Field(default=None, description="Write-only, for the password grant. Absent or "
+                                 "null keeps the stored one; it is stored hashed.")
+
+
+class UserOut(Strict):
+    id: int
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    name: str
+    lang: str
+    is_staff: bool
+    has_password: bool = Field(description="Whether the password grant and HTTP Basic work for this user.")
+
+
+class ProjectPut(Strict):
+    """`PUT /v1/projects/{id}`: the whole project."""
+
+    owner_id: int = Field(description="A user synced before.")
+    name: str = Field(max_length=255)
+    slug: str = Field(default="", max_length=255, description="Made from the name when empty.")
+    currency: str = Field(description="ISO 4217; cannot change once the project has orders.", examples=["EUR"])
+    timezone: str = Field(default="Europe/Paris", description="IANA time zone of the export's dates.")
+    lang: str = Field(default="en", description="The export's fallback language for reward texts.")
+
+
+class ProjectOut(Strict):
+    id: int
+    owner_id: int
+    name: str
+    slug: str
+    currency: str
+    timezone: str
+    lang: str
+
+
+class RewardPut(Strict):
+    """`PUT /v1/rewards/{id}`: the whole reward."""
+
+    project_id: int = Field(description="A project synced before.")
+    title: dict[str, str] = Field(default_factory=dict, examples=[I18N_EXAMPLE],
+                                  description="Texts by language; HTML is stripped in the export.")
+    description: dict[str, str] = Field(default_factory=dict, description="Texts by language, HTML allowed.")
+    price: Decimal | str = Field(description="In the project's currency's major unit: a JSON number or a "
+                                 "decimal string, at most the currency's decimals.", examples=["12.50"])
+
+
+class RewardOut(Strict):
+    id: int
+    project_id: int
+    title: dict[str, str]
+    description: dict[str, str]
+    price: str = Field(description="Exact, with the currency's decimals.", examples=["12.50"])
+    currency: str = Field(description="The project's currency.")
+
+
+class ApiKeyOut(Strict):
+    key: str = Field(description="Shown this once; stored only as a hash.")
+
+
+class Counts(Strict):
+    created: int
+    updated: int = Field(description="Rows that were there already, changed or not.")
+
+
+class OrdersImported(Strict):
+    lines: int = Field(description="Order lines read (blank lines are not counted).")
+    orders: Counts
+    users: Counts = Field(description="Upserts of the embedded user objects, one per line that has one.")

@@ -6,44 +6,72 @@ the row in the session WITHOUT committing: the caller decides what one all-or-no
 Problems are raised together as one InvalidInput whose field names start with `path` (e.g.
 `["line 12", "user"]`), in the Ulule error format the API maps to 400.
 
-Rules: a body is the whole resource (PUT), so required fields must be there and unknown fields are
-refused (`strict=False`, for the platform's full resources embedded in an imported order, ignores
-them); `password` alone is write-only and optional: absent or null leaves the stored hash as it
-is. Sending the same body twice changes nothing and reports `created=False` the second time.
+Rules: a body is the whole resource (PUT), so required fields must be there, an optional field
+absent or null takes its default, and unknown fields are refused (`strict=False`, for the platform's
+full resources embedded in an imported order, ignores them); `password` alone is write-only and
+optional: absent or null leaves the stored hash as it is. Sending the same body twice changes nothing
+and reports `created=False` the second time.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from crowdexports import security
 from crowdexports.accounts import CURRENCY, EMAIL, LANG, MAX_PASSWORD_LENGTH, slug_of, valid_timezone
 from crowdexports.errors import FieldProblem, InvalidInput
-from crowdexports.models import Order, Project, Reward, User
-from crowdexports.money import to_minor
+from crowdexports.models import Order, OrderItem, Project, Reward, User
+from crowdexports.money import to_decimal, to_minor
 
 MAX_I18N_LANGUAGES = 50
 MAX_I18N_TEXT = 100_000  # characters per language: reward descriptions are HTML
+MAX_NAME_IN_ERROR = 100  # characters of an unknown field's name (or language) repeated in an error
+# Lone surrogates: JSON's "\ud800" decodes to one, and UTF-8 (PostgreSQL, the files, argon2) cannot hold it.
+SURROGATE = re.compile("[\ud800-\udfff]")
+# One-line texts (names, codes) refuse these too: control characters and line or paragraph separators.
+# Format characters (ZWJ in emoji, direction marks) and other spaces stay: real names have them.
+NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# Multi-line texts (i18n HTML) keep tab, LF and CR.
+NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+LANG_RULE = "must be a language code such as 'en' or 'fr'"
 
 
 def decode_json(text: str | bytes) -> Any:
-    """JSON with every non-integer number as an exact Decimal (amounts never pass through a float);
-    NaN and Infinity, which JSON does not have, are refused."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    """JSON with every non-integer number as an exact Decimal (amounts never pass through a float).
+    Raises ValueError for anything that is not JSON: NaN and Infinity (which JSON does not have), an
+    exponent too large for a Decimal, and nesting too deep to parse."""
+    try:
+        return json.loads(text, parse_float=_decimal, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # 1e999999999999999999: past the largest exponent a Decimal has
+        raise ValueError(f"{text[:40]} is out of range") from None
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _shown(name: object) -> str:
+    return str(name)[:MAX_NAME_IN_ERROR]
+
+
 class _Fields:
-    """Reads one JSON object's fields, collecting every problem instead of stopping at the first."""
+    """Reads one JSON object's fields, collecting every problem instead of stopping at the first.
+    A field that is null reads as absent."""
 
     def __init__(self, body: object, path: Sequence[str], known: Sequence[str], strict: bool) -> None:
         self.path = list(path)
@@ -53,32 +81,42 @@ class _Fields:
             self.problem([], "must be a JSON object", "TypeError")
         for name in self.body if strict else ():
             if name not in known:
-                self.problem([str(name)], "unknown field")
+                self.problem([_shown(name)], "unknown field", "UnknownFieldError")
 
     def problem(self, names: Sequence[str], message: str, classification: str = "ValueError") -> None:
         self.problems.append(FieldProblem([*self.path, *names], message, classification))
 
-    def text(self, name: str, *, required: bool = False, default: str = "", max_length: int = 255,
-             check: Callable[[str], object] | None = None, rule: str = "") -> str:
+    def ok(self, name: str) -> bool:
+        """Whether `name` has no problem so far: checks against other rows are only worth it then."""
+        return all(problem.field_names[len(self.path):][:1] != [name] for problem in self.problems)
+
+    def _value(self, name: str, required: bool) -> Any:
         value = self.body.get(name)
+        if value is None and required:
+            self.problem([name], "is required", "RequiredError")
+        return value
+
+    def text(self, name: str, *, required: bool = False, default: str = "", max_length: int = 255,
+             forbidden: re.Pattern[str] = NOT_ONE_LINE, check: Callable[[str], object] | None = None,
+             rule: str = "") -> str:
+        value = self._value(name, required)
         if value is None:
-            if required:
-                self.problem([name], "is required")
             return default
         if not isinstance(value, str):
             self.problem([name], "must be a string", "TypeError")
             return default
-        if len(value) > max_length or not value.isprintable() and name != "password":
-            self.problem([name], f"must be at most {max_length} printable characters")
+        if len(value) > max_length:
+            self.problem([name], f"must be at most {max_length} characters")
+        elif forbidden.search(value):
+            self.problem([name], "must not contain control characters, line breaks or lone surrogates")
         elif check is not None and not check(value):
             self.problem([name], rule)
         return value
 
-    def integer(self, name: str, *, required: bool = True) -> int | None:
-        value = self.body.get(name)
+    def integer(self, name: str) -> int | None:
+        """A required id."""
+        value = self._value(name, required=True)
         if value is None:
-            if required:
-                self.problem([name], "is required")
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             self.problem([name], "must be an integer", "TypeError")
@@ -89,37 +127,50 @@ class _Fields:
         return value
 
     def boolean(self, name: str, default: bool = False) -> bool:
-        value = self.body.get(name, default)
+        value = self.body.get(name)
+        if value is None:
+            return default
         if not isinstance(value, bool):
             self.problem([name], "must be true or false", "TypeError")
             return default
         return value
 
-    def amount(self, name: str, currency: str | None) -> int:
-        value = self.body.get(name)
-        if value is None:
-            self.problem([name], "is required")
+    def amount(self, name: str, currency: str | None, *, negative: bool = False) -> int:
+        """A required amount in `currency`'s minor units; without a currency (its project is unknown,
+        which is reported) only its presence is checked, since its decimals depend on it."""
+        value = self._value(name, required=True)
+        if value is None or currency is None:
             return 0
         try:
-            return to_minor(value, currency or "EUR")
+            minor = to_minor(value, currency)
         except TypeError as exc:
             self.problem([name], str(exc), "TypeError")
         except ValueError as exc:
             self.problem([name], str(exc))
+        else:
+            if minor < 0 and not negative:
+                self.problem([name], "must not be negative")
+            return minor
         return 0
 
     def i18n(self, name: str) -> dict[str, str]:
-        value = self.body.get(name, {})
-        if not isinstance(value, Mapping) or not all(isinstance(text, str) for text in value.values()):
+        """A Ulule i18n object, `{"en": "...", "fr": "..."}`; absent or null is `{}`."""
+        value = self.body.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping) or not all(isinstance(entry, str) for entry in value.values()):
             self.problem([name], 'must be an object of texts by language, such as {"en": "…"}', "TypeError")
             return {}
         if len(value) > MAX_I18N_LANGUAGES:
             self.problem([name], f"must have at most {MAX_I18N_LANGUAGES} languages")
-        for lang, text in value.items():
+        for lang, entry in value.items():
             if not LANG.fullmatch(lang):
-                self.problem([name, lang], "must be a language code such as 'en' or 'fr'")
-            elif len(text) > MAX_I18N_TEXT:
+                self.problem([name, _shown(lang)], LANG_RULE)
+            elif len(entry) > MAX_I18N_TEXT:
                 self.problem([name, lang], f"must be at most {MAX_I18N_TEXT} characters")
+            elif NOT_TEXT.search(entry):
+                self.problem([name, lang], "must not contain control characters other than tab and line breaks, "
+                             "nor lone surrogates")
         return dict(value)
 
     def done(self) -> None:
@@ -127,28 +178,54 @@ class _Fields:
             raise InvalidInput(self.problems)
 
 
+def take_id(body: dict[str, Any], path: Sequence[str] = ()) -> int:
+    """Pops the `id` of a JSON-lines record (the id a PUT has in its path) from its body."""
+    fields = _Fields(body, path, (), strict=False)
+    record_id = fields.integer("id")
+    fields.done()
+    assert record_id is not None
+    del body["id"]
+    return record_id
+
+
 USER_FIELDS = ("username", "email", "first_name", "last_name", "name", "lang", "is_staff", "password")
 PROJECT_FIELDS = ("owner_id", "name", "slug", "currency", "timezone", "lang")
 REWARD_FIELDS = ("project_id", "title", "description", "price")
+
+
+def check_username(name: str) -> bool:
+    # A colon would make `ApiKey user:key` and HTTP Basic `user:password` ambiguous (RFC 7617 §2).
+    return bool(name) and ":" not in name and name.isprintable()
+
+
+def keep_sequence_ahead(session: Session, table: str, row_id: int) -> None:
+    """PostgreSQL's id sequence does not move for a row inserted with its id, so the next row made
+    here (`users create`, `projects create`, `demo`) would collide with a synced id: move it past.
+    SQLite gives a new row max(id) + 1 by itself."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sql(
+            "SELECT setval(s.seq, :id) FROM (SELECT CAST(pg_get_serial_sequence(:table, 'id') AS regclass) AS seq) s "
+            "WHERE :id > COALESCE(pg_sequence_last_value(s.seq), 0)"), {"table": table, "id": row_id})
 
 
 def upsert_user(session: Session, user_id: int, body: object, path: Sequence[str] = (), *,
                 strict: bool = True) -> bool:
     """User `user_id` as `body` says (SPEC §7's fields); True when created."""
     fields = _Fields(body, path, USER_FIELDS, strict)
-    username = fields.text("username", required=True, max_length=150, check=lambda name: ":" not in name,
-                           rule="must not contain ':'")
-    email = fields.text("email", required=True, max_length=254, check=EMAIL.fullmatch, rule="must be an email address")
+    username = fields.text("username", required=True, max_length=150, check=check_username,
+                           rule="must be 1 to 150 printable characters, without ':'")
+    email = fields.text("email", required=True, max_length=254, check=EMAIL.fullmatch,
+                        rule="must be an email address")
     first_name = fields.text("first_name", max_length=150)
     last_name = fields.text("last_name", max_length=150)
     name = fields.text("name", max_length=300)
-    lang = fields.text("lang", default="en", max_length=10, check=LANG.fullmatch,
-                       rule="must be a language code such as 'en' or 'fr'")
+    lang = fields.text("lang", default="en", max_length=10, check=LANG.fullmatch, rule=LANG_RULE)
     is_staff = fields.boolean("is_staff")
-    password = fields.body.get("password")
-    if password is not None:
-        fields.text("password", max_length=MAX_PASSWORD_LENGTH, check=bool, rule="must not be empty")
-    if username and not fields.problems:
+    password = None
+    if fields.body.get("password") is not None:
+        password = fields.text("password", max_length=MAX_PASSWORD_LENGTH, forbidden=SURROGATE, check=bool,
+                               rule="must not be empty")
+    if fields.ok("username"):
         holder = session.scalar(select(User.id).where(User.username == username, User.id != user_id))
         if holder is not None:
             fields.problem(["username"], f"is already the username of user {holder}")
@@ -162,16 +239,36 @@ def upsert_user(session: Session, user_id: int, body: object, path: Sequence[str
     user.first_name, user.last_name = first_name, last_name
     user.name = name or f"{first_name} {last_name}".strip()
     # The same password again leaves the row as it is (a new hash would have a new salt).
-    if isinstance(password, str) and not security.verify_password(password, user.password_hash):
+    if password is not None and (user.password_hash is None
+                                 or not security.verify_password(password, user.password_hash)):
         user.password_hash = security.hash_password(password)
     session.flush()
+    if created:
+        keep_sequence_ahead(session, "users", user_id)
     return created
+
+
+def _repriced_rewards(session: Session, project: Project, currency: str, fields: _Fields) -> list[tuple[Reward, int]]:
+    """The project's rewards priced in `currency`, for a change of currency. Refused once the project
+    has orders: their amounts are stored in the old currency's minor unit. A reward keeps the number
+    of its price (25.00 EUR becomes 25 JPY), unless the new currency cannot write it (25.50 in JPY)."""
+    if session.scalar(select(Order.id).where(Order.project_id == project.id).limit(1)) is not None:
+        fields.problem(["currency"], f"cannot change from {project.currency}: the project has orders")
+        return []
+    repriced = []
+    for reward in session.scalars(select(Reward).where(Reward.project_id == project.id).order_by(Reward.id)):
+        price = to_decimal(reward.price, project.currency)
+        try:
+            repriced.append((reward, to_minor(price, currency)))
+        except ValueError as exc:
+            fields.problem(["currency"], f"reward {reward.id}'s price {price} {exc}: send the reward with a "
+                           f"price that {currency} can write first")
+    return repriced
 
 
 def upsert_project(session: Session, project_id: int, body: object, path: Sequence[str] = (), *,
                    strict: bool = True) -> bool:
-    """Project `project_id` as `body` says; True when created. Its currency cannot change once it
-    has orders: their amounts are stored in its minor unit."""
+    """Project `project_id` as `body` says; True when created. See _repriced_rewards for a new currency."""
     fields = _Fields(body, path, PROJECT_FIELDS, strict)
     owner_id = fields.integer("owner_id")
     name = fields.text("name", required=True, check=str.strip, rule="must not be blank")
@@ -180,14 +277,13 @@ def upsert_project(session: Session, project_id: int, body: object, path: Sequen
                            rule="must be an ISO 4217 code such as 'EUR'")
     timezone = fields.text("timezone", default="Europe/Paris", max_length=64, check=valid_timezone,
                            rule="must be an IANA time zone such as 'Europe/Paris'")
-    lang = fields.text("lang", default="en", max_length=10, check=LANG.fullmatch,
-                       rule="must be a language code such as 'en' or 'fr'")
+    lang = fields.text("lang", default="en", max_length=10, check=LANG.fullmatch, rule=LANG_RULE)
     if owner_id is not None and session.get(User, owner_id) is None:
         fields.problem(["owner_id"], f"no user {owner_id}")
     project = session.get(Project, project_id)
-    if project is not None and currency and currency != project.currency and session.scalar(
-            select(Order.id).where(Order.project_id == project_id).limit(1)) is not None:
-        fields.problem(["currency"], f"cannot change from {project.currency}: the project has orders")
+    repriced = []
+    if project is not None and fields.ok("currency") and currency != project.currency:
+        repriced = _repriced_rewards(session, project, currency, fields)
     fields.done()
     created = project is None
     if project is None:
@@ -196,13 +292,18 @@ def upsert_project(session: Session, project_id: int, body: object, path: Sequen
     assert owner_id is not None  # done() raised otherwise
     project.owner_id, project.name, project.slug = owner_id, name, slug or slug_of(name)
     project.currency, project.timezone, project.lang = currency, timezone, lang
+    for reward, price in repriced:
+        reward.price = price
     session.flush()
+    if created:
+        keep_sequence_ahead(session, "projects", project_id)
     return created
 
 
 def upsert_reward(session: Session, reward_id: int, body: object, path: Sequence[str] = (), *,
                   strict: bool = True) -> bool:
-    """Reward `reward_id` as `body` says, its price in its project's currency; True when created."""
+    """Reward `reward_id` as `body` says, its price in its project's currency; True when created. It
+    cannot move to another project once it is in orders, which belong to its project."""
     fields = _Fields(body, path, REWARD_FIELDS, strict)
     project_id = fields.integer("project_id")
     project = session.get(Project, project_id) if project_id is not None else None
@@ -211,8 +312,11 @@ def upsert_reward(session: Session, reward_id: int, body: object, path: Sequence
     title = fields.i18n("title")
     description = fields.i18n("description")
     price = fields.amount("price", project.currency if project else None)
-    fields.done()
     reward = session.get(Reward, reward_id)
+    if reward is not None and project is not None and reward.project_id != project.id and session.scalar(
+            select(OrderItem.id).where(OrderItem.reward_id == reward_id).limit(1)) is not None:
+        fields.problem(["project_id"], f"cannot change from {reward.project_id}: the reward is in orders")
+    fields.done()
     created = reward is None
     if reward is None:
         reward = Reward(id=reward_id)
@@ -220,4 +324,6 @@ def upsert_reward(session: Session, reward_id: int, body: object, path: Sequence
     assert project_id is not None
     reward.project_id, reward.title, reward.description, reward.price = project_id, title, description, price
     session.flush()
+    if created:
+        keep_sequence_ahead(session, "rewards", reward_id)
     return created

@@ -1,0 +1,686 @@
+"""A project's orders imported as Ulule order resources, one JSON object per line (SPEC §7): the
+rules of both `POST /v1/projects/{id}/orders/import` and `crowdexports import orders`.
+
+`parse_line` turns one line into a plain `OrderLine`, with no database; `OrderImport` checks lines
+against the database and writes them a batch at a time; `import_orders` runs a whole import in one
+transaction, committed only if every line is good. Lines apply in order: a later line for the same
+order (or the same embedded user) replaces what an earlier one wrote, exactly as two imports would.
+
+Speed is the design's constraint (a million lines from the CLI). Lines are read by small field tables
+rather than an object per field, amounts' conversions are remembered, and rows are written in bulk
+(executemany on SQLite, COPY on PostgreSQL: `bulk.BulkInsert`) after a few SELECTs per batch. The
+ORM's per-row work would cap an import at about a thousand lines a second; that is also why an
+embedded user is written here, by `records.upsert_user`'s rules but not by it (measured: 1,070
+users/s). An unchanged row is not written at all, so importing the same lines again changes nothing,
+item and address ids included.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crowdexports.accounts import EMAIL, LANG
+from crowdexports.bulk import BulkInsert
+from crowdexports.errors import Conflict, FieldProblem, InvalidInput
+from crowdexports.models import Address, Base, Order, OrderItem, Project, Reward, User, UTCDateTime, utcnow
+from crowdexports.money import to_minor
+from crowdexports.sync import jsonlines
+from crowdexports.sync.records import (
+    LANG_RULE,
+    NOT_ONE_LINE,
+    NOT_TEXT,
+    check_username,
+    decode_json,
+    keep_sequence_ahead,
+)
+
+# SPEC §3: the platform's order statuses.
+STATUSES = ("processing", "awaiting-confirmation", "payment-completed", "cancelled", "payment-done",
+            "payment-invalid", "payment-reimbursed", "error")
+ADDRESS_TYPES = ("personal", "business", "association")
+# ISO 3166-1 alpha-2, every officially assigned code, and XK (Kosovo), which has none but is what
+# payment providers and the EU use.
+COUNTRIES = frozenset("""
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
+    BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
+    EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+    HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
+    LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
+    NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+    SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
+    TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK
+""".split())
+BATCH_LINES = 1000  # lines checked and written together: a few SELECTs and one write per table
+MAX_ITEMS = 1000
+MAX_NOTE = 32_767  # characters: what one spreadsheet cell holds
+MAX_QUANTITY = 2**31 - 1  # the INTEGER column
+QUANTITY_RULE = f"must be from 1 to {MAX_QUANTITY}"
+PROGRESS_EVERY = 1000  # lines
+
+# Column order of the tuples below (and of the rows written).
+USER_COLUMNS = ("username", "email", "first_name", "last_name", "name", "lang")
+ORDER_COLUMNS = ("user_id", "created_at", "status", "payment_method", "total", "subtotal", "shipping_total",
+                 "note", "tracking_source", "tracking_medium")
+ADDRESS_COLUMNS = ("first_name", "last_name", "entity_name", "type", "address_1", "address_2", "postal_code",
+                   "city", "state", "country", "phone_number")
+ITEM_COLUMNS = ("reward_id", "quantity", "unit_price", "line_total", "line_shipping_total")
+Profile = tuple[str, ...]  # USER_COLUMNS
+AddressValues = tuple[str, ...]  # ADDRESS_COLUMNS
+Item = tuple[int, ...]  # ITEM_COLUMNS
+
+
+def _length(model: type[Base], column: str) -> int:
+    table: Table = model.__table__  # type: ignore[assignment]
+    length: int = table.c[column].type.length  # type: ignore[attr-defined]
+    return length
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A text field of a line: at most `max_length` characters, none matching `forbidden`, and
+    passing `check`, whose `rule` says what it wants. Absent or null is `default`."""
+
+    field: str
+    max_length: int
+    forbidden: re.Pattern[str] = NOT_ONE_LINE  # people's texts (NOT_TEXT) may have tabs and line breaks
+    required: bool = False
+    default: str = ""
+    check: Callable[[str], object] | None = None
+    rule: str = ""
+
+    def why(self, value: str) -> str:
+        if len(value) > self.max_length:
+            return f"must be at most {self.max_length} characters"
+        if self.forbidden.search(value):
+            return ("must not contain control characters other than tab and line breaks, nor lone surrogates"
+                    if self.forbidden is NOT_TEXT else
+                    "must not contain control characters, line breaks or lone surrogates")
+        return self.rule
+
+
+def _choice(field: str, choices: Sequence[str], *, required: bool = False, default: str = "") -> _Text:
+    return _Text(field, max(map(len, choices)), required=required, default=default,
+                 check=frozenset(choices).__contains__, rule=f"must be one of: {', '.join(choices)}")
+
+
+# Field tables, in the column order of the tuples they make.
+_PROFILE = (  # records.upsert_user's rules (PUT /v1/users), for a user embedded in an order
+    _Text("username", 150, required=True, check=check_username,
+          rule="must be 1 to 150 printable characters, without ':'"),
+    _Text("email", 254, required=True, check=EMAIL.fullmatch, rule="must be an email address"),
+    _Text("first_name", 150), _Text("last_name", 150), _Text("name", 300),
+    _Text("lang", 10, default="en", check=LANG.fullmatch, rule=LANG_RULE),
+)
+_ORDER = (_choice("status", STATUSES, required=True), _Text("payment_method", _length(Order, "payment_method")))
+_NOTE = (_Text("note", MAX_NOTE, NOT_TEXT),)
+_TRACKING = (_Text("source", _length(Order, "tracking_source")), _Text("medium", _length(Order, "tracking_medium")))
+_ADDRESS = (  # Ulule's names: address1 and address2 are our address_1 and address_2
+    _Text("first_name", _length(Address, "first_name"), NOT_TEXT),
+    _Text("last_name", _length(Address, "last_name"), NOT_TEXT),
+    _Text("entity_name", _length(Address, "entity_name"), NOT_TEXT),
+    _choice("type", ADDRESS_TYPES, default="personal"),
+    _Text("address1", _length(Address, "address_1"), NOT_TEXT),
+    _Text("address2", _length(Address, "address_2"), NOT_TEXT),
+    _Text("postal_code", _length(Address, "postal_code")),
+    _Text("city", _length(Address, "city"), NOT_TEXT),
+    _Text("state", _length(Address, "state"), NOT_TEXT),
+    _Text("country", 2, check=lambda code: not code or code.upper() in COUNTRIES,
+          rule="must be an ISO 3166-1 alpha-2 country code such as 'FR'"),
+    _Text("phone_number", _length(Address, "phone_number")),
+)
+_COUNTRY = ADDRESS_COLUMNS.index("country")
+
+
+@lru_cache(maxsize=16384)
+def _cached_minor(kind: str, amount: object, currency: str) -> int:
+    """to_minor, remembered: most lines repeat a few prices and totals, and a conversion costs ~5 µs,
+    a third of a line's checks. `kind` keeps equal values of other types apart (1 and "1")."""
+    return to_minor(amount, currency)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One valid line: the order's values (ORDER_COLUMNS), its embedded user if any, its addresses
+    (None: the order has none) and its items, in the line's order."""
+
+    number: int
+    id: int
+    values: tuple[Any, ...]
+    user: tuple[int, Profile] | None
+    shipping: AddressValues | None
+    billing: AddressValues | None
+    items: tuple[Item, ...]
+
+
+class _Line:
+    """Reads one decoded line, collecting every problem instead of stopping at the first, in the
+    error format of records._Fields. A good line costs a dict lookup and a type test per field,
+    which is what makes an import fast: per-field method calls and objects cost more than the JSON."""
+
+    def __init__(self, number: int, currency: str) -> None:
+        self.where = f"line {number}"
+        self.currency = currency
+        self.problems: list[FieldProblem] = []
+
+    def problem(self, path: Sequence[str], message: str, classification: str = "ValueError") -> None:
+        self.problems.append(FieldProblem([self.where, *path], message, classification))
+
+    def object(self, value: object, *path: str) -> dict[str, Any]:
+        """`value` if it is a JSON object; else a problem, and {} whose fields all read as absent."""
+        if type(value) is dict:
+            return value
+        self.problem(path, "must be a JSON object", "TypeError")
+        return {}
+
+    def required(self, path: Sequence[str]) -> None:
+        self.problem(path, "is required", "RequiredError")
+
+    def texts(self, body: dict[str, Any], fields: Sequence[_Text], *path: str) -> list[str]:
+        values = []
+        for field in fields:
+            value = body.get(field.field)
+            if value is None:
+                if field.required:
+                    self.required([*path, field.field])
+                value = field.default
+            elif type(value) is not str:
+                self.problem([*path, field.field], "must be a string", "TypeError")
+                value = field.default
+            elif len(value) > field.max_length or field.forbidden.search(value) or (
+                    field.check is not None and not field.check(value)):
+                self.problem([*path, field.field], field.why(value))
+            values.append(value)
+        return values
+
+    def integer(self, body: dict[str, Any], name: str, *path: str, low: int = 1, high: int = 2**63 - 1,
+                rule: str = "must be a positive id") -> int:
+        value = body.get(name)
+        if type(value) is int and low <= value <= high:
+            return value
+        if value is None:
+            self.required([*path, name])
+        elif type(value) is not int:
+            self.problem([*path, name], "must be an integer", "TypeError")
+        else:
+            self.problem([*path, name], rule)
+        return 0
+
+    def amount(self, body: dict[str, Any], name: str, *path: str, required: bool = True) -> int:
+        """Minor units of a non-negative amount in major units, exact (records._Fields.amount's rules)."""
+        value = body.get(name)
+        if value is None:
+            if required:
+                self.required([*path, name])
+            return 0
+        try:
+            kind = type(value)
+            minor = _cached_minor(kind.__name__, value, self.currency) if kind in (int, str, Decimal) else to_minor(
+                value, self.currency)
+        except TypeError as exc:
+            self.problem([*path, name], str(exc), "TypeError")
+        except ValueError as exc:
+            self.problem([*path, name], str(exc))
+        else:
+            if minor >= 0:
+                return minor
+            self.problem([*path, name], "must not be negative")
+        return 0
+
+    def moment(self, body: dict[str, Any], name: str) -> datetime | None:
+        """An ISO 8601 date and time with its UTC offset, as UTC: a time without one is ambiguous."""
+        value = body.get(name)
+        if value is None:
+            self.required([name])
+            return None
+        if type(value) is not str:
+            self.problem([name], "must be a string", "TypeError")
+            return None
+        try:
+            moment = datetime.fromisoformat(value) if len(value) <= 40 else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            self.problem([name], "must be an ISO 8601 date and time such as 2024-05-01T12:30:00+02:00")
+        elif moment.tzinfo is None:
+            self.problem([name], "must give its UTC offset, such as +02:00 or Z")
+        else:
+            try:
+                return moment.astimezone(UTC)
+            except OverflowError:
+                self.problem([name], "is out of range")
+        return None
+
+    def address(self, body: dict[str, Any], name: str) -> AddressValues | None:
+        value = body.get(name)
+        if value is None:
+            return None
+        values = self.texts(self.object(value, name), _ADDRESS, name)
+        values[_COUNTRY] = values[_COUNTRY].upper()
+        return tuple(values)
+
+    def items(self, body: dict[str, Any]) -> tuple[Item, ...]:
+        value = body.get("items")
+        if value is None:
+            return ()
+        if type(value) is not list:
+            self.problem(["items"], "must be a list", "TypeError")
+            return ()
+        if len(value) > MAX_ITEMS:
+            self.problem(["items"], f"must have at most {MAX_ITEMS} items")
+            return ()
+        items = []
+        for index, entry in enumerate(value):
+            path = ("items", str(index))
+            item = self.object(entry, *path)
+            quantity = self.integer(item, "quantity", *path, high=MAX_QUANTITY, rule=QUANTITY_RULE)
+            items.append((self.integer(item, "reward_id", *path), quantity, self.amount(item, "unit_price", *path),
+                          self.amount(item, "line_total", *path),
+                          self.amount(item, "line_shipping_total", *path, required=False)))
+        return tuple(items)
+
+    def user(self, body: dict[str, Any]) -> tuple[int, tuple[int, Profile] | None]:
+        """(user id, (user id, profile) of the embedded user, or None when the line gives `user_id`)."""
+        if body.get("user") is None:
+            if body.get("user_id") is None:
+                self.problem(["user"], "is required: the user object, or the user_id of a user synced before",
+                             "RequiredError")
+                return 0, None
+            return self.integer(body, "user_id"), None
+        user = self.object(body["user"], "user")
+        user_id = self.integer(user, "id", "user")
+        values = self.texts(user, _PROFILE, "user")
+        if body.get("user_id") not in (None, user_id):
+            self.problem(["user_id"], "must be the embedded user's id (or absent)")
+        first_name, last_name = values[2], values[3]
+        values[4] = values[4] or f"{first_name} {last_name}".strip()
+        return user_id, (user_id, tuple(values))
+
+
+def parse_line(raw: bytes, number: int, project_id: int, currency: str) -> OrderLine:
+    """Line `number` of an import into `project_id` (whose currency the amounts are in) as an
+    OrderLine, or InvalidInput naming every problem, each path starting with "line N". Fields that
+    are not ours are ignored: a line is the platform's whole resource."""
+    reader = _Line(number, currency)
+    try:
+        decoded = decode_json(raw.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError is one
+        reader.problem([], f"is not JSON: {exc}", "DeserializationError")
+        raise InvalidInput(reader.problems) from None
+    body = reader.object(decoded)
+    if reader.problems:  # not an object: none of its fields is worth a problem of its own
+        raise InvalidInput(reader.problems)
+    order_id = reader.integer(body, "id")
+    if body.get("project_id") not in (None, project_id):
+        reader.problem(["project_id"], f"must be {project_id}, the project of this import (or absent)")
+    user_id, user = reader.user(body)
+    created_at = reader.moment(body, "created_at")
+    status, payment_method = reader.texts(body, _ORDER)
+    total, subtotal, shipping_total = (reader.amount(body, name) for name in
+                                       ("order_total", "order_subtotal", "order_shipping_total"))
+    note, = reader.texts(body, _NOTE)
+    tracking_source = tracking_medium = ""
+    if body.get("tracking") is not None:
+        tracking_source, tracking_medium = reader.texts(reader.object(body["tracking"], "tracking"), _TRACKING,
+                                                        "tracking")
+    shipping, billing = reader.address(body, "shipping_address"), reader.address(body, "billing_address")
+    items = reader.items(body)
+    if reader.problems:
+        raise InvalidInput(reader.problems)
+    values = (user_id, created_at, status, payment_method, total, subtotal, shipping_total, note,
+              tracking_source, tracking_medium)
+    return OrderLine(number, order_id, values, user, shipping, billing, items)
+
+
+@dataclass
+class ImportResult:
+    """Order lines read; orders created and updated (an order that was there counts as updated, changed
+    or not); users created and updated from the embedded user objects, one upsert per line."""
+
+    lines: int = 0
+    orders_created: int = 0
+    orders_updated: int = 0
+    users_created: int = 0
+    users_updated: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"lines": self.lines, "orders": {"created": self.orders_created, "updated": self.orders_updated},
+                "users": {"created": self.users_created, "updated": self.users_updated}}
+
+
+@dataclass
+class ImportRefused(InvalidInput):
+    """Bad lines: nothing was imported. `problems` lists at most jsonlines.MAX_PROBLEMS of them."""
+
+    lines: int = 0
+    bad_lines: int = 0
+
+
+def import_orders(session: Session, project: Project, lines: Iterable[tuple[int, bytes | None]],
+                  progress: Callable[[int], None] = lambda done: None) -> ImportResult:
+    """Every line (numbered, as jsonlines reads them: None for one too long) checked and written in
+    one transaction, committed only when all are good; otherwise rolled back, and ImportRefused names
+    the problems. `progress` gets the number of lines read. The one owner of an import's transaction,
+    for the API and the CLI alike."""
+    number = 0
+    try:
+        importer = OrderImport(session, project)
+        for number, raw in lines:
+            importer.add(raw, number)
+            if number % PROGRESS_EVERY == 0:
+                progress(number)
+        result = importer.finish()
+    except IntegrityError:  # a concurrent writer (PUT /v1/users) took an id or a username
+        session.rollback()
+        raise Conflict(f"line {number} collided with a concurrent change; nothing was imported") from None
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+    progress(number)
+    return result
+
+
+class _StoredOrder(NamedTuple):
+    """An order as the database has it, to compare with its new line."""
+
+    project_id: int
+    values: tuple[Any, ...]  # ORDER_COLUMNS, created_at as an aware datetime
+    shipping: int | None
+    billing: int | None
+
+
+def _sql(table: str, columns: Sequence[str], key: str = "id", order: str = "") -> str:
+    return f"SELECT {', '.join(columns)} FROM {table} WHERE {key} IN (){order}"
+
+
+_SELECT_USERS = _sql("users", ("id", *USER_COLUMNS, "is_staff"))
+_SELECT_HOLDERS = _sql("users", ("username", "id"), "username")
+_SELECT_USER_IDS = _sql("users", ("id",))
+_SELECT_ORDERS = _sql("orders", ("id", "project_id", *ORDER_COLUMNS, "shipping_address_id", "billing_address_id"))
+_SELECT_REWARDS = _sql("rewards", ("id", "project_id"))
+_SELECT_ADDRESSES = _sql("addresses", ("id", *ADDRESS_COLUMNS))
+_SELECT_ITEMS = _sql("order_items", ("order_id", *ITEM_COLUMNS), "order_id", " ORDER BY order_id, id")
+# PostgreSQL: one import at a time; any 64-bit key no other code uses.
+_PG_IMPORT_LOCK = 0x63726F7764_01
+_TABLES: dict[str, Table] = {model.__tablename__: model.__table__  # type: ignore[misc]
+                             for model in (User, Order, Address, OrderItem)}
+
+
+class OrderImport:
+    """One all-or-nothing import into one project, inside the session's transaction.
+
+    `add` every line, then `finish`, which raises ImportRefused if a line was bad. Good lines are
+    written as their batch is checked even after a bad one, so that later lines see the users and
+    orders of earlier ones (and every bad line is found); the caller's rollback undoes it all.
+
+    Imports run one at a time: on SQLite the write lock is taken at once (BEGIN IMMEDIATE), not at the
+    first write, so the checks read the state the writes apply to and address ids can be counted from
+    max(id); on PostgreSQL a transaction-scoped advisory lock, and address ids from their sequence.
+    Readers are never blocked: an export reads the snapshot from before the import's commit.
+    """
+
+    def __init__(self, session: Session, project: Project) -> None:
+        self.session = session
+        self.connection = connection = session.connection()
+        self.postgresql = connection.dialect.name == "postgresql"
+        self.mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        _lock(connection, self.postgresql)
+        self.project_id, self.currency = project.id, project.currency
+        self.rewards = set(session.scalars(select(Reward.id).where(Reward.project_id == project.id)))
+        self.result = ImportResult()
+        self.problems: list[FieldProblem] = []
+        self.bad_lines = self.unlisted = 0
+        self.batch: list[OrderLine] = []
+        self.batch_orders: set[int] = set()
+        self.batch_users: dict[int, Profile] = {}
+        self.next_address_id: int | None = None  # SQLite only
+        self.insert_user = BulkInsert(connection, User, ("id", *USER_COLUMNS, "is_staff", "created_at"))
+        self.insert_address = BulkInsert(connection, Address, ("id", *ADDRESS_COLUMNS))
+        self.insert_order = BulkInsert(connection, Order, ("id", "project_id", *ORDER_COLUMNS,
+                                                           "shipping_address_id", "billing_address_id"))
+        self.insert_item = BulkInsert(connection, OrderItem, ("order_id", *ITEM_COLUMNS))
+
+    def add(self, raw: bytes | None, number: int) -> None:
+        """Line `number` of the input; None for a line too long to read. Blank lines are skipped (line
+        numbers count them)."""
+        if raw is not None and not raw.strip():
+            return
+        self.result.lines += 1
+        if raw is None:
+            self._report([FieldProblem([f"line {number}"], f"is longer than {jsonlines.MAX_LINE_BYTES} bytes",
+                                       "DeserializationError")])
+            return
+        try:
+            line = parse_line(raw, number, self.project_id, self.currency)
+        except InvalidInput as exc:
+            self._report(exc.problems)
+            return
+        # A second line for an order or user of this batch applies after the first: a batch of its own.
+        if line.id in self.batch_orders or line.user and self.batch_users.setdefault(*line.user) != line.user[1]:
+            self._flush()
+        self.batch.append(line)
+        self.batch_orders.add(line.id)
+        if line.user:
+            self.batch_users[line.user[0]] = line.user[1]
+        if len(self.batch) >= BATCH_LINES:
+            self._flush()
+
+    def finish(self) -> ImportResult:
+        self._flush()
+        lines = self.result.lines
+        # In line order: a batch's checks against the database report after the lines read since.
+        self.problems.sort(key=lambda problem: int(problem.field_names[0].removeprefix("line ")))
+        if not lines:
+            self.problems.append(FieldProblem([], "has no order lines: send one JSON order per line",
+                                              "DeserializationError"))
+        elif self.unlisted:
+            self.problems.append(FieldProblem([], f"{self.unlisted} more problems are not listed: {self.bad_lines} "
+                                              f"of the {lines} lines are bad"))
+        if self.problems:
+            raise ImportRefused(self.problems, lines=lines, bad_lines=self.bad_lines)
+        return self.result
+
+    def _report(self, problems: list[FieldProblem]) -> None:
+        """One bad line's problems."""
+        self.bad_lines += 1
+        room = max(0, jsonlines.MAX_PROBLEMS - len(self.problems))
+        self.problems += problems[:room]
+        self.unlisted += len(problems[room:])
+
+    def _flush(self) -> None:
+        lines, self.batch = self.batch, []
+        self.batch_orders.clear()
+        self.batch_users.clear()
+        if lines:
+            self._write(*self._check(lines))
+
+    # --- checks against the database -------------------------------------------------------------
+
+    def _check(self, lines: list[OrderLine]) -> tuple[
+            list[OrderLine], dict[int, _StoredOrder], dict[int, tuple[Profile, bool]]]:
+        """The good lines, and the rows already there of their orders and embedded users."""
+        problems: dict[int, list[FieldProblem]] = {}
+
+        def problem(line: OrderLine, names: Sequence[str], message: str) -> None:
+            problems.setdefault(line.number, []).append(FieldProblem([f"line {line.number}", *names], message))
+
+        users = {user_id: (tuple(profile), is_staff) for user_id, *profile, is_staff in self._select(
+            _SELECT_USERS, {line.user[0] for line in lines if line.user})}
+        holders = dict(self._select(_SELECT_HOLDERS, {line.user[1][0] for line in lines if line.user}))
+        for line in lines:
+            if line.user:
+                user_id, username = line.user[0], line.user[1][0]
+                holder = holders.setdefault(username, user_id)  # or the first line of the batch to claim it
+                if holder != user_id:
+                    problem(line, ["user", "username"], f"is already the username of user {holder}")
+        orders = {order_id: _StoredOrder(project_id, (user_id, UTCDateTime.from_driver(created_at), *rest), shipping,
+                                         billing)
+                  for order_id, project_id, user_id, created_at, *rest, shipping, billing
+                  in self._select(_SELECT_ORDERS, {line.id for line in lines})}
+        for line in lines:
+            stored = orders.get(line.id)
+            if stored is not None and stored.project_id != self.project_id:
+                problem(line, ["id"], f"is order {line.id} of project {stored.project_id}, not of this project")
+        unknown = {item[0] for line in lines for item in line.items} - self.rewards
+        elsewhere = dict(self._select(_SELECT_REWARDS, unknown))
+        for line in lines:
+            for index, item in enumerate(line.items):
+                if item[0] in elsewhere:
+                    problem(line, ["items", str(index), "reward_id"],
+                            f"is reward {item[0]} of project {elsewhere[item[0]]}, not of this project")
+                elif item[0] in unknown:
+                    problem(line, ["items", str(index), "reward_id"],
+                            f"no reward {item[0]}: sync it with PUT /v1/rewards/{item[0]} first")
+        # A user_id must name a user that exists, or one embedded by a good line of this batch.
+        embedded = {line.user[0] for line in lines if line.user and line.number not in problems}
+        named = {line.values[0] for line in lines if not line.user} - embedded
+        existing = {user_id for user_id, in self._select(_SELECT_USER_IDS, named)}
+        for line in lines:
+            if not line.user and line.values[0] not in embedded | existing:
+                problem(line, ["user_id"], f"no user {line.values[0]}: embed the user object, or sync the user first")
+        for line in lines:
+            if line.number in problems:
+                self._report(problems[line.number])
+        return [line for line in lines if line.number not in problems], orders, users
+
+    def _select(self, sql: str, keys: Collection[object]) -> Sequence[Any]:
+        """The rows of `sql`, its `IN ()` filled with `keys`, as the driver gives them: SQLAlchemy would
+        compile an expanding IN again on each call, ~4 ms for a batch, and convert every value."""
+        if not keys:
+            return ()
+        marks = ", ".join([self.mark] * len(keys))
+        return self.connection.exec_driver_sql(sql.replace("IN ()", f"IN ({marks})"), tuple(keys)).all()
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    def _write(self, lines: list[OrderLine], orders: dict[int, _StoredOrder],
+               users: dict[int, tuple[Profile, bool]]) -> None:
+        self._write_users(lines, users)
+        old_addresses = {address_id: tuple(values) for address_id, *values in self._select(_SELECT_ADDRESSES, {
+            address_id for stored in orders.values() for address_id in (stored.shipping, stored.billing)
+            if address_id is not None})}
+        old_items: dict[int, list[Item]] = {}
+        for order_id, *item in self._select(_SELECT_ITEMS, orders.keys()):
+            old_items.setdefault(order_id, []).append(tuple(item))
+        new_addresses: list[AddressValues] = []  # ids are given once they are counted
+        changed_addresses: list[dict[str, Any]] = []
+        dropped_addresses: list[int] = []
+        new_orders: list[list[Any]] = []
+        changed_orders: list[dict[str, Any]] = []
+        replaced_items: list[int] = []
+        new_items: list[tuple[Any, ...]] = []
+
+        def address(values: AddressValues | None, old_id: int | None) -> int | None:
+            """The order's address id once `values` are written: its own row updated in place, a new
+            row (-n: the nth new one), or none (its old row dropped, never left behind)."""
+            if values is None:
+                if old_id is not None:
+                    dropped_addresses.append(old_id)
+                return None
+            if old_id is None:
+                new_addresses.append(values)
+                return -len(new_addresses)
+            if old_addresses[old_id] != values:
+                changed_addresses.append({"b_id": old_id, **dict(zip(ADDRESS_COLUMNS, values, strict=True))})
+            return old_id
+
+        for line in lines:
+            stored = orders.get(line.id)
+            shipping = address(line.shipping, stored.shipping if stored else None)
+            billing = address(line.billing, stored.billing if stored else None)
+            if stored is None:
+                self.result.orders_created += 1
+                new_orders.append([line.id, self.project_id, *line.values, shipping, billing])
+            else:
+                self.result.orders_updated += 1
+                if (stored.values, stored.shipping, stored.billing) != (line.values, shipping, billing):
+                    changed_orders.append({"b_id": line.id, **dict(zip(ORDER_COLUMNS, line.values, strict=True)),
+                                           "shipping_address_id": shipping, "billing_address_id": billing})
+                if old_items.get(line.id, []) == list(line.items):
+                    continue
+                replaced_items.append(line.id)
+            new_items += [(line.id, *item) for item in line.items]
+
+        ids = self._address_ids(len(new_addresses))
+        self.insert_address([(address_id, *values) for address_id, values in zip(ids, new_addresses, strict=True)])
+
+        def resolved(address_id: int | None) -> int | None:
+            return ids[-address_id - 1] if address_id is not None and address_id < 0 else address_id
+
+        for values in new_orders:
+            values[-2:] = resolved(values[-2]), resolved(values[-1])
+        for changes in changed_orders:
+            changes["shipping_address_id"] = resolved(changes["shipping_address_id"])
+            changes["billing_address_id"] = resolved(changes["billing_address_id"])
+        self._update(Address, ADDRESS_COLUMNS, changed_addresses)
+        self.insert_order([tuple(values) for values in new_orders])
+        self._update(Order, (*ORDER_COLUMNS, "shipping_address_id", "billing_address_id"), changed_orders)
+        if new_orders:
+            keep_sequence_ahead(self.session, "orders", max(values[0] for values in new_orders))
+        if dropped_addresses:  # after the orders that pointed at them
+            self.connection.execute(delete(Address).where(Address.id.in_(dropped_addresses)))
+        if replaced_items:
+            self.connection.execute(delete(OrderItem).where(OrderItem.order_id.in_(replaced_items)))
+        self.insert_item(new_items)
+
+    def _write_users(self, lines: list[OrderLine], users: dict[int, tuple[Profile, bool]]) -> None:
+        """Embedded users: created, or their profile updated. Staff accounts are left as they are, and
+        no line sets `is_staff` or a password: an order import changes no one's access."""
+        created: dict[int, tuple[Any, ...]] = {}
+        changed: dict[int, dict[str, Any]] = {}
+        now = utcnow()
+        for line in lines:
+            if line.user is None:
+                continue
+            user_id, profile = line.user
+            stored = users.get(user_id)
+            if stored is None and user_id not in created:
+                self.result.users_created += 1
+                created[user_id] = (user_id, *profile, False, now)
+                continue
+            self.result.users_updated += 1
+            if stored is not None and not stored[1] and stored[0] != profile:
+                changed[user_id] = {"b_id": user_id, **dict(zip(USER_COLUMNS, profile, strict=True))}
+        self.insert_user(list(created.values()))
+        self._update(User, USER_COLUMNS, list(changed.values()))
+        if created:
+            keep_sequence_ahead(self.session, "users", max(created))
+
+    def _update(self, model: type[Base], columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+        if rows:
+            table = _TABLES[model.__tablename__]
+            statement = (update(table).where(table.c.id == bindparam("b_id"))
+                         .values({name: bindparam(name) for name in columns}))
+            self.connection.execute(statement, rows)
+
+    def _address_ids(self, count: int) -> list[int]:
+        if not count:
+            return []
+        if self.postgresql:
+            return list(self.connection.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('addresses', 'id')) FROM generate_series(1, %(count)s)",
+                {"count": count}).scalars())
+        if self.next_address_id is None:  # SQLite, under the write lock: nobody else adds rows
+            self.next_address_id = int(self.connection.exec_driver_sql(
+                "SELECT COALESCE(MAX(id), 0) + 1 FROM addresses").scalar_one())
+        first = self.next_address_id
+        self.next_address_id += count
+        return list(range(first, first + count))
+
+
+def _lock(connection: Connection, postgresql: bool) -> None:
+    if postgresql:
+        connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%(key)s)", {"key": _PG_IMPORT_LOCK})
+    elif not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
