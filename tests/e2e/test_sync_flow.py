@@ -1,6 +1,6 @@
 """An owner who exists only through the sync API (SPEC §7): PUT user (no password), project and rewards,
-orders (by ORM factories until the order import exists), a token minted by the platform, then an export
-made by a real worker, downloaded and emailed, with reward texts in the owner's language."""
+orders imported as JSON lines (with their backer embedded), a token minted by the platform, then an
+export made by a real worker, downloaded and emailed, with reward texts in the owner's language."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ import csv
 import email
 import email.policy
 import io
-from datetime import UTC, datetime
+import json
 
 import pytest
 from fastapi.testclient import TestClient
 
 from crowdexports import accounts
 from crowdexports.bootstrap import Service
-from crowdexports.models import Project, Reward
 from tests.e2e.conftest import wait_for
-from tests.factories import make_order, make_user
 from tests.servers.s3 import fetch
 
 OWNER, PROJECT, KETTLE, SPOON = 4242, 8080, 3030, 3031
@@ -42,12 +40,20 @@ def test_a_synced_owner_exports_their_orders_with_a_platform_token(service: Serv
                              "title": {"en": "Early bird", "fr": "<b>Lève-tôt</b> &amp; café"},
                              "description": {"fr": "<p>Une bouilloire</p><p>solaire</p>"}})
     sync("rewards", SPOON, {"project_id": PROJECT, "price": 0.5, "title": {"de": "Nur <i>Deutsch</i>"}})
-    with service.runtime.sessions() as session:
-        project, backer = session.get_one(Project, PROJECT), make_user(session, "backer")
-        make_order(session, project, backer, [(session.get_one(Reward, KETTLE), 2)],
-                   created_at=datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
-        make_order(session, project, backer, [(session.get_one(Reward, SPOON), 1)],
-                   created_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    backer = {"id": 5151, "username": "bob", "email": "bob@example.com", "first_name": "Bob", "last_name": "Backer",
+              "lang": "en", "avatar": "https://example.com/bob.png"}  # a Ulule field we do not keep: ignored
+    lines = [{"id": 7001, "user": backer, "created_at": "2026-03-01T09:00:00+00:00", "status": "payment-completed",
+              "payment_method": "creditcard", "order_total": "24.690", "order_subtotal": "24.690",
+              "order_shipping_total": 0, "items": [{"reward_id": KETTLE, "quantity": 2, "unit_price": "12.345",
+                                                    "line_total": "24.690", "line_shipping_total": 0}]},
+             {"id": 7002, "user_id": 5151, "created_at": "2026-03-02T12:00:00+03:00", "status": "payment-completed",
+              "payment_method": "creditcard", "order_total": 0.5, "order_subtotal": 0.5, "order_shipping_total": 0,
+              "items": [{"reward_id": SPOON, "quantity": 1, "unit_price": 0.5, "line_total": 0.5,
+                         "line_shipping_total": 0}]}]
+    imported = client.post(f"/v1/projects/{PROJECT}/orders/import", headers={
+        **staff_bearer, "Content-Type": "application/x-ndjson"},
+        content="".join(json.dumps(line) + "\n" for line in lines).encode())
+    assert imported.status_code == 200, imported.text
 
     minted = client.post(f"/v1/users/{OWNER}/tokens", headers=staff_bearer)
     assert minted.status_code == 200, minted.text
