@@ -47,6 +47,7 @@ class Worker:
             pass
         finally:
             self.sweeper.stopped.set()
+            accept_exports()  # stopped: the process may run exports again (in-process callers, tests)
 
     def _terminate(self, signum: int, frame: FrameType | None) -> None:
         # A graceful stop first, so that threads take no new message once their export is handed back.
@@ -58,3 +59,4 @@ class Worker:
         self.sweeper.stopped.set()
         hand_back_running()
         self.consumer.stop(graceful=True)
+        accept_exports()  # the threads have ended: nothing is left to decline
