@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from crowdexports import accounts
 from crowdexports.api.app import create_app
 from crowdexports.bootstrap import Service, build_service
 from crowdexports.config import Settings
 from crowdexports.migrate import upgrade
-from crowdexports.models import Project, User
+from crowdexports.models import Order, OrderItem, Project, User
 from crowdexports.worker.consumer import Worker
 from tests.conftest import stack_env
 
@@ -116,3 +117,13 @@ def run_cli(args: list[str], env: dict[str, str]) -> str:
     done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def expected_row_count(service: Service, project_id: int) -> int:
+    """Rows the orders export must have: one per item, plus one per order without items (counted in SQL)."""
+    with service.runtime.sessions() as session:
+        items = session.scalar(select(func.count()).select_from(OrderItem).join(Order)
+                               .where(Order.project_id == project_id))
+        itemless = session.scalar(select(func.count()).select_from(Order).where(
+            Order.project_id == project_id, ~Order.id.in_(select(OrderItem.order_id))))
+    return int(items or 0) + int(itemless or 0)

@@ -12,16 +12,16 @@ from pathlib import Path
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from crowdexports import accounts
 from crowdexports.bootstrap import Service
 from crowdexports.exports import lifecycle
 from crowdexports.exports.emailing import EmailOutcome, deliver_email
 from crowdexports.exports.runner import Outcome, run_export
-from crowdexports.models import Export, ExportEvent, Order, OrderItem, Project
+from crowdexports.models import Export, ExportEvent, Project
 from crowdexports.seed import seed_orders
-from tests.e2e.conftest import Owner, wait_for
+from tests.e2e.conftest import Owner, expected_row_count, wait_for
 from tests.servers.s3 import fetch
 
 
@@ -30,16 +30,6 @@ def _outbox(service: Service) -> list[EmailMessage]:
     files = sorted(folder.glob("*.eml")) if folder.exists() else []
     return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
             for path in files]
-
-
-def _expected_rows(service: Service, project_id: int) -> int:
-    """Rows the orders export must have: one per item, plus one per order without items (counted in SQL)."""
-    with service.runtime.sessions() as session:
-        items = session.scalar(select(func.count()).select_from(OrderItem).join(Order)
-                               .where(Order.project_id == project_id))
-        itemless = session.scalar(select(func.count()).select_from(Order).where(
-            Order.project_id == project_id, ~Order.id.in_(select(OrderItem.order_id))))
-    return int(items or 0) + int(itemless or 0)
 
 
 def _seed(service: Service, project: Project, count: int) -> None:
@@ -66,7 +56,7 @@ def test_export_is_made_stored_linked_and_emailed_once(service: Service, client:
 
     body = _wait_terminal(client, owner, created.json()["id"])
     assert body["status"] == "succeeded", body
-    expected_rows = _expected_rows(service, owner.project.id)
+    expected_rows = expected_row_count(service, owner.project.id)
     assert body["row_count"] == expected_rows
 
     download = fetch(client, str(body["url"]).removeprefix("http://testserver"))

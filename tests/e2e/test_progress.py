@@ -12,13 +12,11 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
 from crowdexports.bootstrap import Service
 from crowdexports.exports import pipeline
-from crowdexports.models import Order, OrderItem
 from crowdexports.seed import seed_orders
-from tests.e2e.conftest import Owner, wait_for
+from tests.e2e.conftest import Owner, expected_row_count, wait_for
 
 PAUSE_AT_ROW = 25
 
@@ -44,22 +42,12 @@ class Gate:
         monkeypatch.setattr(pipeline.Progress, "watch", gated)
 
 
-def _row_count(service: Service, project_id: int) -> int:
-    """Rows the orders export will have, counted here in SQL: one per item, plus one per itemless order."""
-    with service.runtime.sessions() as session:
-        items = session.scalar(select(func.count()).select_from(OrderItem).join(Order)
-                               .where(Order.project_id == project_id))
-        itemless = session.scalar(select(func.count()).select_from(Order).where(
-            Order.project_id == project_id, ~Order.id.in_(select(OrderItem.order_id))))
-    return int(items or 0) + int(itemless or 0)
-
-
 @pytest.mark.usefixtures("consumer")
 def test_a_running_export_shows_rows_done_and_the_estimated_total(
         service: Service, client: TestClient, owner: Owner, monkeypatch: pytest.MonkeyPatch) -> None:
     with service.runtime.sessions() as session:
         seed_orders(session, owner.project.id, 60, seed=9)
-    total = _row_count(service, owner.project.id)
+    total = expected_row_count(service, owner.project.id)
     assert total > PAUSE_AT_ROW
     gate = Gate()
     gate.install(monkeypatch)
