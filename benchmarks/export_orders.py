@@ -3,6 +3,7 @@
     python benchmarks/export_orders.py                      # 50,000, 200,000 and 400,000 orders
     python benchmarks/export_orders.py --million            # ... and 1,000,000 (the memory target's size)
     python benchmarks/export_orders.py --sizes 2000 5000    # quick run at other sizes
+    python benchmarks/export_orders.py --repeat 3           # each figure the median of three rounds
     python benchmarks/export_orders.py --sizes 200000 --database-url postgresql://user@host:port/db
 
 Each size has its own database: by default a SQLite file in the data dir (orders-N.db), seeded once and
@@ -285,29 +286,39 @@ def _warm_cache(url: str) -> None:
             pass
 
 
-def _measure_sizes(urls: dict[int, str], runs: Sequence[str], data_dir: Path) -> Results:
-    """All runs of a size back to back (each reference right before its export), smallest size first."""
+def _median(measures: list[Measure | None]) -> Measure | None:
+    """The measure of median wall time (the middle one of an odd count): one slow or fast outlier on a
+    shared machine moves it less than it moves a single run."""
+    found = sorted((measure for measure in measures if measure is not None), key=lambda measure: measure.seconds)
+    return found[(len(found) - 1) // 2] if found else None
+
+
+def _measure_sizes(urls: dict[int, str], runs: Sequence[str], data_dir: Path, repeat: int) -> Results:
+    """All runs of a size back to back (each reference right before its export), smallest size first;
+    with `repeat`, the runs of a size are done that many rounds and each keeps its median."""
     results: Results = {}
     with tempfile.TemporaryDirectory(dir=data_dir) as work:
         for size, url in urls.items():
             sql = json.loads(_run_child("sql", url))
             _warm_cache(url)
-            results[size] = {}
-            for run in runs:
-                print(f"{size:,} orders: running {run}…", file=sys.stderr)
-                results[size][run] = _measure(run, url, Path(work), sql)
+            rounds: dict[str, list[Measure | None]] = {run: [] for run in runs}
+            for round_number in range(1, repeat + 1):
+                for run in runs:
+                    print(f"{size:,} orders: running {run} (round {round_number} of {repeat})…", file=sys.stderr)
+                    rounds[run].append(_measure(run, url, Path(work), sql))
+            results[size] = {run: _median(measures) for run, measures in rounds.items()}
     return results
 
 
-def _parent(sizes: list[int], data_dir: Path, url: str | None, runs: Sequence[str]) -> None:
+def _parent(sizes: list[int], data_dir: Path, url: str | None, runs: Sequence[str], repeat: int) -> None:
     load_start = os.getloadavg()
     data_dir.mkdir(parents=True, exist_ok=True)
     urls = {size: url or f"sqlite:///{(data_dir / f'orders-{size}.db').resolve()}" for size in sizes}
     for size, size_url in urls.items():  # all seeding first: the measured runs then follow each other
         _seed(size_url, size)
-    results = _measure_sizes(urls, runs, data_dir)
+    results = _measure_sizes(urls, runs, data_dir, repeat)
     database = "SQLite" if _sqlite_path(next(iter(urls.values()))) else "PostgreSQL"
-    report = Report(results, database, runs)
+    report = Report(results, database, runs, repeat)
     report.header(load_start, os.getloadavg())
     report.tables()
     report.targets()
@@ -329,10 +340,11 @@ class Report:
     """Prints the figures, then each target computed from them with PASS or MISS (decided on wall time,
     as SPEC §8 states them; the CPU ratio is shown beside it)."""
 
-    def __init__(self, results: Results, database: str, runs: Sequence[str]) -> None:
+    def __init__(self, results: Results, database: str, runs: Sequence[str], repeat: int) -> None:
         self.results = results
         self.database = database
         self.runs = runs
+        self.repeat = repeat
         self.sizes = sorted(results)
         self.verdicts: list[bool] = []
         self.unmeasured = 0
@@ -347,6 +359,8 @@ class Report:
         print(f"\nexport benchmark on {self.database}: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
               f"load average (1/5/15 min) {loads(load_start)} at start, {loads(load_end)} at end "
               "(our runs, one at a time, add up to 1)")
+        if self.repeat > 1:
+            print(f"every figure is the run of median wall time among {self.repeat} rounds")
 
     def tables(self) -> None:
         for size in self.sizes:
@@ -448,6 +462,8 @@ def main() -> None:
                                                "the data dir); one size only; its tables are created, and dropped "
                                                "to reseed")
     parser.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS))
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="measure every run N times (in rounds) and report each one's median (odd N)")
     parser.add_argument("--child", choices=CHILD_TASKS, help=argparse.SUPPRESS)
     parser.add_argument("--orders", type=int, help=argparse.SUPPRESS)  # the seed child's size
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -466,7 +482,9 @@ def main() -> None:
             parser.error("--database-url holds one size at a time: give a single --sizes N (and no --million)")
         if any(size < 1 for size in sizes):
             parser.error("sizes must be positive")
-        _parent(sizes, args.data_dir, args.database_url, [run for run in RUNS if run in args.runs])
+        if args.repeat < 1:
+            parser.error("--repeat must be at least 1")
+        _parent(sizes, args.data_dir, args.database_url, [run for run in RUNS if run in args.runs], args.repeat)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crowdexports.errors import InvalidInput
+from crowdexports.exports import sqlite_reader
 from crowdexports.exports.types import EXPORT_TYPES, get_type
+from crowdexports.exports.types import orders as orders_module
 from crowdexports.exports.types.base import ColumnKind, ExportContext, select_columns
 from crowdexports.exports.types.orders import html_to_text
 from crowdexports.exports.writers import WRITERS, get_writer
@@ -112,11 +116,23 @@ def test_requested_columns_are_renamed_and_ordered(seeded: Seeded, tmp_path: Pat
 
 @pytest.mark.skipif(STACK != "embedded", reason="counts statements with sqlite3's trace hook; on PostgreSQL "
                                                  "the server-side cursor test below sees the one cursor")
-def test_rows_come_from_one_streamed_query_whatever_the_row_count(seeded: Seeded) -> None:
+@pytest.mark.parametrize("in_child", [True, False], ids=["child-process", "in-process"])
+def test_rows_come_from_one_streamed_query_whatever_the_row_count(seeded: Seeded, monkeypatch: pytest.MonkeyPatch,
+                                                                   in_child: bool) -> None:
     session, project = seeded.session, seeded.project
     columns = select_columns(ORDERS.catalogue, None, "en")
     context = ExportContext(project.id, "en", project.lang, "EUR", ZoneInfo(project.timezone), columns)
     statements: list[str] = []
+    # On SQLite the rows' SELECT runs in a child process (exports/sqlite_reader.py): what it is asked to run
+    # is recorded here; the switch sends it back to the session's connection.
+    monkeypatch.setattr(orders_module, "SQLITE_ROWS_IN_CHILD", in_child)
+    in_child_reader = sqlite_reader.read_rows
+
+    def read_rows(database: str, sql: str, params: Sequence[Any], **options: Any) -> Iterator[tuple[Any, ...]]:
+        statements.append(sql)
+        return in_child_reader(database, sql, params, **options)
+
+    monkeypatch.setattr(sqlite_reader, "read_rows", read_rows)
     # The rows are read from a DBAPI cursor, below SQLAlchemy's events: trace the sqlite3 connection.
     driver_connection = session.connection().connection.driver_connection
     driver_connection.set_trace_callback(statements.append)

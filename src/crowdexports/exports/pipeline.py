@@ -74,11 +74,16 @@ def build_file(session: Session, export: Export, project: Project, recipient: Us
                      csv_dialect=csv_dialect or CsvDialect.RFC4180)  # None: not a csv export
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"export-{export.id}-{uuid.uuid4().hex}.{writer.extension}.part"
+    rows = export_type.rows(session, context)
     try:
-        row_count = writer.write(path, columns, progress.watch(export_type.rows(session, context)), info)
+        row_count = writer.write(path, columns, progress.watch(rows), info)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+    finally:  # now, not when the traceback lets go of it: on SQLite this stops the reading process
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
     file_name = export_file_name(project.name, project.id, export.type, export.created_at, writer.extension)
     return BuiltFile(path, file_name, writer.mime_type, row_count)
 
