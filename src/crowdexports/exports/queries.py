@@ -90,12 +90,15 @@ def list_page(session: Session, project_id: int, limit: int,
               since: Decimal | None) -> tuple[list[Export], str | None]:
     """Exports of a project, newest first, created strictly before `since`; and the next cursor.
 
-    `created_at` is unique per project (lifecycle.request), so the cursor never skips nor repeats.
+    `created_at` is unique per project (lifecycle.request), so the cursor never skips nor repeats, and
+    it alone orders the page: the (project_id, created_at) unique index then gives the page as a range
+    read backwards from `since`, at most limit + 1 entries however deep the page. A tie-breaker column
+    would make PostgreSQL read and sort the project's every older export instead (tests/api/test_list_plans.py).
     """
     query = select(Export).where(Export.project_id == project_id)
     if since is not None:
         query = query.where(Export.created_at < _instant(since))
-    rows = list(session.scalars(query.order_by(Export.created_at.desc(), Export.id.desc()).limit(limit + 1)))
+    rows = list(session.scalars(query.order_by(Export.created_at.desc()).limit(limit + 1)))
     page = rows[:limit]
     return page, (_seconds(page[-1].created_at) if len(rows) > limit else None)
 
