@@ -18,8 +18,18 @@ class Service:
     tasks: Tasks
 
 
-def build_service(settings: Settings, *, immediate: bool = False) -> Service:
-    engine = make_engine(settings.resolved_database_url)
+def connections_needed(settings: Settings, *, api: bool, export_threads: int) -> int:
+    """Database connections one process uses at once: one per API request being worked on (at most
+    `api_concurrency`: the rest wait holding none), two per export thread (its row stream and its
+    heartbeats), one for the sweep and one for a health probe."""
+    return (settings.api_concurrency if api else 0) + 2 * export_threads + 2
+
+
+def build_service(settings: Settings, *, immediate: bool = False, connections: int | None = None) -> Service:
+    """The wired service; `connections` sizes the database pool (default: an API and two export threads)."""
+    if connections is None:
+        connections = connections_needed(settings, api=True, export_threads=2)
+    engine = make_engine(settings.resolved_database_url, connections)
     runtime = Runtime(
         settings=settings,
         engine=engine,

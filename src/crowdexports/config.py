@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     # Order imports (POST /v1/projects/{id}/orders/import) only: a body is many orders, held in memory.
     max_import_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
 
+    # Serving (`serve`; README "Capacity").
+    api_workers: int | None = Field(default=None, ge=1, le=64)  # API processes; None: one per core
+    # Requests one API process works on at once; more wait their turn holding nothing (no connection).
+    api_concurrency: int = Field(default=32, ge=1, le=1000)
+    max_connections: int = Field(default=1000, ge=1)  # open connections per API process; then 503
+    header_timeout_seconds: float = Field(default=10.0, gt=0)  # request line and headers must arrive by then
+    body_timeout_seconds: float = Field(default=60.0, gt=0)  # the whole body must arrive by then
+    # Exports of one project waiting or processing at once; one more is 429 (docs/decisions.md "Limits").
+    max_active_exports_per_project: int = Field(default=5, ge=1, le=10_000)
+
     @field_validator("secret_key")
     @classmethod
     def _refuse_unsafe_secret(cls, value: str | None) -> str | None:

@@ -1,5 +1,5 @@
 """Engine and session factory: SQLite gets the pragmas that make it a safe multi-process store,
-PostgreSQL (psycopg 3) a pool sized for one process's API and worker threads."""
+PostgreSQL (psycopg 3) a pool sized for what one process uses at once."""
 
 from __future__ import annotations
 
@@ -18,11 +18,9 @@ NAMING_CONVENTION = {
 }
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-# Per process: API requests hold a connection only while they query, an export holds one for its
-# row stream plus a short one per heartbeat, so 10 (+10 in bursts) serve 40 API threads and a few
-# workers. PostgreSQL's max_connections must cover 20 x the number of processes.
-POOL_SIZE = 10
-MAX_OVERFLOW = 10
+# Connections a process may open beyond the ones it was sized for (`make_engine`): a margin, so that a
+# miscount makes a connection more, never a wait.
+SPARE_CONNECTIONS = 10
 # Fail fast when the server is down or unreachable, so the API answers 503 instead of hanging.
 CONNECT_TIMEOUT_SECONDS = 5
 
@@ -45,15 +43,21 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, connections: int = 10) -> Engine:
+    """An engine whose pool keeps `connections` open: the most this process uses at once
+    (`bootstrap.connections_needed`), so no request or export waits for one. SQLite opens more
+    whenever needed (a file handle each); PostgreSQL up to SPARE_CONNECTIONS more (server processes:
+    its max_connections must cover connections + SPARE_CONNECTIONS per process)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               **({} if url in ("sqlite://", "sqlite:///:memory:") else
+                                  {"pool_size": connections, "max_overflow": -1}))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     url = normalize_url(url)
     if url.startswith("postgresql+psycopg"):
         # pool_pre_ping: connections broken by a server restart are replaced, not handed to a request.
-        return create_engine(url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_pre_ping=True,
+        return create_engine(url, pool_size=connections, max_overflow=SPARE_CONNECTIONS, pool_pre_ping=True,
                              connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS,
                                            "application_name": "crowdexports"})
     return create_engine(url, pool_pre_ping=True)

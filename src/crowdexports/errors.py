@@ -29,6 +29,14 @@ class AuthenticationFailed(CrowdexportsError):
         self.challenge = challenge
 
 
+class RateLimited(CrowdexportsError):
+    """Too many requests of one kind; `retry_after` is the whole seconds to wait before the next."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
 class Unavailable(CrowdexportsError):
     """A backing service (database, queue, storage) cannot be reached right now."""
 

@@ -25,3 +25,8 @@ class Runtime:
     dispatch_export: Callable[[int], None]
     # Messages waiting in the queue (for /metrics and /healthz); None where no queue is wired (tests).
     queue_size: Callable[[], int] | None = None
+
+    @property
+    def reads_on_event_loop(self) -> bool:
+        """Whether the API may read the database on its event loop (api/deps.py `in_database`): SQLite only."""
+        return self.engine.dialect.name == "sqlite"

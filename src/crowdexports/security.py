@@ -106,19 +106,24 @@ class VerifiedPasswords:
         message = "\0".join((username, password, password_hash)).encode("utf-8", "surrogatepass")
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
-    def check(self, username: str, password: str, password_hash: str | None) -> bool:
-        """verify_password, answered from memory when the same pair passed within the TTL."""
+    def remembers(self, username: str, password: str, password_hash: str | None) -> bool:
+        """Whether argon2 accepted this pair against this very hash within the TTL (no hashing: fast)."""
         if password_hash is None:
-            return verify_password(password, None)
-        digest, now = self._digest(username, password, password_hash), time.monotonic()
+            return False
+        digest = self._digest(username, password, password_hash)
         with self._lock:
             expiry = self._entries.get(digest)
-            if expiry is not None and expiry > now:
-                return True
-        if not verify_password(password, password_hash):
+        return expiry is not None and expiry > time.monotonic()
+
+    def check(self, username: str, password: str, password_hash: str | None) -> bool:
+        """verify_password, answered from memory when the same pair passed within the TTL."""
+        if self.remembers(username, password, password_hash):
+            return True
+        if not verify_password(password, password_hash) or password_hash is None:  # None still costs a hash
             return False
+        digest = self._digest(username, password, password_hash)
         with self._lock:
-            self._entries[digest] = now + self._ttl
+            self._entries[digest] = time.monotonic() + self._ttl
             self._entries.move_to_end(digest)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)

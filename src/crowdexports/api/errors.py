@@ -28,6 +28,7 @@ from crowdexports.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
     Unavailable,
 )
 
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 CLASSIFICATIONS = {
     400: "ValueError", 401: "AuthenticationError", 403: "PermissionError", 404: "NotFoundError",
-    405: "MethodNotAllowedError", 409: "ConflictError", 413: "PayloadTooLargeError",
+    405: "MethodNotAllowedError", 408: "RequestTimeoutError", 409: "ConflictError", 413: "PayloadTooLargeError",
     415: "UnsupportedMediaTypeError", 429: "RateLimitError", 500: "ServerError",
     503: "ServiceUnavailableError",
 }
@@ -47,6 +48,10 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 class BodyTooLarge(Exception):
     """The request body passed settings.max_body_bytes (raised while it is being read)."""
+
+
+class BodyTimeout(Exception):
+    """The request body did not all arrive within settings.body_timeout_seconds (api/limits.py)."""
 
 
 def client_error(classification: str, message: str, field_names: Sequence[str] = ()) -> dict[str, Any]:
@@ -83,6 +88,8 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
         return _oauth(exc)
     if isinstance(exc, AuthenticationFailed):
         return error_response(401, str(exc), {"WWW-Authenticate": exc.challenge})
+    if isinstance(exc, RateLimited):
+        return error_response(429, str(exc), {"Retry-After": str(exc.retry_after)})
     for error_class, status in DOMAIN_STATUS:
         if isinstance(exc, error_class):
             return error_response(status, str(exc))
@@ -148,6 +155,10 @@ def too_large() -> JSONResponse:
     return error_response(413, "The request body is too large.", {"Connection": "close"})
 
 
+def _body_timeout(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(408, "The request body did not arrive in time.", {"Connection": "close"})
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     """A bug: logged with its traceback, answered with nothing about it."""
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -160,4 +171,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(BodyTooLarge, _too_large)
+    app.add_exception_handler(BodyTimeout, _body_timeout)
     app.add_exception_handler(Exception, _unexpected)

@@ -6,7 +6,7 @@ import typer
 
 from crowdexports import logs
 from crowdexports import migrate as migrations
-from crowdexports.bootstrap import build_service
+from crowdexports.bootstrap import build_service, connections_needed
 from crowdexports.cli import commands
 from crowdexports.config import Settings
 from crowdexports.worker.consumer import Worker
@@ -34,20 +34,28 @@ def migrate() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(None, "--workers", min=1, max=64, show_default="one per core",
+                                help="API processes (default: CROWDEXPORTS_API_WORKERS, else one per core)."),
     no_worker: bool = typer.Option(False, "--no-worker", help="API only (scale-out: run `worker` apart)."),
     concurrency: int = typer.Option(2, min=1, help="Export threads of the in-process worker."),
 ) -> None:
-    """Serve the HTTP API, with a worker in the same process unless --no-worker."""
-    import uvicorn
+    """Serve the HTTP API in one or more processes, with a worker beside them unless --no-worker."""
+    from crowdexports.api import server
 
-    from crowdexports.api.app import create_app
-
-    service = build_service(_settings_with_logging())
-    in_process = None if no_worker else Worker(service, concurrency)
+    settings = _settings_with_logging()
+    processes = server.api_processes(settings, workers)
+    export_threads = 0 if no_worker else concurrency
+    # One process: the API and the worker share this process's service. Several: each API process
+    # builds its own; this one keeps a service only for its worker.
+    service = None
+    if processes == 1 or export_threads:
+        connections = connections_needed(settings, api=processes == 1, export_threads=export_threads)
+        service = build_service(settings, connections=connections)
+    in_process = Worker(service, concurrency) if service is not None and export_threads else None
     if in_process is not None:
         in_process.start()
     try:
-        uvicorn.run(create_app(service.runtime), host=host, port=port, log_config=None)
+        server.run(settings, host, port, processes, service.runtime if service is not None else None)
     finally:
         if in_process is not None:
             in_process.stop()

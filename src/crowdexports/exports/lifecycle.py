@@ -24,12 +24,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from crowdexports.errors import Conflict
+from crowdexports.errors import Conflict, RateLimited
 from crowdexports.models import Export, ExportEvent, Project, User, utcnow
 
 WAITING, PROCESSING, SUCCEEDED, FAILED, CANCELED = "waiting", "processing", "succeeded", "failed", "canceled"
 TERMINAL = (SUCCEEDED, FAILED, CANCELED)
+ACTIVE = (WAITING, PROCESSING)
 MICROSECOND = timedelta(microseconds=1)
+ACTIVE_CAP_RETRY_SECONDS = 10  # a small export is done in about a second; a large one in about a minute
 
 
 @dataclass(frozen=True)
@@ -64,14 +66,20 @@ def _fenced_update(session: Session, claim: Claim, kind: str, detail: str, **val
 
 def request(
     session: Session, *, project: Project, user: User, type_: str, format_: str,
-    columns: dict[str, str] | None, csv_dialect: str | None = None,
+    columns: dict[str, str] | None, csv_dialect: str | None = None, max_active: int | None = None,
 ) -> Export:
     """Create a `waiting` export. Arguments are already validated (see exports.requests).
 
     `created_at` is unique per project (bumped by 1 µs on a tie) so the list's `since` cursor,
     which is that timestamp, never skips nor repeats an export.
+
+    `max_active`: at most that many exports of the project waiting or processing at once, the new one
+    included; more is RateLimited. Counted after the insert, in its transaction: SQLite's write lock,
+    and on PostgreSQL the project row locked first, keep two concurrent requests from both passing.
     """
     for _ in range(20):
+        if max_active is not None:
+            session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
         now = utcnow()
         latest = session.scalar(select(func.max(Export.created_at)).where(Export.project_id == project.id))
         if latest is not None and latest >= now:
@@ -86,10 +94,19 @@ def request(
         except IntegrityError:
             session.rollback()
             continue
+        if max_active is not None and _active_count(session, project.id) > max_active:
+            session.rollback()
+            raise RateLimited(f"project {project.id} has {max_active} exports waiting or processing already: "
+                              "wait for one to finish", ACTIVE_CAP_RETRY_SECONDS)
         _log(session, export.id, "requested", f"{type_}/{format_} by user {user.id}")
         session.commit()
         return export
     raise Conflict("too many exports created at once for this project; try again")
+
+
+def _active_count(session: Session, project_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Export).where(
+        Export.project_id == project_id, Export.status.in_(ACTIVE))) or 0
 
 
 def claim(session: Session, export_id: int, *, worker: str, lease_seconds: float, max_attempts: int) -> Claim | None:

@@ -16,6 +16,7 @@ from crowdexports.api.deps import (
     RuntimeDep,
     SessionDep,
     VisibleExport,
+    in_database,
 )
 from crowdexports.api.schemas import ExportCreate, ExportOut, ExportPage, errors
 from crowdexports.exports import lifecycle, queries
@@ -39,14 +40,15 @@ def _dispatch(runtime: Runtime, export_id: int) -> None:
 
 @router.post("/projects/{project_id}/exports", status_code=201, response_model=ExportOut,
              response_model_exclude_unset=True, openapi_extra=CREATE_BODY,
-             responses=errors(400, 401, 403, 404, 413, 415))
+             responses=errors(400, 401, 403, 404, 413, 415, 429))
 def create_export(project: OwnProjectForWrite, payload: JsonObject, caller: CallerDep, session: SessionDep,
                   runtime: RuntimeDep, response: Response) -> dict[str, Any]:
     """Ask for an export of the project's orders; a worker makes it and emails it to the caller."""
     export_type, writer, columns, csv_dialect = validate_export_payload(payload, caller.user.lang)
     chosen = {column.id: column.header for column in columns} if payload.get("columns") is not None else None
     export = lifecycle.request(session, project=project, user=caller.user, type_=export_type.identifier,
-                               format_=writer.format, columns=chosen, csv_dialect=csv_dialect)
+                               format_=writer.format, columns=chosen, csv_dialect=csv_dialect,
+                               max_active=runtime.settings.max_active_exports_per_project)
     _dispatch(runtime, export.id)
     response.headers["Location"] = f"/v1/exports/{export.id}"
     return queries.export_resource(export, project, caller.user, caller.user, runtime.settings)
@@ -54,22 +56,23 @@ def create_export(project: OwnProjectForWrite, payload: JsonObject, caller: Call
 
 @router.get("/projects/{project_id}/exports", response_model=ExportPage, response_model_exclude_unset=True,
             responses=errors(400, 401, 403, 404))
-def list_exports(
+async def list_exports(
     project: ReadableProject, caller: CallerDep, session: SessionDep, runtime: RuntimeDep,
     limit: str | None = Query(None, description="Page size, 1 to 20 (larger values count as 20)."),
     since: str | None = Query(None, description="Unix seconds (a fraction allowed): exports created before."),
 ) -> dict[str, Any]:
     """The project's exports, newest first, a page at a time (follow `meta.next`)."""
     page_size, cursor = queries.parse_limit(limit), queries.parse_since(since)
-    return queries.list_resource(session, project, caller.user, page_size, cursor, runtime.settings)
+    return await in_database(runtime, queries.list_resource, session, project, caller.user, page_size, cursor,
+                             runtime.settings)
 
 
 @router.get("/exports/{export_id}", response_model=ExportOut, response_model_exclude_unset=True,
             responses=errors(401, 404))
-def show_export(export: VisibleExport, caller: CallerDep, session: SessionDep,
-                runtime: RuntimeDep) -> dict[str, Any]:
+async def show_export(export: VisibleExport, caller: CallerDep, session: SessionDep,
+                      runtime: RuntimeDep) -> dict[str, Any]:
     """One export, for its project's owner and staff; to anyone else it does not exist."""
-    return queries.resource_of(session, export, caller.user, runtime.settings)
+    return await in_database(runtime, queries.resource_of, session, export, caller.user, runtime.settings)
 
 
 @router.post("/exports/{export_id}/cancel", response_model=ExportOut, response_model_exclude_unset=True,

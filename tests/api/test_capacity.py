@@ -1,0 +1,110 @@
+"""What keeps the API fast and bounded under load (issue 6): HTTP Basic without a hash per request,
+requests admitted a few at a time so that none waits on the database pool, and the pool sizes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from crowdexports import security
+from crowdexports.api.app import create_app
+from crowdexports.bootstrap import connections_needed
+from crowdexports.config import Settings
+from crowdexports.db import SPARE_CONNECTIONS, make_engine, make_session_factory
+from crowdexports.models import Project
+from crowdexports.runtime import Runtime
+from tests.api.conftest import Account, request_export
+from tests.conftest import STACK
+
+
+@pytest.fixture
+def export_url(session: Session, project_a: Project, alice: Account) -> str:
+    return f"/v1/exports/{request_export(session, project_a, alice.user).id}"
+
+
+def test_basic_credentials_are_hashed_once_then_remembered(client: TestClient, alice: Account, export_url: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    verifications: list[str] = []
+    real_verify = security.verify_password
+
+    def counted(password: str, password_hash: str | None) -> bool:
+        verifications.append(password)
+        return real_verify(password, password_hash)
+
+    monkeypatch.setattr(security, "verify_password", counted)
+    for _ in range(20):
+        assert client.get(export_url, headers=alice.basic).status_code == 200
+    assert verifications == [alice.password]
+    # A wrong password is never remembered: each try costs a full hash, whatever came before.
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"alice:nope").decode()}
+    for _ in range(3):
+        assert client.get(export_url, headers=wrong).status_code == 401
+    assert verifications == [alice.password] + ["nope"] * 3
+
+
+def test_the_memory_of_verified_passwords_holds_no_password(client: TestClient, alice: Account,
+                                                           export_url: str) -> None:
+    assert client.get(export_url, headers=alice.basic).status_code == 200
+    remembered: security.VerifiedPasswords = client.app.state.verified_passwords  # type: ignore[attr-defined]
+    keys = list(remembered._entries)
+    assert len(keys) == 1 and len(keys[0]) == 32  # an HMAC-SHA256 digest
+    assert alice.password.encode() not in keys[0] and b"alice" not in keys[0]
+    # Keyed: the same pair under another server secret gives another key.
+    other = security.VerifiedPasswords("another-secret-key-0123456789")
+    assert other._digest("alice", alice.password, "h") != remembered._digest("alice", alice.password, "h")
+
+
+def test_remembered_passwords_expire(alice: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(security.time, "monotonic", lambda: now[0])
+    remembered = security.VerifiedPasswords("a-server-secret-0123456789", ttl_seconds=60)
+    password_hash = alice.user.password_hash
+    assert remembered.check("alice", alice.password, password_hash)
+    assert remembered.remembers("alice", alice.password, password_hash)
+    now[0] += 61
+    assert not remembered.remembers("alice", alice.password, password_hash)
+
+
+def test_the_pool_holds_what_a_process_uses_at_once(settings: Settings) -> None:
+    needed = connections_needed(settings, api=True, export_threads=3)
+    assert needed == settings.api_concurrency + 2 * 3 + 2
+    assert connections_needed(settings, api=False, export_threads=2) == 6
+    engine = make_engine(settings.resolved_database_url, needed)
+    try:
+        pool: Any = engine.pool
+        assert pool.size() == needed
+        # SQLite opens more whenever needed (file handles); PostgreSQL a bounded margin (server processes).
+        assert pool._max_overflow == (-1 if STACK == "embedded" else SPARE_CONNECTIONS)
+    finally:
+        engine.dispose()
+
+
+def test_a_burst_far_over_the_admitted_requests_never_waits_on_the_pool(
+        runtime: Runtime, alice: Account, export_url: str, settings: Settings) -> None:
+    """64 requests at once into a process that admits 4 and whose pool holds 4 (no spare) and gives up
+    after 50 ms: every request gets a connection at once, because it waits for its turn first."""
+    admitted = 4
+    settings_small = settings.model_copy(update={"api_concurrency": admitted})
+    engine = make_engine(settings.resolved_database_url, admitted)
+    pool: Any = engine.pool
+    pool._max_overflow, pool._timeout = 0, 0.05  # a pool that cannot grow, and a wait fails fast
+    small = Runtime(settings=settings_small, engine=engine, sessions=make_session_factory(engine),
+                    storage=runtime.storage, mailer=runtime.mailer, dispatch_export=runtime.dispatch_export)
+    app = create_app(small)
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+            headers = alice.basic  # Basic: the first ones hash in a thread while holding their session
+            return await asyncio.gather(*(http.get(export_url, headers=headers) for _ in range(64)))
+
+    try:
+        answers = asyncio.run(burst())
+    finally:
+        engine.dispose()
+    assert [response.status_code for response in answers] == [200] * 64, answers[0].text

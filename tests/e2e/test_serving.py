@@ -1,0 +1,160 @@
+"""`crowdexports serve` as deployed (issue 6): several API processes beside the worker, and clients that
+connect and never finish a request cut off instead of holding a connection for ever."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from crowdexports.bootstrap import Service
+from crowdexports.config import Settings
+from crowdexports.seed import seed_orders
+from tests.e2e.conftest import Owner, free_port, settings_env, start_cli, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the live direct children of `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append((int(entry.name), cmdline))
+    return found
+
+
+def _api_processes(pid: int) -> list[int]:
+    return [child for child, cmdline in _children(pid) if "spawn_main" in cmdline]
+
+
+def _healthy(http: httpx.Client) -> bool:
+    try:
+        return http.get("/healthz").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture
+def served(settings: Settings, service: Service, tmp_path: Path) -> Iterator[tuple[str, int]]:
+    """`serve --workers 2` with its worker, short deadlines for slow clients; (base URL, serve's pid)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = settings_env(settings, CROWDEXPORTS_PUBLIC_URL=base, CROWDEXPORTS_HEADER_TIMEOUT_SECONDS="1",
+                       CROWDEXPORTS_BODY_TIMEOUT_SECONDS="1")
+    server = start_cli(["serve", "--port", str(port), "--workers", "2"], env, tmp_path / "serve.log")
+    try:
+        with httpx.Client(base_url=base, timeout=10) as http:
+            wait_for(lambda: _healthy(http), timeout=30)
+        yield base, server.pid
+    finally:
+        api = _api_processes(server.pid)
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0, (tmp_path / "serve.log").read_text()[-3000:]
+        for pid in api:  # the API processes went with it
+            assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_serve_runs_the_asked_api_processes_and_the_worker_beside_them(
+        served: tuple[str, int], service: Service, owner: Owner) -> None:
+    base, pid = served
+    assert len(_api_processes(pid)) == 2
+    with service.runtime.sessions() as session:
+        seed_orders(session, owner.project.id, 30, seed=5)
+    with httpx.Client(base_url=base, timeout=10) as http:
+        created = http.post(f"/v1/projects/{owner.project.id}/exports", headers=owner.headers,
+                            json={"format": "csv", "type": "orders"})
+        assert created.status_code == 201, created.text
+        export_id = created.json()["id"]
+
+        def succeeded() -> bool:
+            body = http.get(f"/v1/exports/{export_id}", headers=owner.headers).json()
+            return body["status"] == "succeeded"
+
+        wait_for(succeeded, timeout=30)
+        # Many keep-alive connections at once are spread over both processes and all answered.
+        clients = [httpx.Client(base_url=base, timeout=10) for _ in range(8)]
+        try:
+            for client in clients * 5:
+                assert client.get(f"/v1/exports/{export_id}", headers=owner.headers).status_code == 200
+        finally:
+            for client in clients:
+                client.close()
+
+
+def _connect(base: str) -> socket.socket:
+    host, port = base.removeprefix("http://").split(":")
+    connection = socket.create_connection((host, int(port)), timeout=10)
+    return connection
+
+
+def _closed_within(connection: socket.socket, seconds: float) -> float:
+    """Seconds until the server closed `connection` (read EOF), failing after `seconds`."""
+    started = time.monotonic()
+    connection.settimeout(seconds)
+    with connection:
+        while True:
+            data = connection.recv(65536)  # a response to a complete request, then the EOF
+            if not data:
+                return time.monotonic() - started
+
+
+def test_headers_that_never_end_are_cut_off_at_the_deadline(served: tuple[str, int]) -> None:
+    base, _ = served
+    idle = _connect(base)  # sends nothing at all
+    trickling = _connect(base)
+    trickling.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    for _ in range(3):  # keeps sending, a header line every half second: never finishing
+        time.sleep(0.5)
+        try:
+            trickling.sendall(b"X-Slow: 1\r\n")
+        except OSError:
+            break
+    assert _closed_within(idle, 5) < 5
+    assert _closed_within(trickling, 5) < 5
+    # After a complete request on a kept-alive connection, the next one's headers have the deadline too.
+    again = _connect(base)
+    again.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n")
+    assert _closed_within(again, 5) < 5
+    with httpx.Client(base_url=base, timeout=10) as http:  # others were served all along
+        assert http.get("/healthz").status_code == 200
+
+
+def test_a_body_that_never_ends_is_answered_408(served: tuple[str, int], owner: Owner) -> None:
+    base, _ = served
+    connection = _connect(base)
+    header = (f"POST /v1/projects/{owner.project.id}/exports HTTP/1.1\r\nHost: x\r\n"
+              f"Authorization: {owner.headers['Authorization']}\r\nContent-Type: application/json\r\n"
+              "Content-Length: 100\r\n\r\n")
+    connection.sendall(header.encode() + b'{"format": ')
+    connection.settimeout(10)
+    started, answer = time.monotonic(), b""
+    with connection:
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert time.monotonic() - started < 8
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 408"), answer[:300]
+    assert b'"classification":"RequestTimeoutError"' in rest.replace(b" ", b"")
+
+
+def test_serve_defaults_to_one_api_process_per_core(settings: Settings) -> None:
+    from crowdexports.api.server import api_processes
+
+    assert api_processes(settings, None) == (os.cpu_count() or 1)
+    assert api_processes(settings.model_copy(update={"api_workers": 3}), None) == 3
+    assert api_processes(settings.model_copy(update={"api_workers": 3}), 5) == 5
