@@ -15,7 +15,7 @@ from sqlalchemy import MetaData, Table, insert, select
 from typer.testing import CliRunner
 
 from crowdexports.cli.main import app
-from crowdexports.db import MAX_OVERFLOW, POOL_SIZE, make_engine, normalize_url
+from crowdexports.db import SPARE_CONNECTIONS, make_engine, normalize_url
 from crowdexports.migrate import MIGRATIONS
 from crowdexports.models import Base
 from tests.conftest import Stack
@@ -25,9 +25,9 @@ from tests.conftest import Stack
                                  "postgresql+psycopg://u:p%40ss@db:5433/app"])
 def test_postgresql_urls_use_psycopg_3_with_a_sized_pool(url: str) -> None:
     assert normalize_url(url) == "postgresql+psycopg://u:p%40ss@db:5433/app"
-    engine = make_engine(url)  # no connection is made until one is needed
+    engine = make_engine(url, 42)  # no connection is made until one is needed
     assert engine.dialect.driver == "psycopg" and engine.url.password == "p@ss"
-    assert engine.pool.size() == POOL_SIZE and engine.pool._max_overflow == MAX_OVERFLOW  # type: ignore[attr-defined]
+    assert engine.pool.size() == 42 and engine.pool._max_overflow == SPARE_CONNECTIONS  # type: ignore[attr-defined]
     assert engine.pool._pre_ping  # type: ignore[attr-defined]
     engine.dispose()
 

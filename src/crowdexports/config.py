@@ -8,11 +8,22 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crowdexports.ratelimit import Limit
+
 UNSAFE_SECRETS = {"changethis", "changeme", "secret", "dev"}
+
+
+def _limit(value: Any) -> Any:
+    return Limit.parse(value) if isinstance(value, str) else value
+
+
+# "N/second", "N/minute", "N/hour", "N/day", "N/<S>s" or "off" (ratelimit.Limit.parse).
+RateLimit = Annotated[Limit | None, BeforeValidator(_limit)]
 
 
 class Settings(BaseSettings):
@@ -61,6 +72,13 @@ class Settings(BaseSettings):
     # Exports of one project waiting or processing at once; one more is 429 (docs/decisions.md "Limits").
     max_active_exports_per_project: int = Field(default=5, ge=1, le=10_000)
 
+    # Rate limits (429 with Retry-After; docs/decisions.md "Limits"), counted across every API process.
+    rate_limit_url: str | None = None  # default: Redis if the broker is Redis, else a SQLite file in the data dir
+    rate_limit_api: RateLimit = Field(default="1200/minute", validate_default=True)  # per credential
+    rate_limit_password: RateLimit = Field(default="10/minute", validate_default=True)  # argon2 checks per username
+    rate_limit_token_client: RateLimit = Field(default="300/minute", validate_default=True)  # per OAuth client
+    rate_limit_token_address: RateLimit = Field(default="60/minute", validate_default=True)  # per IP address
+
     @field_validator("secret_key")
     @classmethod
     def _refuse_unsafe_secret(cls, value: str | None) -> str | None:
@@ -81,6 +99,15 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_broker_url(self) -> str:
         return self.broker_url or f"sqlite:///{self.resolved_data_dir / 'queue.db'}"
+
+    @cached_property
+    def resolved_rate_limit_url(self) -> str:
+        """Where rate limit counts are shared: every API process of the service must see the same."""
+        if self.rate_limit_url:
+            return self.rate_limit_url
+        if self.resolved_broker_url.startswith(("redis://", "rediss://")):
+            return self.resolved_broker_url
+        return f"sqlite:///{self.resolved_data_dir / 'ratelimits.db'}"
 
     @cached_property
     def resolved_storage_url(self) -> str:

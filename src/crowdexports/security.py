@@ -102,7 +102,8 @@ class VerifiedPasswords:
         self._entries: OrderedDict[bytes, float] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _digest(self, username: str, password: str, password_hash: str) -> bytes:
+    def key(self, username: str, password: str, password_hash: str) -> bytes:
+        """The pair's key in this memory: an HMAC under the server secret, never the password itself."""
         message = "\0".join((username, password, password_hash)).encode("utf-8", "surrogatepass")
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
@@ -110,7 +111,7 @@ class VerifiedPasswords:
         """Whether argon2 accepted this pair against this very hash within the TTL (no hashing: fast)."""
         if password_hash is None:
             return False
-        digest = self._digest(username, password, password_hash)
+        digest = self.key(username, password, password_hash)
         with self._lock:
             expiry = self._entries.get(digest)
         return expiry is not None and expiry > time.monotonic()
@@ -121,7 +122,7 @@ class VerifiedPasswords:
             return True
         if not verify_password(password, password_hash) or password_hash is None:  # None still costs a hash
             return False
-        digest = self._digest(username, password, password_hash)
+        digest = self.key(username, password, password_hash)
         with self._lock:
             self._entries[digest] = time.monotonic() + self._ttl
             self._entries.move_to_end(digest)

@@ -38,7 +38,9 @@ def test_two_apis_three_workers_300_exports_each_made_and_emailed_once(
     with service.runtime.sessions() as session:
         seed_orders(session, owner.project.id, 25, seed=11)
     with smtp_server() as mail:
-        env = settings_env(settings, CROWDEXPORTS_SMTP_URL=mail.url, CROWDEXPORTS_LOG_LEVEL="WARNING")
+        # One project's 300 exports queued at once: far over the per-project cap of a real owner (5).
+        env = settings_env(settings, CROWDEXPORTS_SMTP_URL=mail.url, CROWDEXPORTS_LOG_LEVEL="WARNING",
+                           CROWDEXPORTS_MAX_ACTIVE_EXPORTS_PER_PROJECT=str(EXPORTS))
         ports = [free_port(), free_port()]
         processes: list[subprocess.Popen[bytes]] = [
             *(start_cli(["serve", "--no-worker", "--port", str(port)], env, tmp_path / f"api{port}.log")

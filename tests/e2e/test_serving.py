@@ -152,6 +152,29 @@ def test_a_body_that_never_ends_is_answered_408(served: tuple[str, int], owner: 
     assert b'"classification":"RequestTimeoutError"' in rest.replace(b" ", b"")
 
 
+def test_rate_limits_hold_across_api_processes(settings: Settings, owner: Owner, tmp_path: Path) -> None:
+    """Two API processes (two `serve`s on the same data dir, as a fleet runs them) and a limit of 6 a
+    minute per credential: requests alternating between them get 6 answers in all, then 429."""
+    ports = [free_port(), free_port()]
+    env = settings_env(settings, CROWDEXPORTS_RATE_LIMIT_API="6/minute", CROWDEXPORTS_LOG_LEVEL="WARNING")
+    servers = [start_cli(["serve", "--no-worker", "--workers", "1", "--port", str(port)], env,
+                         tmp_path / f"api{port}.log") for port in ports]
+    try:
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for port in ports]
+        for http in clients:
+            wait_for(lambda http=http: _healthy(http), timeout=30)
+        url = f"/v1/projects/{owner.project.id}/exports"
+        statuses = [clients[n % 2].get(url, headers=owner.headers).status_code for n in range(12)]
+        assert statuses == [200] * 6 + [429] * 6
+        for http in clients:
+            http.close()
+    finally:
+        for server in servers:
+            server.send_signal(signal.SIGINT)
+        for server in servers:
+            server.wait(timeout=30)
+
+
 def test_serve_defaults_to_one_api_process_per_core(settings: Settings) -> None:
     from crowdexports.api.server import api_processes
 

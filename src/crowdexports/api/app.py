@@ -8,15 +8,17 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
-from crowdexports import security
 from crowdexports.api import errors
 from crowdexports.api.limits import Admission, BodyDeadline, BodySizeLimit
+from crowdexports.api.passwords import BasicPasswords
 from crowdexports.api.routes import downloads, exports, health, imports, oauth, sync
+from crowdexports.api.throttle import Throttle
 from crowdexports.runtime import Runtime
 
 
 def create_app(runtime: Runtime) -> FastAPI:
     """The API over `runtime`; docs at /docs, the schema at /openapi.json."""
+    throttle = Throttle(runtime.settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -24,6 +26,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         limiter = to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, runtime.settings.api_concurrency)
         yield
+        throttle.close()
 
     app = FastAPI(
         title="crowdexports", version="1", docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
@@ -31,7 +34,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    app.state.verified_passwords = security.VerifiedPasswords(runtime.settings.resolved_secret_key)
+    app.state.throttle = throttle
+    app.state.basic_passwords = BasicPasswords(runtime.settings.resolved_secret_key, throttle)
     errors.install(app)
     for module in (oauth, exports, downloads, health, sync, imports):
         app.include_router(module.router)

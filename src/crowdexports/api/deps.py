@@ -26,6 +26,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from crowdexports import security
+from crowdexports.api.passwords import BasicPasswords
+from crowdexports.api.throttle import Throttle
 from crowdexports.errors import AuthenticationFailed, FieldProblem, Forbidden, InvalidInput, NotFound
 from crowdexports.exports import queries
 from crowdexports.models import Export, Project, User
@@ -86,37 +88,41 @@ def _api_key(session: Session, credentials: str) -> User | None:
     return user if user is not None and (not username or user.username == username) else None
 
 
-async def _basic(request: Request, runtime: Runtime, session: Session, credentials: str) -> User | None:
+def _basic_pair(credentials: str) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         return None
     username, colon, password = decoded.partition(":")
-    if not colon:
-        return None
+    return (username, password) if colon else None
+
+
+async def _basic(request: Request, runtime: Runtime, session: Session, username: str, password: str) -> User | None:
     user = await in_database(runtime, session.scalar, select(User).where(User.username == username))
-    password_hash = user.password_hash if user else None
-    verified: security.VerifiedPasswords = request.app.state.verified_passwords
-    if verified.remembers(username, password, password_hash):
-        return user
-    # argon2 takes ~120 ms of CPU: never on the event loop.
-    checked = await run_in_threadpool(verified.check, username, password, password_hash)
-    return user if checked else None
+    passwords: BasicPasswords = request.app.state.basic_passwords
+    return user if await passwords.check(username, password, user.password_hash if user else None) else None
 
 
 async def get_caller(request: Request, runtime: RuntimeDep, session: SessionDep) -> Caller:
-    """Who is calling, from the Authorization header (scheme names are case-insensitive)."""
+    """Who is calling, from the Authorization header (scheme names are case-insensitive). Each call
+    counts against its credential's rate limit first (api/throttle.py), found or not."""
     scheme, _, credentials = request.headers.get("authorization", "").strip().partition(" ")
     scheme, credentials = scheme.lower(), credentials.strip()
+    throttle: Throttle = request.app.state.throttle
     if scheme == "bearer":
+        await throttle.api_request(f"bearer:{credentials}")
         user = await in_database(runtime, _bearer, session, credentials)
         if user is None:
             raise AuthenticationFailed("The access token is invalid or has expired.", INVALID_TOKEN)
         return Caller(user, can_write=True)
     if scheme == "apikey":
+        await throttle.api_request(f"apikey:{credentials}")
         user = await in_database(runtime, _api_key, session, credentials)
     elif scheme == "basic":
-        user = await _basic(request, runtime, session, credentials)
+        pair = _basic_pair(credentials)
+        if pair is not None:
+            await throttle.api_request(f"basic:{pair[0]}")
+        user = await _basic(request, runtime, session, *pair) if pair is not None else None
     elif not scheme:
         raise AuthenticationFailed("Authentication credentials were not provided.")
     else:

@@ -19,6 +19,7 @@ from crowdexports.accounts import OAuthError
 from crowdexports.api.deps import RuntimeDep, SessionDep
 from crowdexports.api.errors import NO_STORE
 from crowdexports.api.schemas import OAuthErrorBody, TokenOut
+from crowdexports.api.throttle import Throttle
 
 router = APIRouter(tags=["oauth2"])
 FORM = "application/x-www-form-urlencoded"
@@ -77,9 +78,20 @@ async def token_request(request: Request) -> TokenRequest:
     return TokenRequest(params, client_id, client_secret)
 
 
+async def throttled_token_request(request: Request,
+                                  form: Annotated[TokenRequest, Depends(token_request)]) -> TokenRequest:
+    """Counted before any check (api/throttle.py): the address and the client, and for a password grant
+    the username, so that guessing costs the guesser time whatever the answer would have been."""
+    throttle: Throttle = request.app.state.throttle
+    await throttle.token_request(request.client.host if request.client else "", form.client_id)
+    if form.params.get("grant_type") == "password" and form.params.get("username"):
+        await throttle.password_check(form.params["username"])
+    return form
+
+
 @router.post("/oauth2/token/", response_model=TokenOut, openapi_extra=TOKEN_BODY,
-             responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}})
-def token(form: Annotated[TokenRequest, Depends(token_request)], session: SessionDep, runtime: RuntimeDep,
+             responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}, 429: {"model": OAuthErrorBody}})
+def token(form: Annotated[TokenRequest, Depends(throttled_token_request)], session: SessionDep, runtime: RuntimeDep,
           response: Response) -> dict[str, Any]:
     """Trade a username and password, or a refresh token (used once), for a new token pair."""
     client = accounts.authenticate_client(session, form.client_id, form.client_secret)

@@ -1,0 +1,67 @@
+"""The rate limiter: counts a request in a store shared by the processes and judges it by a Limit."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+
+from crowdexports.ratelimit.policy import ALLOWED, Decision, Limit, decide, store_key, window_of
+from crowdexports.ratelimit.stores import Store
+
+STORE_ERRORS = (sqlite3.Error, OSError, redis.RedisError)
+PAUSE_SECONDS = 5.0  # after a store failure, hits are allowed without asking the store for this long
+WARN_EVERY_SECONDS = 60.0
+
+log = logging.getLogger(__name__)
+
+
+class RateLimiter:
+    """Counts hits per (scope, identity) in fixed windows and judges them against a Limit.
+
+    It fails OPEN: when the store fails, the hit is allowed and a warning logged (at most one per
+    minute, so a dead store does not flood the logs). Limits protect against abuse; going without them
+    for a while is better than refusing every request because a counter cannot be written: losing the
+    limiter must not take the API down. After a failure the store is left alone for PAUSE_SECONDS, so
+    a store that hangs until its timeout does not slow every request meanwhile.
+    """
+
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._paused_until = float("-inf")
+        self._next_warning = float("-inf")
+
+    def hit(self, scope: str, identity: str, limit: Limit | None) -> Decision:
+        """Count one request of `identity` (a token's hash, a username...) under `scope` and judge it.
+
+        No limit: allowed, no I/O. A count of 0: denied, no I/O, so an operator's "none at all" holds
+        even while the store is down."""
+        if limit is None:
+            return ALLOWED
+        now = self._clock()
+        if limit.count == 0:
+            return decide(limit, 1, now)
+        if now < self._paused_until:
+            return ALLOWED
+        try:
+            count = self.store.increment(store_key(scope, identity), window_of(now, limit.seconds), limit.seconds)
+        except STORE_ERRORS as error:
+            self._store_failed(now, error)
+            return ALLOWED
+        return decide(limit, count, now)
+
+    def _store_failed(self, now: float, error: Exception) -> None:
+        with self._lock:
+            self._paused_until = now + PAUSE_SECONDS
+            if now < self._next_warning:
+                return
+            self._next_warning = now + WARN_EVERY_SECONDS
+        log.warning("rate limits are not enforced: their store failed (%s: %s); requests are allowed, and "
+                    "the store is tried again every %.0f s (this warning repeats at most every %.0f s)",
+                    type(error).__name__, error, PAUSE_SECONDS, WARN_EVERY_SECONDS)

@@ -1,0 +1,96 @@
+"""A store that fails lets requests through, with one warning a minute, and is left alone a while."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from crowdexports.ratelimit import Decision, Limit, RateLimiter, RedisStore, SqliteStore
+from crowdexports.ratelimit.limiter import PAUSE_SECONDS, WARN_EVERY_SECONDS
+from tests.ratelimit.conftest import T0, Clock
+from tests.servers import free_port
+
+LIMIT = Limit(1, 60)
+
+
+class FlakyStore:
+    """Fails while `down`, else counts like a store; records how often it was asked."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.calls = 0
+        self.counts: dict[tuple[str, int], int] = {}
+
+    def increment(self, key: str, window: int, ttl_seconds: int) -> int:
+        self.calls += 1
+        if self.down:
+            raise OSError("disk on fire")
+        self.counts[key, window] = self.counts.get((key, window), 0) + 1
+        return self.counts[key, window]
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def warnings(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.WARNING, logger="crowdexports.ratelimit")
+    return caplog
+
+
+def warning_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "crowdexports.ratelimit.limiter"]
+
+
+def test_an_unopenable_sqlite_file_lets_requests_through(tmp_path: Path, clock: Clock,
+                                                         warnings: pytest.LogCaptureFixture) -> None:
+    # Its folder is a file: chmod would not stop root, which these tests may run as.
+    (tmp_path / "not-a-folder").write_text("")
+    limiter = RateLimiter(SqliteStore(tmp_path / "not-a-folder" / "ratelimits.db"), clock=clock)
+    for step in range(3):  # each past the pause, so the store is asked each time
+        clock.now = T0 + step * (PAUSE_SECONDS + 1)
+        assert limiter.hit("api", "alice", LIMIT) == Decision(True, 0)
+    [message] = warning_messages(warnings)
+    assert "rate limits are not enforced" in message and "OperationalError" in message
+
+
+def test_a_redis_on_a_closed_port_lets_requests_through_quickly(clock: Clock,
+                                                                warnings: pytest.LogCaptureFixture) -> None:
+    limiter = RateLimiter(RedisStore(f"redis://127.0.0.1:{free_port()}/0"), clock=clock)
+    started = time.monotonic()
+    assert [limiter.hit("api", "alice", LIMIT).allowed for _ in range(3)] == [True] * 3
+    assert time.monotonic() - started < 2
+    [message] = warning_messages(warnings)
+    assert "ConnectionError" in message
+    limiter.store.close()
+
+
+def test_the_store_is_paused_after_a_failure_and_warned_about_once_a_minute(
+        clock: Clock, warnings: pytest.LogCaptureFixture) -> None:
+    store = FlakyStore()
+    limiter = RateLimiter(store, clock=clock)
+    assert limiter.hit("api", "alice", LIMIT).allowed
+    clock.now = T0 + PAUSE_SECONDS - 0.1
+    assert limiter.hit("api", "alice", LIMIT).allowed
+    assert store.calls == 1  # paused: not asked
+    clock.now = T0 + PAUSE_SECONDS
+    assert limiter.hit("api", "alice", LIMIT).allowed
+    assert (store.calls, len(warning_messages(warnings))) == (2, 1)  # asked again, not warned again
+    clock.now = T0 + WARN_EVERY_SECONDS
+    assert limiter.hit("api", "alice", LIMIT).allowed
+    assert (store.calls, len(warning_messages(warnings))) == (3, 2)
+    store.down = False
+    clock.now = T0 + WARN_EVERY_SECONDS + PAUSE_SECONDS
+    assert [limiter.hit("api", "alice", LIMIT).allowed for _ in range(2)] == [True, False]  # enforced again
+
+
+def test_a_bug_is_not_taken_for_a_store_failure(clock: Clock) -> None:
+    class BuggyStore(FlakyStore):
+        def increment(self, key: str, window: int, ttl_seconds: int) -> int:
+            raise TypeError("a bug")
+
+    with pytest.raises(TypeError):
+        RateLimiter(BuggyStore(), clock=clock).hit("api", "alice", LIMIT)
