@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-embedded test-scaleout bench bench-import lint clean
+.PHONY: run test test-embedded test-scaleout bench bench-import bench-api lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,18 @@ bench: $(VENV)/.installed-test
 BENCH_IMPORT_ARGS ?=
 bench-import: $(VENV)/.installed
 	$(BIN)/python benchmarks/import_orders.py $(BENCH_IMPORT_ARGS)
+
+# The API under wrk (issue 6, SPEC §8): show and list with APIKey, Bearer and Basic credentials beside a bare
+# FastAPI route, PASS/MISS on the req/s and p99 targets; data seeded once in bench-data/api/ and reused.
+# `make bench-api BENCH_API_ARGS="--soak 600"` adds a 10-minute soak with every process's RSS.
+# Needs Debian's wrk, installed here when missing and root.
+BENCH_API_ARGS ?=
+bench-api: $(VENV)/.installed
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  echo "installing wrk with apt-get" >&2 && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; } || \
+	  { echo "make bench-api needs wrk: sudo apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python benchmarks/api_load.py $(BENCH_API_ARGS)
 
 clean:
 	rm -rf $(VENV) var
