@@ -19,10 +19,10 @@ class Service:
 
 
 def connections_needed(settings: Settings, *, api: bool, export_threads: int) -> int:
-    """Database connections one process uses at once: one per API request being worked on (at most
-    `api_concurrency`: the rest wait holding none), two per export thread (its row stream and its
-    heartbeats), one for the sweep and one for a health probe."""
-    return (settings.api_concurrency if api else 0) + 2 * export_threads + 2
+    """Database connections one process uses at once: two per API request being worked on (at most
+    `api_concurrency`: the rest wait holding none), its Core connection and a write's session; two
+    per export thread (its row stream and its heartbeats); one for the sweep, one for a health probe."""
+    return (2 * settings.api_concurrency if api else 0) + 2 * export_threads + 2
 
 
 def build_service(settings: Settings, *, immediate: bool = False, connections: int | None = None) -> Service:

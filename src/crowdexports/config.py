@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # Serving (`serve`; README "Capacity").
     api_workers: int | None = Field(default=None, ge=1, le=64)  # API processes; None: one per core
     # Requests one API process works on at once; more wait their turn holding nothing (no connection).
-    api_concurrency: int = Field(default=32, ge=1, le=1000)
+    api_concurrency: int = Field(default=16, ge=1, le=1000)
     max_connections: int = Field(default=1000, ge=1)  # open connections per API process; then 503
     header_timeout_seconds: float = Field(default=10.0, gt=0)  # request line and headers must arrive by then
     body_timeout_seconds: float = Field(default=60.0, gt=0)  # the whole body must arrive by then

@@ -17,10 +17,11 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from crowdexports.models import ApiKey, OAuthClient, OAuthToken, User, utcnow
+from crowdexports.hotsql import HotConnection, HotStatement
+from crowdexports.models import USER_RECORD_COLUMNS, ApiKey, OAuthClient, OAuthToken, User, UserRecord, utcnow
 
 _hasher = PasswordHasher()
 
@@ -59,11 +60,36 @@ def _same(stored_hash: str, token: str) -> bool:
     return hmac.compare_digest(stored_hash, hash_token(token))
 
 
-def user_for_api_key(session: Session, key: str) -> User | None:
-    api_key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_token(key)))
-    if api_key is None or not _same(api_key.key_hash, key):
+# The caller's lookups run on every API request: one statement each, its user's fields included, run
+# on the DBAPI connection (crowdexports/hotsql.py says why).
+_USERS, _KEYS, _TOKENS = User.__table__, ApiKey.__table__, OAuthToken.__table__
+_API_KEY_USER = HotStatement(select(*USER_RECORD_COLUMNS, _KEYS.c.key_hash).join_from(_KEYS, _USERS)
+                             .where(_KEYS.c.key_hash == bindparam("key_hash")))
+_TOKEN_USER = HotStatement(select(*USER_RECORD_COLUMNS, _TOKENS.c.access_hash, _TOKENS.c.revoked_at,
+                                  _TOKENS.c.access_expires_at).join_from(_TOKENS, _USERS)
+                           .where(_TOKENS.c.access_hash == bindparam("access_hash")))
+_NAMED_USER = HotStatement(select(*USER_RECORD_COLUMNS, _USERS.c.password_hash)
+                           .where(_USERS.c.username == bindparam("username")))
+_USER_FIELDS = len(USER_RECORD_COLUMNS)
+
+
+def user_for_api_key(connection: HotConnection, key: str) -> UserRecord | None:
+    row = connection.first(_API_KEY_USER, key_hash=hash_token(key))
+    return UserRecord(*row[:_USER_FIELDS]) if row is not None and _same(row.key_hash, key) else None
+
+
+def user_for_access_token(connection: HotConnection, token: str) -> UserRecord | None:
+    """The user of a Bearer token that is neither revoked nor expired."""
+    row = connection.first(_TOKEN_USER, access_hash=hash_token(token))
+    if row is None or not _same(row.access_hash, token) or row.revoked_at is not None:
         return None
-    return session.get(User, api_key.user_id)
+    return UserRecord(*row[:_USER_FIELDS]) if row.access_expires_at > utcnow() else None
+
+
+def user_and_password_hash(connection: HotConnection, username: str) -> tuple[UserRecord | None, str | None]:
+    """The user named `username` and their password hash: (None, None) if there is none."""
+    row = connection.first(_NAMED_USER, username=username)
+    return (None, None) if row is None else (UserRecord(*row[:_USER_FIELDS]), row.password_hash)
 
 
 def client_for_secret(session: Session, client_id: str, client_secret: str) -> OAuthClient | None:
@@ -71,14 +97,6 @@ def client_for_secret(session: Session, client_id: str, client_secret: str) -> O
     client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     matched = _same(client.secret_hash if client else hash_token(""), client_secret)
     return client if client is not None and matched else None
-
-
-def live_access_token(session: Session, token: str) -> OAuthToken | None:
-    """The token row for a Bearer token that is neither revoked nor expired."""
-    row = session.scalar(select(OAuthToken).where(OAuthToken.access_hash == hash_token(token)))
-    if row is None or not _same(row.access_hash, token) or row.revoked_at is not None:
-        return None
-    return row if row.access_expires_at > utcnow() else None
 
 
 def token_for_refresh(session: Session, refresh_token: str) -> OAuthToken | None:

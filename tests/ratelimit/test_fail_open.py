@@ -24,11 +24,11 @@ class FlakyStore:
         self.calls = 0
         self.counts: dict[tuple[str, int], int] = {}
 
-    def increment(self, key: str, window: int, ttl_seconds: int) -> int:
+    def increment(self, key: str, window: int, ttl_seconds: int, amount: int = 1) -> int:
         self.calls += 1
         if self.down:
             raise OSError("disk on fire")
-        self.counts[key, window] = self.counts.get((key, window), 0) + 1
+        self.counts[key, window] = self.counts.get((key, window), 0) + amount
         return self.counts[key, window]
 
     def close(self) -> None:
@@ -94,3 +94,17 @@ def test_a_bug_is_not_taken_for_a_store_failure(clock: Clock) -> None:
 
     with pytest.raises(TypeError):
         RateLimiter(BuggyStore(), clock=clock).hit("api", "alice", LIMIT)
+
+
+def test_hits_are_reserved_in_batches_and_a_refused_window_costs_no_store_call(clock: Clock) -> None:
+    """1,200 a minute: the store is asked once per 60 hits (1/20 of the count), never past the count,
+    and not at all for the refused hits after it; the next window starts over."""
+    store = FlakyStore()
+    store.down = False
+    limiter = RateLimiter(store, clock=clock)
+    limit = Limit(1200, 60)
+    verdicts = [limiter.hit("api", "alice", limit).allowed for _ in range(1500)]
+    assert verdicts == [True] * 1200 + [False] * 300
+    assert store.calls == 1200 // 60 + 1  # 20 batches, then the one refusal
+    clock.now = T0 + 60
+    assert limiter.hit("api", "alice", limit).allowed and store.calls == 22

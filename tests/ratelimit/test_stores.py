@@ -72,7 +72,9 @@ def test_two_processes_share_one_count_in_the_sqlite_file(tmp_path: Path) -> Non
     assert sum(allowed) == 250
     store = SqliteStore(path)
     try:
-        assert count_so_far(store, "alice") == 600  # no hit lost, none failed open
+        # Reserved in batches of 250 // 20 = 12 (ratelimit/limiter.py): the count, the part of the batch
+        # that crossed it, and one refused batch per process; 600 if every hit had been written.
+        assert 250 <= count_so_far(store, "alice") <= 250 + 3 * 12
     finally:
         store.close()
 
@@ -167,7 +169,7 @@ def test_two_processes_share_one_count_in_redis(redis_server: RedisServer) -> No
     assert sum(allowed) == 250
     store = RedisStore(redis_server.url())
     try:
-        assert count_so_far(store, identity) == 600
+        assert 250 <= count_so_far(store, identity) <= 250 + 3 * 12  # batches of 12: see the SQLite test
     finally:
         store.close()
 

@@ -16,11 +16,12 @@ import binascii
 import json
 import re
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -30,7 +31,8 @@ from crowdexports.api.passwords import BasicPasswords
 from crowdexports.api.throttle import Throttle
 from crowdexports.errors import AuthenticationFailed, FieldProblem, Forbidden, InvalidInput, NotFound
 from crowdexports.exports import queries
-from crowdexports.models import Export, Project, User
+from crowdexports.hotsql import HotConnection
+from crowdexports.models import Export, Project, User, UserRecord
 from crowdexports.runtime import Runtime
 from crowdexports.sync.records import decode_json
 
@@ -40,7 +42,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:  # async: a sync dependency costs a thread hand-off
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -70,21 +72,34 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+@asynccontextmanager
+async def hot_reads(runtime: Runtime) -> AsyncIterator[HotConnection]:
+    """A pooled DBAPI connection for the reads every request makes (who is calling) and the hot routes
+    (show, list), run as HotStatements (crowdexports/hotsql.py says why); back to the pool at the end.
+    The driver's errors are raised as SQLAlchemy's, as Core would: api/errors.py maps them (503)."""
+    driver_error = runtime.engine.dialect.loaded_dbapi.Error
+    try:
+        pooled = await in_database(runtime, runtime.engine.raw_connection)
+    except driver_error as error:
+        raise DBAPIError.instance(None, None, error, driver_error) from error
+    try:
+        yield HotConnection(pooled.dbapi_connection, runtime.engine.dialect)  # type: ignore[arg-type]
+    except driver_error as error:
+        raise DBAPIError.instance(None, None, error, driver_error) from error
+    finally:
+        await in_database(runtime, pooled.close)
+
+
 @dataclass(frozen=True)
 class Caller:
-    user: User
+    user: UserRecord
     can_write: bool  # only Bearer tokens may write; API keys and passwords are read-only (SPEC §2)
 
 
-def _bearer(session: Session, token: str) -> User | None:
-    row = security.live_access_token(session, token)
-    return session.get(User, row.user_id) if row is not None else None
-
-
-def _api_key(session: Session, credentials: str) -> User | None:
+def _api_key(connection: HotConnection, credentials: str) -> UserRecord | None:
     """`APIKey <key>`, or the older `ApiKey <username>:<key>` where the key must be that user's."""
     username, _, key = credentials.rpartition(":")
-    user = security.user_for_api_key(session, key)
+    user = security.user_for_api_key(connection, key)
     return user if user is not None and (not username or user.username == username) else None
 
 
@@ -97,13 +112,14 @@ def _basic_pair(credentials: str) -> tuple[str, str] | None:
     return (username, password) if colon else None
 
 
-async def _basic(request: Request, runtime: Runtime, session: Session, username: str, password: str) -> User | None:
-    user = await in_database(runtime, session.scalar, select(User).where(User.username == username))
+async def _basic(request: Request, runtime: Runtime, connection: HotConnection, username: str,
+                 password: str) -> UserRecord | None:
+    user, password_hash = await in_database(runtime, security.user_and_password_hash, connection, username)
     passwords: BasicPasswords = request.app.state.basic_passwords
-    return user if await passwords.check(username, password, user.password_hash if user else None) else None
+    return user if await passwords.check(username, password, password_hash) else None
 
 
-async def get_caller(request: Request, runtime: RuntimeDep, session: SessionDep) -> Caller:
+async def authenticate(request: Request, runtime: Runtime, connection: HotConnection) -> Caller:
     """Who is calling, from the Authorization header (scheme names are case-insensitive). Each call
     counts against its credential's rate limit first (api/throttle.py), found or not."""
     scheme, _, credentials = request.headers.get("authorization", "").strip().partition(" ")
@@ -111,18 +127,18 @@ async def get_caller(request: Request, runtime: RuntimeDep, session: SessionDep)
     throttle: Throttle = request.app.state.throttle
     if scheme == "bearer":
         await throttle.api_request(f"bearer:{credentials}")
-        user = await in_database(runtime, _bearer, session, credentials)
+        user = await in_database(runtime, security.user_for_access_token, connection, credentials)
         if user is None:
             raise AuthenticationFailed("The access token is invalid or has expired.", INVALID_TOKEN)
         return Caller(user, can_write=True)
     if scheme == "apikey":
         await throttle.api_request(f"apikey:{credentials}")
-        user = await in_database(runtime, _api_key, session, credentials)
+        user = await in_database(runtime, _api_key, connection, credentials)
     elif scheme == "basic":
         pair = _basic_pair(credentials)
         if pair is not None:
             await throttle.api_request(f"basic:{pair[0]}")
-        user = await _basic(request, runtime, session, *pair) if pair is not None else None
+        user = await _basic(request, runtime, connection, *pair) if pair is not None else None
     elif not scheme:
         raise AuthenticationFailed("Authentication credentials were not provided.")
     else:
@@ -130,6 +146,11 @@ async def get_caller(request: Request, runtime: RuntimeDep, session: SessionDep)
     if user is None:
         raise AuthenticationFailed("Invalid credentials.")
     return Caller(user, can_write=False)
+
+
+async def get_caller(request: Request, runtime: RuntimeDep) -> Caller:
+    async with hot_reads(runtime) as connection:
+        return await authenticate(request, runtime, connection)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -145,11 +166,6 @@ def parse_id(raw: str) -> int:
 def _writer(caller: Caller) -> None:
     if not caller.can_write:
         raise Forbidden("Writing needs a Bearer token: API keys and passwords give read-only access.")
-
-
-async def readable_project(project_id: str, runtime: RuntimeDep, session: SessionDep, caller: CallerDep) -> Project:
-    """The project for its owner or staff."""
-    return await in_database(runtime, queries.owned_project, session, parse_id(project_id), caller.user)
 
 
 async def own_project_for_write(project_id: str, runtime: RuntimeDep, session: SessionDep,
@@ -196,7 +212,6 @@ async def acted_user(user_id: str, runtime: RuntimeDep, session: SessionDep, cal
     return user
 
 
-ReadableProject = Annotated[Project, Depends(readable_project)]
 OwnProjectForWrite = Annotated[Project, Depends(own_project_for_write)]
 VisibleExport = Annotated[Export, Depends(visible_export)]
 CancelableExport = Annotated[Export, Depends(cancelable_export)]

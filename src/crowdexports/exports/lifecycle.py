@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from crowdexports.errors import Conflict, RateLimited
-from crowdexports.models import Export, ExportEvent, Project, User, utcnow
+from crowdexports.models import Export, ExportEvent, Project, User, UserRecord, utcnow
 
 WAITING, PROCESSING, SUCCEEDED, FAILED, CANCELED = "waiting", "processing", "succeeded", "failed", "canceled"
 TERMINAL = (SUCCEEDED, FAILED, CANCELED)
@@ -65,7 +65,7 @@ def _fenced_update(session: Session, claim: Claim, kind: str, detail: str, **val
 
 
 def request(
-    session: Session, *, project: Project, user: User, type_: str, format_: str,
+    session: Session, *, project: Project, user: User | UserRecord, type_: str, format_: str,
     columns: dict[str, str] | None, csv_dialect: str | None = None, max_active: int | None = None,
 ) -> Export:
     """Create a `waiting` export. Arguments are already validated (see exports.requests).

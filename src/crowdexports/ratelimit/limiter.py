@@ -14,6 +14,7 @@ from crowdexports.ratelimit.policy import ALLOWED, Decision, Limit, decide, stor
 from crowdexports.ratelimit.stores import Store
 
 STORE_ERRORS = (sqlite3.Error, OSError, redis.RedisError)
+RESERVE_PARTS = 20  # a process takes a limit's count from the store in 1/20ths (see RateLimiter)
 PAUSE_SECONDS = 5.0  # after a store failure, hits are allowed without asking the store for this long
 WARN_EVERY_SECONDS = 60.0
 
@@ -28,6 +29,13 @@ class RateLimiter:
     for a while is better than refusing every request because a counter cannot be written: losing the
     limiter must not take the API down. After a failure the store is left alone for PAUSE_SECONDS, so
     a store that hangs until its timeout does not slow every request meanwhile.
+
+    Hits are reserved in batches: a process adds 1/RESERVE_PARTS of the limit's count to the shared
+    counter at once (at least 1) and spends that reservation locally, and once a window is refused it
+    stays refused here without asking the store. A write per request cost a third of the API's
+    throughput at 1,800 requests/s (`make bench-api`); this is one write per 60 requests at 1,200 a
+    minute. The count is never exceeded, whatever the processes; a client may be refused up to a
+    batch per other process early (5 % of the count each), and a small count (< 40) is exact.
     """
 
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
@@ -36,6 +44,10 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._paused_until = float("-inf")
         self._next_warning = float("-inf")
+        # (stored key, window) -> hits left of this process's reservation (-1: refused for the window),
+        # and when the window ends.
+        self._reserved: dict[tuple[str, int], tuple[int, float]] = {}
+        self._next_prune = float("-inf")
 
     def hit(self, scope: str, identity: str, limit: Limit | None) -> Decision:
         """Count one request of `identity` (a token's hash, a username...) under `scope` and judge it.
@@ -49,12 +61,28 @@ class RateLimiter:
             return decide(limit, 1, now)
         if now < self._paused_until:
             return ALLOWED
+        slot = (store_key(scope, identity), window_of(now, limit.seconds))
+        ends = (slot[1] + 1) * limit.seconds
+        with self._lock:
+            left = self._reserved.get(slot, (0, ends))[0]
+            if left > 0:
+                self._reserved[slot] = (left - 1, ends)
+                return ALLOWED
+        if left < 0:
+            return decide(limit, limit.count + 1, now)
+        batch = max(1, limit.count // RESERVE_PARTS)
         try:
-            count = self.store.increment(store_key(scope, identity), window_of(now, limit.seconds), limit.seconds)
+            count = self.store.increment(*slot, limit.seconds, batch)
         except STORE_ERRORS as error:
             self._store_failed(now, error)
             return ALLOWED
-        return decide(limit, count, now)
+        granted = min(batch, limit.count - (count - batch))  # what is left of the count, up to the batch
+        with self._lock:
+            if now >= self._next_prune:  # reservations of ended windows go, once a minute
+                self._next_prune = now + 60
+                self._reserved = {slot: kept for slot, kept in self._reserved.items() if kept[1] > now}
+            self._reserved[slot] = (granted - 1 if granted > 0 else -1, ends)
+        return ALLOWED if granted > 0 else decide(limit, count, now)
 
     def _store_failed(self, now: float, error: Exception) -> None:
         with self._lock:

@@ -24,16 +24,17 @@ PURGE_EVERY_SECONDS = 60.0
 _SCHEMA = """CREATE TABLE IF NOT EXISTS hits (
     key TEXT NOT NULL, window INTEGER NOT NULL, count INTEGER NOT NULL, expires INTEGER NOT NULL,
     PRIMARY KEY (key, window)) WITHOUT ROWID"""
-_HIT = """INSERT INTO hits (key, window, count, expires) VALUES (?, ?, 1, ?)
-    ON CONFLICT (key, window) DO UPDATE SET count = count + 1, expires = excluded.expires RETURNING count"""
+_HIT = """INSERT INTO hits (key, window, count, expires) VALUES (?, ?, ?, ?)
+    ON CONFLICT (key, window) DO UPDATE SET count = count + excluded.count, expires = excluded.expires
+    RETURNING count"""
 # No index on `expires`: scanning the table once a minute costs less than an index write on every hit.
 _PURGE = "DELETE FROM hits WHERE expires < ?"
 
 
 class Store(Protocol):
-    def increment(self, key: str, window: int, ttl_seconds: int) -> int:
-        """Count one hit of `key` in `window` and return that window's count, this hit included. The
-        counter may be dropped `ttl_seconds` after its last hit."""
+    def increment(self, key: str, window: int, ttl_seconds: int, amount: int = 1) -> int:
+        """Add `amount` hits to `key`'s counter in `window` and return that window's count, these
+        included. The counter may be dropped `ttl_seconds` after its last increment."""
         ...
 
     def close(self) -> None: ...
@@ -41,6 +42,23 @@ class Store(Protocol):
 
 class _Connection(sqlite3.Connection):
     """sqlite3.Connection takes no weak references; a subclass does (SqliteStore tracks them weakly)."""
+
+
+def _set_up(connection: sqlite3.Connection) -> None:
+    """WAL and the table. Processes opening a new file at once can get "database is locked" here at
+    once, without the busy timeout (switching to WAL takes the file's exclusive lock): try again for
+    up to TIMEOUT_SECONDS."""
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(_SCHEMA)
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 class SqliteStore:
@@ -62,14 +80,14 @@ class SqliteStore:
         self._next_purge = 0.0  # the first hit of a process purges what earlier runs left
         self._closed = False
 
-    def increment(self, key: str, window: int, ttl_seconds: int) -> int:
+    def increment(self, key: str, window: int, ttl_seconds: int, amount: int = 1) -> int:
         connection = self._connection()
         now = self._clock()
         if self._purge_due(now):
             connection.execute(_PURGE, (int(now),))
         # fetchall runs the statement to its end, where an autocommit write commits, whatever the driver
         # version's read-ahead: the write lock is never held past this line.
-        rows = connection.execute(_HIT, (key, window, int(now) + ttl_seconds)).fetchall()
+        rows = connection.execute(_HIT, (key, window, amount, int(now) + ttl_seconds)).fetchall()
         return int(rows[0][0])
 
     def close(self) -> None:
@@ -88,9 +106,7 @@ class SqliteStore:
             connection = sqlite3.connect(self.path, timeout=TIMEOUT_SECONDS, isolation_level=None,
                                          check_same_thread=False, factory=_Connection)
             try:
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")
-                connection.execute(_SCHEMA)
+                _set_up(connection)
             except sqlite3.Error:
                 connection.close()
                 raise
@@ -122,10 +138,10 @@ class RedisStore:
         self._client = redis.Redis.from_url(url, socket_connect_timeout=TIMEOUT_SECONDS,
                                             socket_timeout=TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 1))
 
-    def increment(self, key: str, window: int, ttl_seconds: int) -> int:
+    def increment(self, key: str, window: int, ttl_seconds: int, amount: int = 1) -> int:
         name = f"{self._prefix}{key}:{window}"
         with self._client.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
+            pipe.incrby(name, amount)
             pipe.expire(name, ttl_seconds)
             count, _ = pipe.execute()
         return int(count)
