@@ -208,6 +208,7 @@ class Export(Base):
         # Unique per project so the `since` cursor is exact: see lifecycle.request.
         UniqueConstraint("project_id", "created_at", name="uq_exports_project_created"),
         Index("ix_exports_status", "status"),
+        Index("ix_exports_email_status", "email_status"),  # the sweep's email look-ups
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
