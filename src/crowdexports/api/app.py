@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,6 +26,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         # A thread for every admitted request (sync routes, PostgreSQL reads): none waits for one.
         limiter = to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, runtime.settings.api_concurrency)
+        # Everything loaded at start (modules, the app, compiled statements) stays for the process's
+        # life: out of the garbage collector's generations, full collections do not walk it again.
+        gc.collect()
+        gc.freeze()
         yield
         throttle.close()
 
