@@ -14,7 +14,7 @@ from crowdexports import accounts, security
 from crowdexports.config import Settings
 from crowdexports.exports import queries
 from crowdexports.hotsql import HotConnection, HotStatement
-from crowdexports.models import Export, utcnow
+from crowdexports.models import Export, UserRecord, utcnow
 
 
 @pytest.fixture
@@ -61,3 +61,23 @@ def test_hot_rows_equal_core_rows(engine: Engine, filled: dict[str, dict[str, ob
     assert core, f"{name}: the fixture should give rows"
     assert [tuple(row) for row in hot] == core
     assert [[type(value) for value in row] for row in hot] == [[type(value) for value in row] for row in core]
+
+
+def test_the_hot_resource_is_the_orm_resource(engine: Engine, session: Session, settings: Settings,
+                                               filled: dict[str, dict[str, object]]) -> None:
+    """Show's resource from the hot statement (timestamps as RFC 3339 text made by the database) equals
+    the one built from ORM objects, whole seconds (".000000Z") and missing timestamps included."""
+    export = session.get(Export, 3)
+    assert export is not None
+    export.started_at = export.created_at.replace(microsecond=0)
+    export.finished_at = None
+    session.commit()
+    caller = UserRecord(export.user_id, "zoé", "z@example.com", "Zoé", "", "", "en", True)
+    pooled = engine.raw_connection()
+    try:
+        hot = queries.shown_resource(HotConnection(pooled.dbapi_connection, engine.dialect),  # type: ignore[arg-type]
+                                     3, caller, settings)
+    finally:
+        pooled.close()
+    assert hot == queries.resource_of(session, export, caller, settings)
+    assert hot["started_at"].endswith(".000000Z") and hot["finished_at"] is None

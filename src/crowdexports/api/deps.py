@@ -213,7 +213,6 @@ async def acted_user(user_id: str, runtime: RuntimeDep, session: SessionDep, cal
 
 
 OwnProjectForWrite = Annotated[Project, Depends(own_project_for_write)]
-VisibleExport = Annotated[Export, Depends(visible_export)]
 CancelableExport = Annotated[Export, Depends(cancelable_export)]
 ActedUser = Annotated[User, Depends(acted_user)]
 

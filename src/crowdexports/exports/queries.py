@@ -8,9 +8,12 @@ from decimal import ROUND_CEILING, Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from crowdexports import signing
 from crowdexports.config import Settings
@@ -32,11 +35,34 @@ LIMIT = re.compile(r"[0-9]+")
 # An Export, or a Core row of the exports table (the API's hot reads): the same attribute names.
 ExportFields = Any
 _EXPORTS, _PROJECTS, _USERS = Export.__table__, Project.__table__, User.__table__
-# The columns the resource shows (export_resource): the hot reads decode only these.
-_SHOWN_COLUMNS = tuple(_EXPORTS.c[name] for name in (
-    "id", "project_id", "user_id", "type", "format", "columns", "csv_dialect", "status", "created_at", "storage_key",
-    "expires_at", "row_count", "size", "started_at", "finished_at", "error", "rows_done", "rows_estimated",
-    "email_status"))
+
+
+class rfc3339_text(FunctionElement[str]):  # noqa: N801 - a SQL function, named like one
+    """A UTCDateTime column as RFC 3339 text (`2026-11-28T09:15:02.123456Z`), made by the database: a
+    list page's 80 timestamps then cost no datetime decoding and formatting in Python (a third of
+    its per-export time). SQLite stores SQLAlchemy's `2026-11-28 09:15:02.123456`."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(rfc3339_text, "sqlite")
+def _rfc3339_sqlite(element: rfc3339_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"replace({compiler.process(element.clauses, **kw)}, ' ', 'T') || 'Z'"
+
+
+@compiles(rfc3339_text, "postgresql")
+def _rfc3339_postgresql(element: rfc3339_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
+_TIMESTAMPS = ("created_at", "started_at", "finished_at", "expires_at")
+# The columns the resource shows (export_resource): the hot reads read only these, timestamps as text.
+_SHOWN_COLUMNS = tuple(rfc3339_text(_EXPORTS.c[name]).label(name) if name in _TIMESTAMPS else _EXPORTS.c[name]
+                       for name in ("id", "project_id", "user_id", "type", "format", "columns", "csv_dialect",
+                                    "status", "created_at", "storage_key", "expires_at", "row_count", "size",
+                                    "started_at", "finished_at", "error", "rows_done", "rows_estimated",
+                                    "email_status"))
 
 
 def _check_export_visible(export_id: int, owner_id: int | None, caller: User | UserRecord) -> None:
@@ -115,13 +141,6 @@ def _seconds(moment: datetime) -> str:
     return f"{delta.days * 86400 + delta.seconds}.{delta.microseconds:06d}"
 
 
-_RECIPIENT = tuple(column.label(f"recipient_{column.name}") for column in USER_RECORD_COLUMNS)
-
-
-def _with_recipient(query: Select[Any]) -> Select[Any]:
-    return query.add_columns(*_RECIPIENT).join(_USERS, _USERS.c.id == _EXPORTS.c.user_id)
-
-
 def page_statement(since: bool) -> Select[Any]:
     """The SELECT of one page: a project's exports, newest first, created strictly before `since` when
     it is given (parameters `project_id`, `since`); MAX_LIMIT + 1 rows, the extra one telling whether
@@ -150,13 +169,19 @@ def list_page(connection: HotConnection, project_id: int, limit: int,
         params["since"] = _instant(since)
     rows = connection.rows(_PAGES[since is not None], **params)[:limit + 1]
     page = rows[:limit]
-    return page, (_seconds(page[-1].created_at) if len(rows) > limit else None)
+    return page, (_seconds(_moment(page[-1].created_at)) if len(rows) > limit else None)
 
 
-def rfc3339(moment: datetime | None) -> str | None:
-    """`2026-11-28T09:15:02.123456Z` (isoformat: strftime cost a tenth of a list page)."""
-    if moment is None:
-        return None
+def _moment(value: datetime | str) -> datetime:
+    """A timestamp as the ORM gives it, or as the hot reads do (rfc3339_text)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def rfc3339(moment: datetime | str | None) -> str | None:
+    """`2026-11-28T09:15:02.123456Z` (isoformat: strftime cost a tenth of a list page); text from
+    rfc3339_text is that already."""
+    if moment is None or isinstance(moment, str):
+        return moment
     text = moment.isoformat(timespec="microseconds")
     if text.endswith("+00:00"):  # what the models give: aware UTC
         return text[:-6] + "Z"
@@ -167,9 +192,10 @@ def download_url(export: ExportFields, settings: Settings, now: datetime | None 
     """The signed link while the file can be downloaded, else None."""
     if export.status != lifecycle.SUCCEEDED or not export.storage_key or export.expires_at is None:
         return None
-    if export.expires_at <= (now or utcnow()):
+    expires_at = _moment(export.expires_at)
+    if expires_at <= (now or utcnow()):
         return None
-    path = signing.download_path(settings.resolved_secret_key, export.id, export.expires_at)
+    path = signing.download_path(settings.resolved_secret_key, export.id, expires_at)
     return settings.public_url.rstrip("/") + path
 
 
@@ -236,10 +262,12 @@ def resource_of(session: Session, export: Export, caller: User | UserRecord, set
 
 
 _USER = HotStatement(select(*USER_RECORD_COLUMNS).where(_USERS.c.id == bindparam("user_id")))
-_SHOWN = HotStatement(_with_recipient(
-    select(*_SHOWN_COLUMNS, _PROJECTS.c.owner_id)
+_RECIPIENT = tuple(column.label(f"recipient_{column.name}") for column in USER_RECORD_COLUMNS)
+_SHOWN = HotStatement(
+    select(*_SHOWN_COLUMNS, _PROJECTS.c.owner_id, *_RECIPIENT)
     .join_from(_EXPORTS, _PROJECTS, _PROJECTS.c.id == _EXPORTS.c.project_id)
-    .where(_EXPORTS.c.id == bindparam("export_id"))))
+    .join(_USERS, _USERS.c.id == _EXPORTS.c.user_id)
+    .where(_EXPORTS.c.id == bindparam("export_id")))
 
 
 def _user(connection: HotConnection, user_id: int) -> UserRecord:
