@@ -28,16 +28,22 @@ def export_url(session: Session, project_a: Project, alice: Account) -> str:
     return f"/v1/exports/{request_export(session, project_a, alice.user).id}"
 
 
-def test_basic_credentials_are_hashed_once_then_remembered(client: TestClient, alice: Account, export_url: str,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    verifications: list[str] = []
+@pytest.fixture
+def verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The passwords argon2 checked, in order (security.verify_password, spied on)."""
+    checked: list[str] = []
     real_verify = security.verify_password
 
     def counted(password: str, password_hash: str | None) -> bool:
-        verifications.append(password)
+        checked.append(password)
         return real_verify(password, password_hash)
 
     monkeypatch.setattr(security, "verify_password", counted)
+    return checked
+
+
+def test_basic_credentials_are_hashed_once_then_remembered(client: TestClient, alice: Account, export_url: str,
+                                                           verifications: list[str]) -> None:
     for _ in range(20):
         assert client.get(export_url, headers=alice.basic).status_code == 200
     assert verifications == [alice.password]
@@ -61,17 +67,9 @@ def test_the_memory_of_verified_passwords_holds_no_password(client: TestClient, 
 
 
 def test_requests_arriving_together_share_one_password_check(runtime: Runtime, alice: Account, export_url: str,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                                             verifications: list[str]) -> None:
     """A client opening 64 connections at once with the same Basic pair costs one argon2 check (and one
     count against the username's password limit, 10 a minute by default), not 64."""
-    verifications: list[str] = []
-    real_verify = security.verify_password
-
-    def counted(password: str, password_hash: str | None) -> bool:
-        verifications.append(password)
-        return real_verify(password, password_hash)
-
-    monkeypatch.setattr(security, "verify_password", counted)
     app = create_app(runtime)
 
     async def burst() -> list[int]:
