@@ -55,7 +55,7 @@ def test_hot_rows_equal_core_rows(engine: Engine, filled: dict[str, dict[str, ob
         core = [tuple(row) for row in connection.execute(statement.select, params)]
     pooled = engine.raw_connection()
     try:
-        hot = HotConnection(pooled.dbapi_connection, engine.dialect).rows(statement, **params)  # type: ignore[arg-type]
+        hot = HotConnection(pooled.dbapi_connection, engine.dialect).rows(statement, **params)
     finally:
         pooled.close()
     assert core, f"{name}: the fixture should give rows"
@@ -75,7 +75,7 @@ def test_the_hot_resource_is_the_orm_resource(engine: Engine, session: Session, 
     caller = UserRecord(export.user_id, "zoé", "z@example.com", "Zoé", "", "", "en", True)
     pooled = engine.raw_connection()
     try:
-        hot = queries.shown_resource(HotConnection(pooled.dbapi_connection, engine.dialect),  # type: ignore[arg-type]
+        hot = queries.shown_resource(HotConnection(pooled.dbapi_connection, engine.dialect),
                                      3, caller, settings)
     finally:
         pooled.close()

@@ -91,16 +91,23 @@ class HotStatement:
         return rows
 
 
-@dataclass(frozen=True, slots=True)
 class HotConnection:
-    """A DBAPI connection (checked out of the engine's pool: api/deps.py `hot_reads`) and its dialect."""
+    """Runs HotStatements on a DBAPI connection of `dialect`. The API's subclass takes one from the
+    engine's pool at its first read (api/deps.py `PooledReads`)."""
 
-    dbapi: DBAPIConnection
-    dialect: Dialect
+    __slots__ = ("_dbapi", "dialect")
+
+    def __init__(self, dbapi: DBAPIConnection | None, dialect: Dialect) -> None:
+        self._dbapi = dbapi
+        self.dialect = dialect
+
+    def dbapi(self) -> DBAPIConnection:
+        assert self._dbapi is not None
+        return self._dbapi
 
     def rows(self, statement: HotStatement, **params: Any) -> list[Any]:
-        return statement.rows(self.dbapi, self.dialect, params)
+        return statement.rows(self.dbapi(), self.dialect, params)
 
     def first(self, statement: HotStatement, **params: Any) -> Any | None:
-        rows = statement.rows(self.dbapi, self.dialect, params)
+        rows = statement.rows(self.dbapi(), self.dialect, params)
         return rows[0] if rows else None

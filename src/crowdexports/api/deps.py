@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolProxiedConnection
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -72,22 +75,48 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+class PooledReads(HotConnection):
+    """A connection from the engine's pool, taken at the first read and handed back by `release`.
+
+    A request waiting on something that needs no database (an argon2 check, a count in Redis) holds no
+    connection, so a process never has more open than requests reading at that moment: on SQLite each
+    one keeps its own page cache (2 MiB), and a burst of Basic requests waiting on one password check
+    used to open 16 per process, 32 MiB that stayed (the soak of `make bench-api`)."""
+
+    __slots__ = ("_engine", "_pooled")
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(None, engine.dialect)
+        self._engine = engine
+        self._pooled: PoolProxiedConnection | None = None
+
+    def dbapi(self) -> DBAPIConnection:
+        if self._pooled is None:
+            self._pooled = self._engine.raw_connection()
+            self._dbapi = self._pooled.dbapi_connection
+        return super().dbapi()
+
+    def release(self) -> None:
+        """Back to the pool (a rollback on the way, which PostgreSQL answers over the network: call it
+        through `in_database`); the next read takes one again."""
+        pooled, self._pooled, self._dbapi = self._pooled, None, None
+        if pooled is not None:
+            pooled.close()
+
+
 @asynccontextmanager
-async def hot_reads(runtime: Runtime) -> AsyncIterator[HotConnection]:
-    """A pooled DBAPI connection for the reads every request makes (who is calling) and the hot routes
-    (show, list), run as HotStatements (crowdexports/hotsql.py says why); back to the pool at the end.
+async def hot_reads(runtime: Runtime) -> AsyncIterator[PooledReads]:
+    """Pooled reads for what every request reads (who is calling) and the hot routes (show, list), run
+    as HotStatements (crowdexports/hotsql.py says why); the connection is back in the pool at the end.
     The driver's errors are raised as SQLAlchemy's, as Core would: api/errors.py maps them (503)."""
     driver_error = runtime.engine.dialect.loaded_dbapi.Error
+    reads = PooledReads(runtime.engine)
     try:
-        pooled = await in_database(runtime, runtime.engine.raw_connection)
-    except driver_error as error:
-        raise DBAPIError.instance(None, None, error, driver_error) from error
-    try:
-        yield HotConnection(pooled.dbapi_connection, runtime.engine.dialect)  # type: ignore[arg-type]
+        yield reads
     except driver_error as error:
         raise DBAPIError.instance(None, None, error, driver_error) from error
     finally:
-        await in_database(runtime, pooled.close)
+        await in_database(runtime, reads.release)
 
 
 @dataclass(frozen=True)
@@ -112,14 +141,17 @@ def _basic_pair(credentials: str) -> tuple[str, str] | None:
     return (username, password) if colon else None
 
 
-async def _basic(request: Request, runtime: Runtime, connection: HotConnection, username: str,
+async def _basic(request: Request, runtime: Runtime, reads: PooledReads, username: str,
                  password: str) -> UserRecord | None:
-    user, password_hash = await in_database(runtime, security.user_and_password_hash, connection, username)
+    user, password_hash = await in_database(runtime, security.user_and_password_hash, reads, username)
     passwords: BasicPasswords = request.app.state.basic_passwords
+    if passwords.verified.remembers(username, password, password_hash):
+        return user
+    await in_database(runtime, reads.release)  # the argon2 check, or the wait for another's, needs none
     return user if await passwords.check(username, password, password_hash) else None
 
 
-async def authenticate(request: Request, runtime: Runtime, connection: HotConnection) -> Caller:
+async def authenticate(request: Request, runtime: Runtime, connection: PooledReads) -> Caller:
     """Who is calling, from the Authorization header (scheme names are case-insensitive). Each call
     counts against its credential's rate limit first (api/throttle.py), found or not."""
     scheme, _, credentials = request.headers.get("authorization", "").strip().partition(" ")
