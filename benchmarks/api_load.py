@@ -562,6 +562,15 @@ class Memory:
         return self.growth_mib < max(FLAT_FRACTION * self.start / 1024, FLAT_MIB)
 
 
+@dataclass(frozen=True)
+class Sample:
+    """Every process's RSS (KiB) at `seconds` into the soak, while `running` loaded the service."""
+
+    seconds: float
+    running: str
+    rss: dict[int, int]
+
+
 @dataclass
 class Soak:
     seconds: int
@@ -569,22 +578,22 @@ class Soak:
     measured: float = 0.0
     failures: Counter[str] = field(default_factory=Counter)
     memory: dict[int, Memory] = field(default_factory=dict)
-    samples: int = 0
+    timeline: list[Sample] = field(default_factory=list)
 
-    def sample(self, root: int, processes: int) -> None:
-        self.samples += 1
-        seen = set()
+    def sample(self, root: int, processes: int, seconds: float, running: str) -> None:
+        seen: dict[int, int] = {}
         for pid in _descendants(root):
             rss = _rss_kib(pid)
             if rss is None:
                 continue
-            seen.add(pid)
+            seen[pid] = rss
             if pid not in self.memory:
                 self.memory[pid] = Memory(_label(pid, root, processes), rss, rss, rss)
             memory = self.memory[pid]
             memory.peak, memory.end = max(memory.peak, rss), rss
         for pid, memory in self.memory.items():
             memory.alive = pid in seen
+        self.timeline.append(Sample(seconds, running, seen))
 
 
 def _soak(base: str, paths: dict[str, Path], authorizations: dict[str, str], seconds: int, root: int,
@@ -594,7 +603,7 @@ def _soak(base: str, paths: dict[str, Path], authorizations: dict[str, str], sec
     print(f"soak: {WARMUP_SECONDS} s warm-up, then {seconds} s at full load…", file=sys.stderr)
     _wrk(base, paths["show"], WARMUP_SECONDS, authorizations["APIKey"])
     soak = Soak(seconds)
-    soak.sample(root, processes)
+    soak.sample(root, processes, 0.0, "(warm-up done)")
     started = time.monotonic()
     next_sample = started + SOAK_SAMPLE_SECONDS
     chunk = 0
@@ -605,7 +614,7 @@ def _soak(base: str, paths: dict[str, Path], authorizations: dict[str, str], sec
             while wrk.poll() is None:
                 time.sleep(max(0.0, min(next_sample - time.monotonic(), 0.5)))
                 if time.monotonic() >= next_sample:
-                    soak.sample(root, processes)
+                    soak.sample(root, processes, next_sample - started, f"{endpoint} {credential}")
                     next_sample += SOAK_SAMPLE_SECONDS
             output, errors = wrk.communicate()
         if wrk.returncode != 0:
@@ -614,7 +623,7 @@ def _soak(base: str, paths: dict[str, Path], authorizations: dict[str, str], sec
         soak.requests, soak.measured = soak.requests + load.requests, soak.measured + load.seconds
         soak.failures.update(load.failures)
         chunk += 1
-    soak.sample(root, processes)
+    soak.sample(root, processes, time.monotonic() - started, "(end)")
     return soak
 
 
@@ -678,7 +687,7 @@ class Report:
         rps = soak.requests / soak.measured if soak.measured else 0.0
         print(f"\nsoak: {soak.seconds} s at full load (wrk -t{THREADS} -c{CONNECTIONS} in {SOAK_CHUNK_SECONDS} s "
               f"chunks, show and list in turn, APIKey, Bearer then Basic), RSS (VmRSS) of every process of the "
-              f"service at the start, every {SOAK_SAMPLE_SECONDS} s and at the end ({soak.samples} samples)")
+              f"service at the start, every {SOAK_SAMPLE_SECONDS} s and at the end ({len(soak.timeline)} samples)")
         print(f"  {soak.requests:,} requests, {rps:,.0f} req/s, errors: {_describe(dict(soak.failures))}")
         print(f"  memory is flat when it grows less than the larger of {FLAT_FRACTION:.0%} of the start RSS "
               f"and {FLAT_MIB:.0f} MiB, in every process:")
@@ -689,6 +698,17 @@ class Report:
                   f"{memory.end / 1024:>9.1f}{memory.growth_mib:>+12.1f}  {_verdict(memory.flat)}{gone}")
         flat = all(memory.flat for memory in soak.memory.values())
         print(f"  memory flat in every process: {_verdict(flat)}")
+        Report.timeline(soak)
+
+    @staticmethod
+    def timeline(soak: Soak) -> None:
+        """Every sample, one row each: where memory grew, and under which load."""
+        pids = sorted(soak.memory)
+        print(f"\n  RSS MiB over the soak, by pid ({', '.join(f'{pid}: {soak.memory[pid].label}' for pid in pids)}):")
+        print(f"  {'s':>6}  {'running':<14}" + "".join(f"{pid:>9}" for pid in pids))
+        for sample in soak.timeline:
+            cells = "".join(f"{sample.rss[pid] / 1024:>9.1f}" if pid in sample.rss else f"{'-':>9}" for pid in pids)
+            print(f"  {sample.seconds:>6.0f}  {sample.running:<14}{cells}")
 
 
 def _loads_text(values: Iterable[float]) -> str:
