@@ -163,6 +163,9 @@ def password_grant(session: Session, client: OAuthClient, username: str, passwor
                    settings: Settings) -> dict[str, Any]:
     """RFC 6749 §4.3. Kept for Ulule clients although RFC 9700 advises against it."""
     user = session.scalar(select(User).where(User.username == username))
+    # The read is over: its connection goes back to the pool for the hash, as for HTTP Basic
+    # (api/deps.py PooledReads). A commit, not a rollback: that would expire `user` and the client.
+    session.commit()
     checked = len(password) <= MAX_PASSWORD_LENGTH and security.verify_password(
         password, user.password_hash if user else None)
     if user is None or not checked:

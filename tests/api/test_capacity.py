@@ -18,7 +18,7 @@ from crowdexports.api.app import create_app
 from crowdexports.bootstrap import connections_needed
 from crowdexports.config import Settings
 from crowdexports.db import SPARE_CONNECTIONS, make_engine, make_session_factory
-from crowdexports.models import Project
+from crowdexports.models import OAuthClient, Project
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, request_export
 from tests.conftest import STACK
@@ -82,23 +82,30 @@ def test_requests_arriving_together_share_one_password_check(runtime: Runtime, a
     assert verifications == [alice.password]
 
 
-def test_requests_waiting_on_a_password_check_hold_no_database_connection(
-        runtime: Runtime, alice: Account, export_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """While one argon2 check runs and the other admitted requests wait for it, none of them holds a
-    pooled connection: on SQLite each open one keeps its own page cache, and the soak of `make bench-api`
-    saw a burst of Basic requests leave 16 per process open, 32 MiB that stayed."""
+@pytest.fixture
+def held_during_checks(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pool's checked-out connections seen in each argon2 check, beside those held before it. Each
+    check is slowed so that every request of a burst has arrived and waits on it."""
     pool: Any = runtime.engine.pool
-    held_during_check: list[int] = []
+    held: list[int] = []
+    held_before = pool.checkedout()
     real_verify = security.verify_password
 
     def slow_verify(password: str, password_hash: str | None) -> bool:
-        time.sleep(0.3)  # every admitted request has arrived and waits on this check
-        held_during_check.append(pool.checkedout())
+        time.sleep(0.3)
+        held.append(pool.checkedout() - held_before)
         return real_verify(password, password_hash)
 
     monkeypatch.setattr(security, "verify_password", slow_verify)
+    return held
+
+
+def test_requests_waiting_on_a_password_check_hold_no_database_connection(
+        runtime: Runtime, alice: Account, export_url: str, held_during_checks: list[int]) -> None:
+    """While one argon2 check runs and the other admitted requests wait for it, none of them holds a
+    pooled connection: on SQLite each open one keeps its own page cache, and the soak of `make bench-api`
+    saw a burst of Basic requests leave 16 per process open, 32 MiB that stayed."""
     app = create_app(runtime)
-    held_before = pool.checkedout()
 
     async def burst() -> list[int]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
@@ -106,8 +113,19 @@ def test_requests_waiting_on_a_password_check_hold_no_database_connection(
         return [answer.status_code for answer in answers]
 
     assert asyncio.run(burst()) == [200] * 64
-    assert held_during_check == [held_before]
-    assert pool.checkedout() == held_before
+    assert held_during_checks == [0]
+    pool: Any = runtime.engine.pool
+    assert pool.checkedout() == 0  # and every connection is back after the burst
+
+
+def test_a_password_grant_holds_no_database_connection_while_it_hashes(
+        client: TestClient, oauth_client: tuple[OAuthClient, str, str], alice: Account,
+        held_during_checks: list[int]) -> None:
+    _, client_id, secret = oauth_client
+    response = client.post("/oauth2/token/", auth=(client_id, secret),
+                           data={"grant_type": "password", "username": "alice", "password": alice.password})
+    assert response.status_code == 200, response.text
+    assert held_during_checks == [0]
 
 
 def test_remembered_passwords_expire(alice: Account, monkeypatch: pytest.MonkeyPatch) -> None:
