@@ -13,6 +13,7 @@ Two layers, so that it holds however a process is started:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -39,8 +40,9 @@ def private_dir(path: Path) -> Path:
 
 def private_data_dir(path: Path) -> Path:
     """The data dir, made if missing and set to DIR_MODE: what an older release left in it is then out
-    of other users' reach too."""
-    private_dir(path).chmod(DIR_MODE)
+    of other users' reach too. A folder of another owner (an operator's choice) is left as it is."""
+    with contextlib.suppress(PermissionError):
+        private_dir(path).chmod(DIR_MODE)
     return path
 
 
