@@ -41,8 +41,9 @@ def private_dir(path: Path) -> Path:
 def private_data_dir(path: Path) -> Path:
     """The data dir, made if missing and set to DIR_MODE: what an older release left in it is then out
     of other users' reach too. A folder of another owner (an operator's choice) is left as it is."""
+    private_dir(path)
     with contextlib.suppress(PermissionError):
-        private_dir(path).chmod(DIR_MODE)
+        path.chmod(DIR_MODE)
     return path
 
 
