@@ -31,8 +31,9 @@ def make_project(session: Session, owner: User, name: str = "Solar Kettle", *, c
     return project
 
 
-def make_reward(session: Session, project: Project, price: int = 2500, title: str = "Early bird") -> Reward:
-    reward = Reward(project_id=project.id, title={"en": title, "fr": f"{title} (fr)"},
+def make_reward(session: Session, project: Project, price: int = 2500, title: str = "Early bird", *,
+                reward_id: int | None = None) -> Reward:
+    reward = Reward(id=reward_id, project_id=project.id, title={"en": title, "fr": f"{title} (fr)"},
                     description={"en": f"{title} description", "fr": f"description {title}"}, price=price)
     session.add(reward)
     session.commit()
@@ -41,7 +42,7 @@ def make_reward(session: Session, project: Project, price: int = 2500, title: st
 
 def make_order(session: Session, project: Project, backer: User, items: list[tuple[Reward, int]], *,
                created_at: datetime | None = None, note: str = "", status: str = "payment-completed",
-               postal_code: str = "75001") -> Order:
+               postal_code: str = "75001", order_id: int | None = None) -> Order:
     """An order with the given (reward, quantity) items, both addresses, and totals that add up."""
     shipping = Address(first_name="Ada", last_name="Lovelace", address_1="1 rue de Rivoli",
                        postal_code=postal_code, city="Paris", country="FR")
@@ -50,7 +51,7 @@ def make_order(session: Session, project: Project, backer: User, items: list[tup
     session.add_all([shipping, billing])
     session.flush()
     subtotal = sum(reward.price * quantity for reward, quantity in items)
-    order = Order(project_id=project.id, user_id=backer.id, created_at=created_at or datetime.now(UTC),
+    order = Order(id=order_id, project_id=project.id, user_id=backer.id, created_at=created_at or datetime.now(UTC),
                   status=status, payment_method="creditcard", total=subtotal, subtotal=subtotal,
                   shipping_total=0, note=note, shipping_address_id=shipping.id, billing_address_id=billing.id)
     session.add(order)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crowdexports.filemodes import private_data_dir, write_private_file
 from crowdexports.ratelimit import Limit
 
 UNSAFE_SECRETS = {"changethis", "changeme", "secret", "dev"}
@@ -88,9 +89,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def resolved_data_dir(self) -> Path:
-        path = self.data_dir.expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return private_data_dir(self.data_dir.expanduser().resolve())
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -125,7 +124,6 @@ class Settings(BaseSettings):
         key_file = self.resolved_data_dir / "secret_key"
         if not key_file.exists():
             tmp = key_file.with_suffix(".tmp")
-            tmp.write_text(secrets.token_urlsafe(48))
-            tmp.chmod(0o600)
+            write_private_file(tmp, secrets.token_urlsafe(48).encode())
             tmp.replace(key_file)
         return key_file.read_text().strip()

@@ -111,9 +111,14 @@ def test_an_export_without_a_file_is_refused_even_when_signed(client: TestClient
 
 def test_a_file_gone_from_storage_is_404_not_500(client: TestClient, runtime: Runtime, export: Export,
                                                  alice: Account) -> None:
+    """The local file deleted, or the S3 object: the answer says the file is gone, never where it was."""
     url = link(client, export, alice)
-    runtime.storage.delete(export.storage_key or "")
-    assert_refused(client.get(url))
+    key = export.storage_key or ""
+    runtime.storage.delete(key)
+    response = client.get(url)
+    assert_refused(response)
+    assert response.json()["errors"][0]["message"] == "The file of this export is no longer available."
+    assert key not in response.text and "exports/" not in response.text
 
 
 @pytest.mark.parametrize("path", [

@@ -44,6 +44,7 @@ DECIMALS = {"EUR": 2, "USD": 2, "JPY": 0, "KWD": 3}
 TRIGGERS = set("=+-@\t\r\n") | {"\uff1d", "\uff0b", "\uff0d", "\u2212", "\uff20", "\uff5c", "\uff01"}
 TEXT_KINDS = frozenset({ColumnKind.TEXT, ColumnKind.IDENTIFIER})
 EXCEL_CELL_UNITS = 32_767  # Excel's limit for one cell, in UTF-16 code units
+EXCEL_SIGNIFICANT_DIGITS = 15  # Excel's numbers keep this many: a longer integer would be changed
 
 
 @dataclass
@@ -220,6 +221,11 @@ def xlsx_text(text: str) -> str:
     return "".join(kept) + TRUNCATION_MARKER
 
 
+def integer_as_text(value: int) -> bool:
+    """An integer Excel cannot hold exactly (more than 15 digits): the xlsx must carry its digits as text."""
+    return len(str(abs(value))) > EXCEL_SIGNIFICANT_DIGITS
+
+
 def csv_cell_text(text: str) -> str:
     """A csv cell's text: XML-legal (the same text as the xlsx), whole, `'` before a formula trigger."""
     text = xml_legal(text)
@@ -274,8 +280,10 @@ def check_openpyxl_cell(kind: ColumnKind, expected: Any, cell: Cell, currency: s
         expected = xlsx_text(expected)
     if expected is None or expected == "":
         assert cell.value is None, f"{where}: {cell.value!r} is not an empty cell"
+    elif kind is ColumnKind.INTEGER and integer_as_text(expected):
+        assert cell.data_type == "s" and cell.value == str(expected), f"{where}: {differs(str(expected), cell.value)}"
     elif kind is ColumnKind.INTEGER:
-        assert cell.data_type == "n" and cell.value == expected, where
+        assert cell.data_type == "n" and cell.value == expected, f"{where}: {differs(expected, cell.value)}"
     elif kind is ColumnKind.MONEY:
         assert cell.data_type == "n", where
         assert Decimal(str(cell.value)) == expected, f"{where}: {cell.value!r} != {expected}"
@@ -297,8 +305,10 @@ def check_calamine_cell(kind: ColumnKind, expected: Any, value: Any, where: str)
         assert value == "", f"{where}: {value!r} is not an empty cell"
     elif kind is ColumnKind.MONEY:
         assert isinstance(value, float) and Decimal(str(value)) == expected, where
+    elif kind is ColumnKind.INTEGER and integer_as_text(expected):
+        assert isinstance(value, str) and value == str(expected), f"{where}: {differs(str(expected), value)}"
     elif kind is ColumnKind.INTEGER:
-        assert isinstance(value, int | float) and value == expected, where
+        assert isinstance(value, int | float) and value == expected, f"{where}: {differs(expected, value)}"
     elif kind is ColumnKind.DATETIME:
         if type(value) is date:  # calamine reads a whole-day serial as a date
             value = datetime.combine(value, time.min)
@@ -491,6 +501,8 @@ def check_libreoffice_saved_cell(kind: ColumnKind, expected: Any, saved: SavedCe
         expected = libreoffice_text(xlsx_text(expected))
     if expected is None or expected == "":
         assert cell.value is None, f"{where}: {cell.value!r} is not an empty cell"
+    elif kind is ColumnKind.INTEGER and integer_as_text(expected):
+        assert cell.data_type == "s" and saved.value == str(expected), f"{where}: {differs(str(expected), saved.value)}"
     elif kind is ColumnKind.INTEGER:
         assert cell.data_type == "n" and cell.value == expected, f"{where}: {differs(expected, cell.value)}"
     elif kind is ColumnKind.MONEY:

@@ -2,8 +2,9 @@
 XlsxWriter library (constant_memory). Tests prove the streaming writer's files equal this one's, read
 back by openpyxl, python-calamine and LibreOffice; the benchmark times it as the baseline.
 
-Only the cell calls differ from the production writer: widths, formats, titles, truncation and the
-sheet split come from the production module, so a difference read back is a difference in the XML.
+Only the cell calls differ from the production writer: widths, formats, titles, truncation, the limit
+past which an integer is text and the sheet split come from the production module, so a difference read
+back is a difference in the XML. (tests/files/expect.py re-derives that limit on its own.)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from crowdexports.exports.types.base import ColumnKind, OutputColumn
 from crowdexports.exports.writers.base import SheetInfo
 from crowdexports.exports.writers.xlsx import (
     DATETIME_FORMAT,
+    EXACT_INTEGER_LIMIT,
     MAX_DATA_ROWS_PER_SHEET,
     WIDTH_SAMPLE_ROWS,
     column_width,
@@ -101,7 +103,14 @@ class _Filler:
     def _put(self, sheet: Worksheet, kind: ColumnKind) -> Put:
         cell_format = self.formats.get(kind)
         if kind is ColumnKind.INTEGER:
-            return sheet.write_number  # type: ignore[return-value]
+            write_number, write_integer_text = sheet.write_number, sheet.write_string
+
+            def put_integer(row: int, col: int, value: object) -> int:
+                assert isinstance(value, int)
+                if -EXACT_INTEGER_LIMIT < value < EXACT_INTEGER_LIMIT:
+                    return write_number(row, col, value)
+                return write_integer_text(row, col, str(value))  # more digits than Excel keeps
+            return put_integer
         if kind is ColumnKind.MONEY:
             write_number = sheet.write_number
             return lambda row, col, value: write_number(row, col, float(value), cell_format)  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from crowdexports.db import make_engine, make_session_factory
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
 from crowdexports.exports.writers import get_writer
+from crowdexports.exports.writers.base import SheetInfo
 from crowdexports.models import Base, Project
 from tests.conftest import Stack
 from tests.files import expect
@@ -49,6 +50,8 @@ from tests.files.expect import (
 )
 from tests.files.reference_xlsx import ReferenceXlsxWriter
 from tests.files.torture import (
+    BIG_ORDER_IDS,
+    BIG_REWARD_ID,
     CHAINED_ESCAPES,
     EXCEL_CELL_UNITS,
     FORMULAS,
@@ -59,6 +62,7 @@ from tests.files.torture import (
     PLANE_SAMPLES,
     PROJECTS,
     SUB_SECOND_INSTANTS,
+    build_big_ids,
     build_escapes,
     build_sub_second,
     build_torture,
@@ -67,7 +71,7 @@ from tests.files.torture import (
 from tests.servers import ServerError
 
 SPLIT_ROWS = 5  # rows per sheet of the split case: several sheets from a handful of orders
-CASES = ["EUR", "JPY", "KWD", "JPY-sheets-of-5"]
+CASES = ["EUR", "JPY", "KWD", "JPY-sheets-of-5", "big-ids"]
 LANGS = {"EUR": "fr"}  # the language the file is read in (headers, reward texts); English otherwise
 
 
@@ -116,6 +120,7 @@ def torture(tmp_path_factory: pytest.TempPathFactory, stack: Stack) -> Iterator[
             cases["JPY-sheets-of-5"] = _write_case(session, "JPY-sheets-of-5", projects["JPY"], out, SPLIT_ROWS)
             cases["sub-second"] = _write_case(session, "sub-second", build_sub_second(session), out)
             cases["escapes"] = _write_case(session, "escapes", build_escapes(session), out)
+            cases["big-ids"] = _write_case(session, "big-ids", build_big_ids(session), out)  # last: see its doc
             books = read_libreoffice([path for case in cases.values() for path in (case.xlsx, case.reference)], out)
             yield Torture(session, cases, books)
         engine.dispose()
@@ -349,6 +354,56 @@ def _failures(torture: Torture, key: str, readers: Sequence[str] = READERS,
                 name = {"xlsx": "production writer", "reference": "reference writer"}.get(writer, "csv writer")
                 failures.append(f"{name}, {str(error).splitlines()[0]}")
     return failures
+
+
+# --- ids past Excel's 15 significant digits ------------------------------------------------------------
+
+def test_ids_over_15_digits_are_their_digits_as_text_smaller_ones_numbers(torture: Torture) -> None:
+    """Excel keeps 15 significant digits: a 19-digit order id in a number cell reads back as another id
+    (1234567890123456768 in calamine, 1.23456789012346E+18 in Calc). Such an id must be a text cell of
+    exactly its digits in every reader, for both writers, while a small id stays a number cell."""
+    case = torture.cases["big-ids"]
+    ids = {row["order.id"] for row in case.expected}
+    assert set(BIG_ORDER_IDS) < ids and min(ids) < 10**15  # and the order with the database's own id
+    assert {row["order.reward.id"] for row in case.expected} > {BIG_REWARD_ID}
+    failures = _failures(torture, "big-ids")
+    assert not failures, "\n".join(failures)
+    # The same cells, spelled out: order 1234567890123456789's row, reward 9223372036854775807.
+    row = next(i for i, values in enumerate(case.expected, 1) if values["order.id"] == 1_234_567_890_123_456_789
+               and values["order.reward.id"] == BIG_REWARD_ID)
+    order_col, reward_col, quantity_col = (next(i for i, c in enumerate(case.columns) if c.id == column_id)
+                                           for column_id in ("order.id", "order.reward.id", "order.reward.quantity"))
+    for path in (case.xlsx, case.reference):
+        (cells,) = read_openpyxl(path).values()
+        assert [(cells[row][i].value, cells[row][i].data_type) for i in (order_col, reward_col, quantity_col)] == [
+            ("1234567890123456789", "s"), ("9223372036854775807", "s"), (2, "n")]
+        (values,) = read_calamine(path).values()
+        assert [values[row][i] for i in (order_col, reward_col)] == ["1234567890123456789", "9223372036854775807"]
+        (shown,) = torture.libreoffice[path].shown.values()
+        assert [shown[row][i] for i in (order_col, reward_col, quantity_col)] == [
+            "1234567890123456789", "9223372036854775807", "2"]
+        (saved,) = torture.libreoffice[path].saved.values()
+        assert saved[row][order_col].cell.data_type == "s" and saved[row][quantity_col].cell.data_type == "n"
+        small = next(i for i, values in enumerate(case.expected, 1) if values["order.id"] < 10**15)
+        assert cells[small][order_col].data_type == "n" and isinstance(values[small][order_col], int | float)
+
+
+def test_the_big_integer_rule_holds_for_every_integer_column_and_sign(tmp_path: Path) -> None:
+    """The rule is the integer kind's, not the ids': negative values and the boundary on both sides, in
+    any INTEGER column, straight through the writers (quantities never get there, but nothing relies on it)."""
+    columns = [OutputColumn("order.reward.quantity", ColumnKind.INTEGER, "Quantity")]
+    values = [10**15 - 1, 10**15, -(10**15) + 1, -(10**15), 2**63, -(2**63), 0]
+    paths = []
+    for name, writer in (("production", get_writer("xlsx")), ("reference", ReferenceXlsxWriter())):
+        paths.append(tmp_path / f"{name}.xlsx")
+        writer.write(paths[-1], columns, [(value,) for value in values], SheetInfo("EUR", "Quantities"))
+    for path in paths:
+        (cells,) = read_openpyxl(path).values()
+        (read,) = read_calamine(path).values()
+        for number, value in enumerate(values, 1):
+            expect.check_openpyxl_cell(ColumnKind.INTEGER, value, cells[number][0], "EUR", f"{path.name} {value}")
+            expect.check_calamine_cell(ColumnKind.INTEGER, value, read[number][0], f"{path.name} {value}")
+        assert [cell.data_type for row in cells[1:] for cell in row] == ["n", "s", "n", "s", "s", "s", "n"]
 
 
 # --- LibreOffice must be there -------------------------------------------------------------------------

@@ -4,7 +4,8 @@ around DST changes, stored through the ORM factories so that every cell comes fr
 
 `build_torture(session)` makes one project per entry of PROJECTS (EUR / JPY / KWD; Europe/Paris and
 America/New_York) with a dozen or so orders each: tens of rows in all, so the tests stay fast.
-`build_sub_second(session)` makes a small project whose instants are not whole seconds.
+`build_sub_second(session)` makes a small project whose instants are not whole seconds, and
+`build_big_ids(session)` one whose order and reward ids are past Excel's 15 significant digits.
 
 The short samples of SAMPLES are spread by rotation over every text column (user, addresses, notes,
 tracking, status), each sample landing in many columns, so a writer cannot get a sample right in
@@ -314,4 +315,23 @@ def build_sub_second(session: Session) -> Project:
     reward = make_reward(session, project, price=1999)
     for instant, _local in SUB_SECOND_INSTANTS:
         make_order(session, project, make_user(session), [(reward, 1)], created_at=instant)
+    return project
+
+
+# Ids around Excel's 15 significant digits: a number cell of more digits shows another id. Small ids
+# (given by the database) stay numbers; the 15-digit maximum too; from 16 digits on, text of the digits.
+BIG_ORDER_IDS = [999_999_999_999_999, 1_000_000_000_000_000, 1_234_567_890_123_456_789]
+BIG_REWARD_ID = 9_223_372_036_854_775_807  # the largest 64-bit id, as a platform may send through the sync API
+
+
+def build_big_ids(session: Session) -> Project:
+    """Call it after every other builder of its database: an id at the 64-bit maximum leaves SQLite no
+    next id in order (it then picks one at random)."""
+    project = make_project(session, _owner(session, "big ids"), "Big ids", currency="EUR", timezone="Europe/Paris")
+    small = make_reward(session, project, price=1250)  # the database's own id: a number cell
+    big = make_reward(session, project, price=990, reward_id=BIG_REWARD_ID)
+    make_order(session, project, make_user(session), [(small, 3)], created_at=datetime(2026, 5, 1, 9, tzinfo=UTC))
+    for minute, order_id in enumerate(BIG_ORDER_IDS):
+        make_order(session, project, make_user(session), [(big, 2), (small, 1)], order_id=order_id,
+                   created_at=datetime(2026, 5, 1, 10, minute, tzinfo=UTC))
     return project

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from crowdexports import logs
+from crowdexports import filemodes, logs
 from crowdexports import migrate as migrations
 from crowdexports.bootstrap import build_service, connections_needed
 from crowdexports.cli import commands
@@ -14,6 +14,12 @@ from crowdexports.worker.consumer import Worker
 app = typer.Typer(help="Exports of a crowdfunding project's orders, made by workers and emailed.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 commands.register(app)
+
+
+@app.callback()
+def _private_files() -> None:
+    """Before any command: what it writes is readable by its own user only (crowdexports.filemodes)."""
+    filemodes.restrict_process()
 
 
 def _settings_with_logging() -> Settings:

@@ -16,6 +16,7 @@ from crowdexports.exports.filenames import export_file_name, sheet_title
 from crowdexports.exports.requests import validate_export_request
 from crowdexports.exports.types.base import ExportContext
 from crowdexports.exports.writers.base import CsvDialect, SheetInfo
+from crowdexports.filemodes import private_dir
 from crowdexports.models import Export, Project, User
 from crowdexports.storage.base import Storage
 
@@ -72,7 +73,7 @@ def build_file(session: Session, export: Export, project: Project, recipient: Us
     progress.estimated_total = export_type.estimate_rows(session, project.id)
     info = SheetInfo(currency=project.currency, title=sheet_title(project.name),
                      csv_dialect=csv_dialect or CsvDialect.RFC4180)  # None: not a csv export
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     path = out_dir / f"export-{export.id}-{uuid.uuid4().hex}.{writer.extension}.part"
     rows = export_type.rows(session, context)
     try:

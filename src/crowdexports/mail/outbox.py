@@ -13,6 +13,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
+from crowdexports.filemodes import private_dir
+
 _SAFE_LOCAL_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
 
 
@@ -20,8 +22,7 @@ class OutboxMailer:
     resend_is_safe = True
 
     def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory = private_dir(directory)
 
     def path_for(self, message: EmailMessage) -> Path:
         """Where `message` is (or will be) written; ValueError if its Message-ID cannot name a file."""
@@ -32,7 +33,9 @@ class OutboxMailer:
         return self.directory / f"{local_part}.eml"
 
     def send(self, message: EmailMessage) -> None:
-        """Write the message as it would go over the wire (CRLF), atomically: temp file, fsync, rename."""
+        """Write the message as it would go over the wire (CRLF), atomically: temp file, fsync, rename.
+
+        mkstemp makes the file 600 (filemodes.FILE_MODE), whatever the umask."""
         path = self.path_for(message)
         data = message.as_bytes(policy=SMTP)
         fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=f".{path.name}.", suffix=".tmp")

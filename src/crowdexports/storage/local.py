@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from crowdexports.errors import NotFound
+from crowdexports.filemodes import make_file_private, private_dir
 
 TMP_DIR = ".tmp"
 
@@ -40,8 +41,7 @@ class LocalStorage:
     """Storage under one directory; safe for several processes on the same machine."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root.expanduser().resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root.expanduser().resolve())
 
     def _path(self, key: str) -> Path:
         path = (self.root / check_key(key)).resolve()
@@ -51,15 +51,14 @@ class LocalStorage:
         return path
 
     def temp_dir(self) -> Path:
-        path = self.root / TMP_DIR
-        path.mkdir(exist_ok=True)
-        return path
+        return private_dir(self.root / TMP_DIR)
 
     def publish(self, tmp_path: Path, key: str) -> int:
         """Move `tmp_path` (written under temp_dir(), same filesystem) to `key` atomically."""
         try:
             dest = self._path(key)
             with open(tmp_path, "rb") as f:
+                make_file_private(f.fileno())  # the writers create files with the process umask's mode
                 os.fsync(f.fileno())
                 size = os.fstat(f.fileno()).st_size
             self._move(tmp_path, dest)
@@ -71,7 +70,7 @@ class LocalStorage:
     def _move(self, src: Path, dest: Path) -> None:
         # A concurrent delete() may remove the freshly made parent directory: make it again.
         for attempt in range(3):
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(dest.parent)
             try:
                 os.replace(src, dest)
                 break

@@ -31,6 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError,
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from crowdexports.errors import NotFound, Unavailable
+from crowdexports.filemodes import private_dir
 from crowdexports.storage.base import content_disposition
 from crowdexports.storage.local import check_key
 
@@ -121,8 +122,7 @@ class S3Storage:
         return Unavailable(f"Could not {action}: {_reason(exc, self.max_attempts)}.")
 
     def temp_dir(self) -> Path:
-        self._temp_dir.mkdir(parents=True, exist_ok=True)
-        return self._temp_dir
+        return private_dir(self._temp_dir)
 
     def publish(self, tmp_path: Path, key: str) -> int:
         """Upload `tmp_path` to `key` (multipart when big), then remove it; raise Unavailable on failure."""

@@ -6,11 +6,13 @@ from pathlib import Path
 
 from huey import Huey, RedisHuey, SqliteHuey
 
+from crowdexports.filemodes import private_dir
+
 
 def make_huey(broker_url: str, *, name: str = "crowdexports", immediate: bool = False) -> Huey:
     if broker_url.startswith("sqlite:///"):
         path = Path(broker_url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         return SqliteHuey(name=name, filename=str(path), results=False, immediate=immediate,
                           timeout=30)
     if broker_url.startswith(("redis://", "rediss://")):

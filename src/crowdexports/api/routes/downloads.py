@@ -4,10 +4,14 @@ The link names an export id, never a storage path; the stored key comes from the
 With S3 the verified link answers 302 to a presigned URL made at click time, valid for minutes: our link
 can live FILE_TTL_DAYS (past SigV4's 7-day limit and past temporary credentials), and the bytes
 never pass through the API. Local storage has no such URL, so the file is streamed.
+
+A signed link whose file is gone from the store answers 404 FILE_GONE: the storage key is logged, never
+shown (it names the store's layout).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -20,18 +24,32 @@ from crowdexports.errors import NotFound
 from crowdexports.exports import queries
 from crowdexports.exports.writers import get_writer
 from crowdexports.models import utcnow
-from crowdexports.storage.base import content_disposition
+from crowdexports.storage.base import Storage, content_disposition
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["exports"])
 CHUNK = 64 * 1024
 REDIRECT_SECONDS = 300  # the presigned URL only has to survive the redirect and a slow download start
 NO_STORE = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+FILE_GONE = "The file of this export is no longer available."
 
 
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:
     with stream:
         while chunk := stream.read(CHUNK):
             yield chunk
+
+
+def _file_gone(export_id: int, key: str) -> NotFound:
+    logger.warning("export %s: its stored file %r is gone", export_id, key)
+    return NotFound(FILE_GONE)
+
+
+def _open(storage: Storage, export_id: int, key: str) -> BinaryIO:
+    try:
+        return storage.open(key)
+    except NotFound:
+        raise _file_gone(export_id, key) from None
 
 
 @router.get("/v1/exports/{export_id}/download", response_class=StreamingResponse,
@@ -50,7 +68,8 @@ def download(export_id: str, session: SessionDep, runtime: RuntimeDep, expires: 
                                               file_name=file_name, mime_type=writer.mime_type)
     if presigned is not None:
         if not runtime.storage.exists(key):  # answer our 404 envelope, not the store's XML error
-            raise NotFound("This download link is invalid or has expired.")
+            raise _file_gone(export.id, key)
         return RedirectResponse(presigned, status_code=302, headers=NO_STORE)
+    stream = _open(runtime.storage, export.id, key)
     headers = {"Content-Disposition": content_disposition(file_name), **NO_STORE}
-    return StreamingResponse(_chunks(runtime.storage.open(key)), media_type=writer.mime_type, headers=headers)
+    return StreamingResponse(_chunks(stream), media_type=writer.mime_type, headers=headers)

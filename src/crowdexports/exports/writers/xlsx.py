@@ -5,9 +5,11 @@ module, measured by `make bench`; tests/files/reference_xlsx.py keeps it as the 
 prove this writer's files read back the same in openpyxl, python-calamine and LibreOffice.
 
 Cells: INTEGER and MONEY are number cells (money with a format showing the currency's decimals and
-code), DATETIME are date cells (to the second, as the csv), TEXT and IDENTIFIER are always inline
-string cells, so a postal code keeps its leading zeros and `=1+1` can never become a formula: xlsx
-keeps the exact text, without the csv's `'` prefix. None and empty text are empty cells.
+code), but an integer of more than 15 digits (|n| >= EXACT_INTEGER_LIMIT) is an inline string of its
+digits: Excel keeps 15 significant digits, so a 19-digit id would change. DATETIME are date cells (to
+the second, as the csv), TEXT and IDENTIFIER are always inline string cells, so a postal code keeps
+its leading zeros and `=1+1` can never become a formula: xlsx keeps the exact text, without the csv's
+`'` prefix. None and empty text are empty cells.
 
 Excel's limits are handled, never silently: text over 32,767 UTF-16 units is cut and ends with
 TRUNCATION_MARKER; characters XML cannot hold are dropped (`cells.clean_text`); past `rows_per_sheet`
@@ -48,6 +50,7 @@ WIDTH_SAMPLE_ROWS = 100  # rows read ahead to size the columns
 MIN_WIDTH, MAX_WIDTH = 8, 50
 BATCH_ROWS = 500  # rows rendered, then deflated, together
 COMPRESS_LEVEL = 1  # zlib: level 1 is ~4x faster than the default 6, for a file ~15% larger
+EXACT_INTEGER_LIMIT = 10**15  # Excel keeps 15 significant digits: integers from here on are written as text
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 0, for dates from 1900-03-01 (Excel's 1900 leap bug)
 _FIRST_SERIAL_DATE = datetime(1900, 3, 1)
@@ -218,8 +221,11 @@ class _RowRenderer:
     def _cell(index: int, kind: ColumnKind, *, fast: bool) -> str:
         """One cell of the row f-string; `r` is the row number's text, `v<index>` the value, `e<index>` the text."""
         value, ref = f"v{index}", f"{column_letters(index)}{{r}}"
-        if kind is ColumnKind.INTEGER:
-            return f"{{'' if {value} is None else f'<c r=\"{ref}\"><v>{{{value}}}</v></c>'}}"
+        if kind is ColumnKind.INTEGER:  # a chained comparison with constants: no call on the hot path
+            number = f"f'<c r=\"{ref}\"><v>{{{value}}}</v></c>'"
+            digits = f"f'<c r=\"{ref}\" t=\"inlineStr\"><is><t>{{{value}}}</t></is></c>'"
+            exact = f"{-EXACT_INTEGER_LIMIT} < {value} < {EXACT_INTEGER_LIMIT}"
+            return f"{{'' if {value} is None else {number} if {exact} else {digits}}}"
         if kind is ColumnKind.MONEY:  # str(Decimal): exact, and 3x faster than format()
             return f"{{'' if {value} is None else f'<c r=\"{ref}\" s=\"{_STYLE_MONEY}\"><v>{{{value}!s}}</v></c>'}}"
         if kind is ColumnKind.DATETIME:
