@@ -262,7 +262,7 @@ def refresh_grant(session: Session, client: OAuthClient, refresh_token: str,
         session.execute(update(OAuthToken).where(or_(OAuthToken.id == family, OAuthToken.family == family),
                                                  OAuthToken.revoked_at.is_(None)).values(revoked_at=now))
         session.commit()
-        raise OAuthError("invalid_grant", "Refresh token already used.", ["refresh_token"])
+        raise OAuthError("invalid_grant", "Refresh token already used or revoked.", ["refresh_token"])
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:  # the token is kept for when the user is active again
         raise OAuthError("invalid_grant", "Invalid refresh token.", ["refresh_token"])
