@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,3 +102,19 @@ def test_clients_revoke(cli: CliRunner, sessions: Session, settings: Settings) -
     assert revoked["tokens_revoked"] == 1 and revoked["revoked_at"] is not None
     assert _lookup(sessions, security.user_for_access_token, token) is None
     assert security.client_for_secret(sessions, str(made["client_id"]), str(made["client_secret"])) is None
+
+
+def test_import_users_with_a_new_password_revokes_tokens_and_keys(cli: CliRunner, sessions: Session,
+                                                                  settings: Settings, tmp_path: Path) -> None:
+    line = {"id": 42, "username": "olga", "email": "olga@example.com", "password": "first password"}
+    users = tmp_path / "users.jsonl"
+    users.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    _run(cli, "import", "users", str(users))
+    key = str(_run(cli, "apikeys", "create", "--username", "olga")["api_key"])
+    token = str(accounts.issue_tokens(sessions, accounts.find_user(sessions, "olga"), None, settings)["access_token"])
+    _run(cli, "import", "users", str(users))  # the same password: no change
+    assert _lookup(sessions, security.user_for_access_token, token) is not None
+    users.write_text(json.dumps({**line, "password": "second password"}) + "\n", encoding="utf-8")
+    _run(cli, "import", "users", str(users))
+    assert _lookup(sessions, security.user_for_access_token, token) is None
+    assert _lookup(sessions, security.user_for_api_key, key) is None

@@ -233,7 +233,7 @@ StaffWriter = Annotated[Caller, Depends(staff_writer)]
 
 
 async def acted_user(user_id: str, runtime: RuntimeDep, session: SessionDep, caller: StaffWriter) -> User:
-    """A user the platform acts for: credentials are minted for non-staff users only. Staff may make
+    """A user the platform acts for: credentials are minted for active non-staff users only. Staff may make
     anyone staff with a PUT, but a staff account's own credentials come from its password, never from
     another account's token (docs/decisions.md)."""
     user = await in_database(runtime, session.get, User, parse_id(user_id))
