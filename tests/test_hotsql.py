@@ -23,7 +23,7 @@ def filled(session: Session, settings: Settings) -> dict[str, dict[str, object]]
     user = accounts.create_user(session, username="zoé", email="z@example.com", first_name="Zoé", is_staff=True)
     project = accounts.create_project(session, owner=user, name="P")
     client, _, _ = accounts.create_client(session, "c")
-    key = accounts.create_api_key(session, user)
+    _, key = accounts.create_api_key(session, user)
     token = accounts.issue_tokens(session, user, client, settings)["access_token"]
     now = utcnow()
     session.execute(insert(Export), [

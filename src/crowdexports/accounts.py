@@ -12,13 +12,13 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crowdexports import security
 from crowdexports.config import Settings
-from crowdexports.errors import Conflict, CrowdexportsError, FieldProblem, InvalidInput, NotFound
+from crowdexports.errors import Conflict, CrowdexportsError, FieldProblem, InvalidInput, NotFound, invalid
 from crowdexports.models import ApiKey, OAuthClient, OAuthToken, Project, User, utcnow
 
 SCOPE = "read write"
@@ -26,6 +26,7 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 LANG = re.compile(r"[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?")
 CURRENCY = re.compile(r"[A-Z]{3}")
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a cap stops multi-megabyte "passwords"
+MAX_API_KEY_DAYS = 3650
 
 
 class OAuthError(CrowdexportsError):
@@ -83,12 +84,82 @@ def find_user(session: Session, username: str) -> User:
     return user
 
 
-def create_api_key(session: Session, user: User) -> str:
-    """A new read-only API key for `user`, returned once."""
-    key = security.new_token()
-    session.add(ApiKey(user_id=user.id, key_hash=security.hash_token(key)))
+def create_api_key(session: Session, user: User, expires_in_days: int | None = None) -> tuple[ApiKey, str]:
+    """A new read-only API key for `user`: (row, key), the key returned once. It works until revoked, and
+    until `expires_in_days` have passed if given."""
+    if expires_in_days is not None and (isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int)):
+        raise invalid("expires_in_days", "must be an integer", "TypeError")
+    if expires_in_days is not None and not 0 < expires_in_days <= MAX_API_KEY_DAYS:
+        raise invalid("expires_in_days", f"must be from 1 to {MAX_API_KEY_DAYS} days")
+    key, now = security.new_token(), utcnow()
+    row = ApiKey(user_id=user.id, key_hash=security.hash_token(key), created_at=now,
+                 expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None)
+    session.add(row)
     session.commit()
+    return row, key
+
+
+def find_api_key(session: Session, key_id: int) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"no API key {key_id}")
     return key
+
+
+def api_keys_of(session: Session, user_id: int) -> list[ApiKey]:
+    """Every key of a user, revoked and expired ones included, oldest first."""
+    return list(session.scalars(select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id)))
+
+
+def revoke_api_key(session: Session, key: ApiKey) -> None:
+    """The key stops working at once; revoking it again changes nothing."""
+    session.execute(update(ApiKey).where(ApiKey.id == key.id, ApiKey.revoked_at.is_(None))
+                    .values(revoked_at=utcnow()))
+    session.commit()
+    session.refresh(key)
+
+
+def revoke_tokens(session: Session, user_id: int) -> int:
+    """Revokes every live token pair of a user (access and refresh), without committing: how many."""
+    revoked: int = session.execute(update(OAuthToken).where(OAuthToken.user_id == user_id,
+                                                            OAuthToken.revoked_at.is_(None))
+                                   .values(revoked_at=utcnow())).rowcount  # type: ignore[attr-defined]
+    return revoked
+
+
+def revoke_credentials(session: Session, user_id: int) -> None:
+    """After a password change: the user's token pairs and API keys, without committing. Keys too, as the
+    platform mints keys for whoever is logged in as the user, so someone who knew the old password may hold
+    one (docs/decisions.md)."""
+    revoke_tokens(session, user_id)
+    session.execute(update(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+                    .values(revoked_at=utcnow()))
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """An inactive user's every credential is refused (security.py); activating gives back those that are
+    neither revoked nor expired."""
+    user.is_active = active
+    session.commit()
+
+
+def find_client(session: Session, client_id: str) -> OAuthClient:
+    client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    if client is None:
+        raise NotFound(f"no OAuth client {client_id!r}")
+    return client
+
+
+def revoke_client(session: Session, client: OAuthClient) -> int:
+    """The client can no longer get tokens, and every live token it was given dies: how many."""
+    now = utcnow()
+    if client.revoked_at is None:
+        client.revoked_at = now
+    revoked: int = session.execute(update(OAuthToken).where(OAuthToken.client_id == client.id,
+                                                            OAuthToken.revoked_at.is_(None))
+                                   .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]
+    session.commit()
+    return revoked
 
 
 def create_client(session: Session, name: str) -> tuple[OAuthClient, str, str]:
@@ -137,12 +208,13 @@ def create_project(
     return project
 
 
-def issue_tokens(session: Session, user: User, client: OAuthClient | None,
-                 settings: Settings) -> dict[str, Any]:
-    """A new access/refresh pair for `user`: the token answer of SPEC §2 (RFC 6749 §5.1)."""
+def issue_tokens(session: Session, user: User, client: OAuthClient | None, settings: Settings,
+                 family: int | None = None) -> dict[str, Any]:
+    """A new access/refresh pair for `user`: the token answer of SPEC §2 (RFC 6749 §5.1). `family` is
+    the first token of the refresh chain it continues, if it continues one."""
     access, refresh, now = security.new_token(), security.new_token(), utcnow()
     session.add(OAuthToken(
-        user_id=user.id, client_id=client.id if client else None,
+        user_id=user.id, client_id=client.id if client else None, family=family,
         access_hash=security.hash_token(access), refresh_hash=security.hash_token(refresh),
         access_expires_at=now + timedelta(seconds=settings.access_token_seconds),
         refresh_expires_at=now + timedelta(days=settings.refresh_token_days),
@@ -168,7 +240,7 @@ def password_grant(session: Session, client: OAuthClient, username: str, passwor
     session.commit()
     checked = len(password) <= MAX_PASSWORD_LENGTH and security.verify_password(
         password, user.password_hash if user else None)
-    if user is None or not checked:
+    if user is None or not checked or not user.is_active:
         raise OAuthError("invalid_grant", "Invalid credentials given.", ["username", "password"])
     return issue_tokens(session, user, client, settings)
 
@@ -177,27 +249,27 @@ def refresh_grant(session: Session, client: OAuthClient, refresh_token: str,
                   settings: Settings) -> dict[str, Any]:
     """RFC 6749 §6 with rotation: each refresh token works once, and its access token dies with it.
 
-    A second use of a rotated token means it leaked (RFC 9700 §4.14.2): every live token of that
-    user for that client is revoked. Tokens issued to no client (by the platform) may be refreshed
-    by any authenticated client; others only by their own.
+    A second use of a rotated token means it leaked (RFC 9700 §4.14.2): its whole family, every pair
+    issued from the same first token, is revoked, whichever client refreshed it. Tokens issued to no
+    client (by the platform) may be refreshed by any authenticated client; others only by their own.
     """
     row = security.token_for_refresh(session, refresh_token)
     now = utcnow()
     if row is None or (row.client_id is not None and row.client_id != client.id):
         raise OAuthError("invalid_grant", "Invalid refresh token.", ["refresh_token"])
+    family = row.family or row.id
     if row.revoked_at is not None:
-        same_client = (OAuthToken.client_id.is_(None) if row.client_id is None
-                       else OAuthToken.client_id == row.client_id)
-        session.execute(update(OAuthToken).where(OAuthToken.user_id == row.user_id, same_client,
+        session.execute(update(OAuthToken).where(or_(OAuthToken.id == family, OAuthToken.family == family),
                                                  OAuthToken.revoked_at.is_(None)).values(revoked_at=now))
         session.commit()
-        raise OAuthError("invalid_grant", "Refresh token already used.", ["refresh_token"])
+        raise OAuthError("invalid_grant", "Refresh token already used or revoked.", ["refresh_token"])
     user = session.get(User, row.user_id)
+    if user is None or not user.is_active:  # the token is kept for when the user is active again
+        raise OAuthError("invalid_grant", "Invalid refresh token.", ["refresh_token"])
     # Conditional: of two concurrent refreshes with one token, exactly one wins.
     won = session.execute(update(OAuthToken).where(OAuthToken.id == row.id, OAuthToken.revoked_at.is_(None))
                           .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]
-    if not won or user is None or row.refresh_expires_at <= now:
+    if not won or row.refresh_expires_at <= now:
         session.commit()
         raise OAuthError("invalid_grant", "Invalid refresh token.", ["refresh_token"])
-    return issue_tokens(session, user, client, settings)
-
+    return issue_tokens(session, user, client, settings, family)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -71,6 +72,9 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(300), default="")
     lang: Mapped[str] = mapped_column(String(10), default="en")
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False refuses every credential of the user at once: the caller lookups join on it (security.py).
+    # A server default only: the bulk inserts (seed, order import) name their columns and leave it out.
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -99,6 +103,8 @@ class ApiKey(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # null: never
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class OAuthClient(Base):
@@ -109,12 +115,14 @@ class OAuthClient(Base):
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # its tokens are revoked with it
 
 
 class OAuthToken(Base):
     """One access/refresh pair. Refreshing revokes the row and issues a new one (rotation)."""
 
     __tablename__ = "oauth_tokens"
+    __table_args__ = (Index("ix_oauth_tokens_family", "family"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -125,6 +133,9 @@ class OAuthToken(Base):
     refresh_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The id of the first token of its refresh chain (null on that first token itself): the reuse of a
+    # rotated refresh token revokes the whole chain with one UPDATE (accounts.refresh_grant).
+    family: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class Project(Base):

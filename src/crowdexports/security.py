@@ -61,40 +61,49 @@ def _same(stored_hash: str, token: str) -> bool:
 
 
 # The caller's lookups run on every API request: one statement each, its user's fields included, run
-# on the DBAPI connection (crowdexports/hotsql.py says why).
+# on the DBAPI connection (crowdexports/hotsql.py says why). An inactive user, a revoked key or token
+# is never found: the rules of revocation are in the statement itself, not in another query.
 _USERS, _KEYS, _TOKENS = User.__table__, ApiKey.__table__, OAuthToken.__table__
-_API_KEY_USER = HotStatement(select(*USER_RECORD_COLUMNS, _KEYS.c.key_hash).join_from(_KEYS, _USERS)
-                             .where(_KEYS.c.key_hash == bindparam("key_hash")))
-_TOKEN_USER = HotStatement(select(*USER_RECORD_COLUMNS, _TOKENS.c.access_hash, _TOKENS.c.revoked_at,
-                                  _TOKENS.c.access_expires_at).join_from(_TOKENS, _USERS)
-                           .where(_TOKENS.c.access_hash == bindparam("access_hash")))
+_API_KEY_USER = HotStatement(select(*USER_RECORD_COLUMNS, _KEYS.c.key_hash, _KEYS.c.expires_at)
+                             .join_from(_KEYS, _USERS)
+                             .where(_KEYS.c.key_hash == bindparam("key_hash"), _KEYS.c.revoked_at.is_(None),
+                                    _USERS.c.is_active))
+_TOKEN_USER = HotStatement(select(*USER_RECORD_COLUMNS, _TOKENS.c.access_hash, _TOKENS.c.access_expires_at)
+                           .join_from(_TOKENS, _USERS)
+                           .where(_TOKENS.c.access_hash == bindparam("access_hash"), _TOKENS.c.revoked_at.is_(None),
+                                  _USERS.c.is_active))
 _NAMED_USER = HotStatement(select(*USER_RECORD_COLUMNS, _USERS.c.password_hash)
-                           .where(_USERS.c.username == bindparam("username")))
+                           .where(_USERS.c.username == bindparam("username"), _USERS.c.is_active))
 _USER_FIELDS = len(USER_RECORD_COLUMNS)
 
 
 def user_for_api_key(connection: HotConnection, key: str) -> UserRecord | None:
+    """The active user of an API key that is neither revoked nor expired."""
     row = connection.first(_API_KEY_USER, key_hash=hash_token(key))
-    return UserRecord(*row[:_USER_FIELDS]) if row is not None and _same(row.key_hash, key) else None
+    if row is None or not _same(row.key_hash, key):
+        return None
+    return UserRecord(*row[:_USER_FIELDS]) if row.expires_at is None or row.expires_at > utcnow() else None
 
 
 def user_for_access_token(connection: HotConnection, token: str) -> UserRecord | None:
-    """The user of a Bearer token that is neither revoked nor expired."""
+    """The active user of a Bearer token that is neither revoked nor expired."""
     row = connection.first(_TOKEN_USER, access_hash=hash_token(token))
-    if row is None or not _same(row.access_hash, token) or row.revoked_at is not None:
+    if row is None or not _same(row.access_hash, token):
         return None
     return UserRecord(*row[:_USER_FIELDS]) if row.access_expires_at > utcnow() else None
 
 
 def user_and_password_hash(connection: HotConnection, username: str) -> tuple[UserRecord | None, str | None]:
-    """The user named `username` and their password hash: (None, None) if there is none."""
+    """The active user named `username` and their password hash: (None, None) if there is none."""
     row = connection.first(_NAMED_USER, username=username)
     return (None, None) if row is None else (UserRecord(*row[:_USER_FIELDS]), row.password_hash)
 
 
 def client_for_secret(session: Session, client_id: str, client_secret: str) -> OAuthClient | None:
-    """The client if both id and secret match. An unknown id still hashes, to keep timings alike."""
-    client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    """The client if both id and secret match and it is not revoked. An unknown id still hashes, to keep
+    timings alike."""
+    client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id,
+                                                      OAuthClient.revoked_at.is_(None)))
     matched = _same(client.secret_hash if client else hash_token(""), client_secret)
     return client if client is not None and matched else None
 

@@ -91,7 +91,7 @@ def make_account(session: Session, settings: Settings, username: str, client: OA
     user.password_hash = security.hash_password(password, CHEAP_HASHER)
     session.commit()
     tokens = accounts.issue_tokens(session, user, client, settings)
-    return Account(user, password, accounts.create_api_key(session, user), tokens["access_token"],
+    return Account(user, password, accounts.create_api_key(session, user)[1], tokens["access_token"],
                    tokens["refresh_token"])
 
 

@@ -121,7 +121,7 @@ def test_no_secret_is_stored_in_clear(client: TestClient, session: Session, sett
     text): hashes are there, the secrets themselves are not."""
     password = "correct horse battery staple"
     user = accounts.create_user(session, username="carol", email="carol@example.com", password=password)
-    api_key = accounts.create_api_key(session, user)
+    _, api_key = accounts.create_api_key(session, user)
     _, client_id, client_secret = oauth_client
     pair = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
     tokens = client.post("/oauth2/token/", headers={"Authorization": f"Basic {pair}"},

@@ -123,8 +123,9 @@ def test_an_api_key_minted_for_a_user_reads_as_them_once_shown(client: TestClien
     assert response.status_code == 201, response.text
     assert response.headers["cache-control"] == "no-store"
     key = response.json()["key"]
-    assert list(response.json()) == ["key"]
     stored = session.query(ApiKey).filter_by(key_hash=security.hash_token(key)).one()
+    assert response.json() == {"id": stored.id, "user_id": alice.user.id, "key": key, "expires_at": None,
+                               "revoked_at": None, "created_at": response.json()["created_at"]}
     assert stored.user_id == alice.user.id and key not in stored.key_hash
     headers = {"Authorization": f"APIKey {key}"}
     assert client.get(f"/v1/projects/{project_a.id}/exports", headers=headers).status_code == 200

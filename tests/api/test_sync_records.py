@@ -63,7 +63,7 @@ def test_a_user_is_created_then_the_same_body_changes_nothing(client: TestClient
     assert created.status_code == 201, created.text
     assert created.json() == {"id": USER_ID, "username": "zoe", "email": "zoe@example.com", "first_name": "Zoé",
                               "last_name": "Durand", "name": "Zoé Durand", "lang": "fr", "is_staff": False,
-                              "has_password": True}
+                              "is_active": True, "has_password": True}
     stored = snapshot(session_factory)
     again = put(client, staff, "users", USER_ID, body)
     assert again.status_code == 200 and again.json() == created.json()

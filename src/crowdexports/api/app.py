@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from crowdexports.api import errors
 from crowdexports.api.limits import Admission, BodyDeadline, BodySizeLimit
 from crowdexports.api.passwords import BasicPasswords
-from crowdexports.api.routes import downloads, exports, health, imports, oauth, sync
+from crowdexports.api.routes import credentials, downloads, exports, health, imports, oauth, sync
 from crowdexports.api.throttle import Throttle
 from crowdexports.runtime import Runtime
 
@@ -42,7 +42,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.throttle = throttle
     app.state.basic_passwords = BasicPasswords(runtime.settings.resolved_secret_key, throttle)
     errors.install(app)
-    for module in (oauth, exports, downloads, health, sync, imports):
+    for module in (oauth, exports, downloads, health, sync, credentials, imports):
         app.include_router(module.router)
     settings = runtime.settings
     # Each add_middleware wraps the ones before: a declared oversize body is refused before it waits for

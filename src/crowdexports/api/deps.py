@@ -32,10 +32,10 @@ from starlette.exceptions import HTTPException
 from crowdexports import security
 from crowdexports.api.passwords import BasicPasswords
 from crowdexports.api.throttle import Throttle
-from crowdexports.errors import AuthenticationFailed, FieldProblem, Forbidden, InvalidInput, NotFound
+from crowdexports.errors import AuthenticationFailed, Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from crowdexports.exports import queries
 from crowdexports.hotsql import HotConnection
-from crowdexports.models import Export, Project, User, UserRecord
+from crowdexports.models import ApiKey, Export, Project, User, UserRecord
 from crowdexports.runtime import Runtime
 from crowdexports.sync.records import decode_json
 
@@ -233,7 +233,7 @@ StaffWriter = Annotated[Caller, Depends(staff_writer)]
 
 
 async def acted_user(user_id: str, runtime: RuntimeDep, session: SessionDep, caller: StaffWriter) -> User:
-    """A user the platform acts for: credentials are minted for non-staff users only. Staff may make
+    """A user the platform acts for: credentials are minted for active non-staff users only. Staff may make
     anyone staff with a PUT, but a staff account's own credentials come from its password, never from
     another account's token (docs/decisions.md)."""
     user = await in_database(runtime, session.get, User, parse_id(user_id))
@@ -241,12 +241,28 @@ async def acted_user(user_id: str, runtime: RuntimeDep, session: SessionDep, cal
         raise NotFound(f"user {user_id} does not exist")
     if user.is_staff:
         raise Forbidden("Credentials of a staff account are not issued for it: use its password.")
+    if not user.is_active:
+        raise Conflict(f"User {user.id} is not active: no credentials are issued for it.")
     return user
+
+
+async def visible_api_key(api_key_id: str, runtime: RuntimeDep, session: SessionDep, caller: CallerDep) -> ApiKey:
+    """A key for its owner and staff; to anyone else it does not exist (whose keys exist is private)."""
+    key = await in_database(runtime, session.get, ApiKey, parse_id(api_key_id))
+    if key is None or not (caller.user.is_staff or key.user_id == caller.user.id):
+        raise NotFound(f"API key {api_key_id} does not exist")
+    return key
+
+
+async def revocable_api_key(key: Annotated[ApiKey, Depends(visible_api_key)], caller: CallerDep) -> ApiKey:
+    _writer(caller)
+    return key
 
 
 OwnProjectForWrite = Annotated[Project, Depends(own_project_for_write)]
 CancelableExport = Annotated[Export, Depends(cancelable_export)]
 ActedUser = Annotated[User, Depends(acted_user)]
+RevocableApiKey = Annotated[ApiKey, Depends(revocable_api_key)]
 
 
 def _reject_constant(name: str) -> Any:
@@ -280,10 +296,18 @@ async def json_object(request: Request) -> dict[str, Any]:
     return await _json_object(request, _plain_json)
 
 
+async def optional_json_object(request: Request) -> dict[str, Any]:
+    """Like json_object, for a body that may be left out: none is {}."""
+    if not await request.body():
+        return {}
+    return await _json_object(request, _plain_json)
+
+
 async def exact_json_object(request: Request) -> dict[str, Any]:
     """Like json_object, with every non-integer number an exact Decimal: for bodies with amounts."""
     return await _json_object(request, decode_json)
 
 
 JsonObject = Annotated[dict[str, Any], Depends(json_object)]
+OptionalJsonObject = Annotated[dict[str, Any], Depends(optional_json_object)]
 ExactJsonObject = Annotated[dict[str, Any], Depends(exact_json_object)]

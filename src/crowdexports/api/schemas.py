@@ -129,6 +129,8 @@ class UserPut(Strict):
     name: str = Field(default="", max_length=300, description="Display name; `first_name last_name` when empty.")
     lang: str = Field(default="en", examples=["fr"])
     is_staff: bool = False
+    is_active: bool = Field(default=True, description="False refuses every credential of the user at once; "
+                            "true again gives back those neither revoked nor expired.")
     password: str | None = Field(default=None, description="Write-only, for the password grant. Absent or "
                                  "null keeps the stored one; it is stored hashed.")
 
@@ -142,6 +144,7 @@ class UserOut(Strict):
     name: str
     lang: str
     is_staff: bool
+    is_active: bool
     has_password: bool = Field(description="Whether the password grant and HTTP Basic work for this user.")
 
 
@@ -186,8 +189,31 @@ class RewardOut(Strict):
     currency: str = Field(description="The project's currency.")
 
 
-class ApiKeyOut(Strict):
+class ApiKeyCreate(Strict):
+    """`POST /v1/users/{id}/apikeys`: optional, the body may be left out."""
+
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650,
+                                        description="The key stops working after this many days; never when null.")
+
+
+class ApiKeyInfo(Strict):
+    id: int
+    user_id: int
+    created_at: str = Field(description="RFC 3339, UTC.")
+    expires_at: str | None = Field(description="When the key stops working; null: never.")
+    revoked_at: str | None = Field(description="When the key was revoked; null while it is not.")
+
+
+class ApiKeyOut(ApiKeyInfo):
     key: str = Field(description="Shown this once; stored only as a hash.")
+
+
+class ApiKeyList(Strict):
+    api_keys: list[ApiKeyInfo] = Field(description="Oldest first, revoked and expired ones included; no secrets.")
+
+
+class TokensRevoked(Strict):
+    revoked: int = Field(description="Token pairs that were live and are now revoked.")
 
 
 class Counts(Strict):

@@ -20,8 +20,9 @@ from crowdexports.config import Settings
 from crowdexports.db import make_engine, make_session_factory
 from crowdexports.errors import NotFound, invalid
 from crowdexports.exports import pipeline
+from crowdexports.exports.queries import rfc3339
 from crowdexports.exports.requests import validate_export_request
-from crowdexports.models import Export, Project, User, utcnow
+from crowdexports.models import ApiKey, Export, Project, User, utcnow
 from crowdexports.seed import seed_orders
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object with what was made.")
@@ -62,13 +63,73 @@ def users_create(
               "lang": user.lang}, as_json, f"user {user.id} {user.username} created")
 
 
+def _set_active(username: str, active: bool, as_json: bool) -> None:
+    with domain_errors(), _session() as session:
+        user = accounts.find_user(session, username)
+        accounts.set_active(session, user, active)
+        emit({"id": user.id, "username": user.username, "is_active": user.is_active}, as_json,
+             f"user {user.id} {user.username} is {'active' if active else 'inactive'}")
+
+
+@users.command("deactivate")
+def users_deactivate(username: str = typer.Option(...), as_json: bool = JSON_OPTION) -> None:
+    """Refuse every credential of a user at once (tokens, API keys, password), until activated again."""
+    _set_active(username, False, as_json)
+
+
+@users.command("activate")
+def users_activate(username: str = typer.Option(...), as_json: bool = JSON_OPTION) -> None:
+    """Accept a deactivated user's credentials again: those that are neither revoked nor expired."""
+    _set_active(username, True, as_json)
+
+
+@users.command("revoke-tokens")
+def users_revoke_tokens(username: str = typer.Option(...), as_json: bool = JSON_OPTION) -> None:
+    """Revoke every access and refresh token of a user."""
+    with domain_errors(), _session() as session:
+        user = accounts.find_user(session, username)
+        revoked = accounts.revoke_tokens(session, user.id)
+        session.commit()
+        emit({"username": user.username, "revoked": revoked}, as_json,
+             f"{revoked} token pairs of {user.username} revoked")
+
+
+def _key_fields(key: ApiKey) -> dict[str, object]:
+    return {"id": key.id, "created_at": rfc3339(key.created_at), "expires_at": rfc3339(key.expires_at),
+            "revoked_at": rfc3339(key.revoked_at)}
+
+
 @apikeys.command("create")
-def apikeys_create(username: str = typer.Option(...), as_json: bool = JSON_OPTION) -> None:
+def apikeys_create(username: str = typer.Option(...),
+                   expires_in_days: int | None = typer.Option(None, help="It stops working after this many days."),
+                   as_json: bool = JSON_OPTION) -> None:
     """Create an API key for a user; it is shown once and stored only as a hash."""
     with domain_errors(), _session() as session:
         user = accounts.find_user(session, username)
-        key = accounts.create_api_key(session, user)
-        emit({"username": user.username, "api_key": key}, as_json, f"API key for {user.username}: {key}")
+        row, key = accounts.create_api_key(session, user, expires_in_days)
+        emit({"username": user.username, "api_key": key, **_key_fields(row)}, as_json,
+             f"API key {row.id} for {user.username}: {key}")
+
+
+@apikeys.command("list")
+def apikeys_list(username: str = typer.Option(...), as_json: bool = JSON_OPTION) -> None:
+    """A user's API keys, without their secrets, revoked and expired ones included."""
+    with domain_errors(), _session() as session:
+        user = accounts.find_user(session, username)
+        keys = [_key_fields(key) for key in accounts.api_keys_of(session, user.id)]
+        emit({"username": user.username, "api_keys": keys}, as_json,
+             "\n".join(" ".join(f"{name}={value}" for name, value in key.items()) for key in keys)
+             or f"{user.username} has no API keys")
+
+
+@apikeys.command("revoke")
+def apikeys_revoke(key_id: int = typer.Option(..., "--id", help="The key's id (apikeys list)."),
+                   as_json: bool = JSON_OPTION) -> None:
+    """Revoke an API key: it stops working at once, for good."""
+    with domain_errors(), _session() as session:
+        key = accounts.find_api_key(session, key_id)
+        accounts.revoke_api_key(session, key)
+        emit(_key_fields(key), as_json, f"API key {key.id} revoked")
 
 
 @clients.command("create")
@@ -78,6 +139,16 @@ def clients_create(name: str = typer.Option(...), as_json: bool = JSON_OPTION) -
         client, client_id, client_secret = accounts.create_client(session, name)
         emit({"name": client.name, "client_id": client_id, "client_secret": client_secret}, as_json,
              f"client id: {client_id}\nclient secret: {client_secret}")
+
+
+@clients.command("revoke")
+def clients_revoke(client_id: str = typer.Option(...), as_json: bool = JSON_OPTION) -> None:
+    """Revoke an OAuth client: it gets no more tokens, and every token it was given stops working."""
+    with domain_errors(), _session() as session:
+        client = accounts.find_client(session, client_id)
+        revoked = accounts.revoke_client(session, client)
+        emit({"client_id": client.client_id, "revoked_at": rfc3339(client.revoked_at), "tokens_revoked": revoked},
+             as_json, f"client {client.client_id} revoked, and {revoked} of its token pairs")
 
 
 @projects.command("create")

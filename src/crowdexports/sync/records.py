@@ -9,8 +9,8 @@ Problems are raised together as one InvalidInput whose field names start with `p
 Rules: a body is the whole resource (PUT), so required fields must be there, an optional field
 absent or null takes its default, and unknown fields are refused (`strict=False`, for the platform's
 full resources embedded in an imported order, ignores them); `password` alone is write-only and
-optional: absent or null leaves the stored hash as it is. Sending the same body twice changes nothing
-and reports `created=False` the second time.
+optional: absent or null leaves the stored hash as it is, and a new one revokes the user's tokens and
+API keys. Sending the same body twice changes nothing and reports `created=False` the second time.
 """
 
 from __future__ import annotations
@@ -26,7 +26,15 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from crowdexports import security
-from crowdexports.accounts import CURRENCY, EMAIL, LANG, MAX_PASSWORD_LENGTH, slug_of, valid_timezone
+from crowdexports.accounts import (
+    CURRENCY,
+    EMAIL,
+    LANG,
+    MAX_PASSWORD_LENGTH,
+    revoke_credentials,
+    slug_of,
+    valid_timezone,
+)
 from crowdexports.errors import FieldProblem, InvalidInput
 from crowdexports.models import Order, OrderItem, Project, Reward, User
 from crowdexports.money import to_decimal, to_minor
@@ -188,7 +196,7 @@ def take_id(body: dict[str, Any], path: Sequence[str] = ()) -> int:
     return record_id
 
 
-USER_FIELDS = ("username", "email", "first_name", "last_name", "name", "lang", "is_staff", "password")
+USER_FIELDS = ("username", "email", "first_name", "last_name", "name", "lang", "is_staff", "is_active", "password")
 PROJECT_FIELDS = ("owner_id", "name", "slug", "currency", "timezone", "lang")
 REWARD_FIELDS = ("project_id", "title", "description", "price")
 
@@ -221,6 +229,7 @@ def upsert_user(session: Session, user_id: int, body: object, path: Sequence[str
     name = fields.text("name", max_length=300)
     lang = fields.text("lang", default="en", max_length=10, check=LANG.fullmatch, rule=LANG_RULE)
     is_staff = fields.boolean("is_staff")
+    is_active = fields.boolean("is_active", default=True)
     password = None
     if fields.body.get("password") is not None:
         password = fields.text("password", max_length=MAX_PASSWORD_LENGTH, forbidden=SURROGATE, check=bool,
@@ -236,11 +245,14 @@ def upsert_user(session: Session, user_id: int, body: object, path: Sequence[str
         user = User(id=user_id)
         session.add(user)
     user.username, user.email, user.lang, user.is_staff = username, email, lang, is_staff
-    user.first_name, user.last_name = first_name, last_name
+    user.first_name, user.last_name, user.is_active = first_name, last_name, is_active
     user.name = name or f"{first_name} {last_name}".strip()
-    # The same password again leaves the row as it is (a new hash would have a new salt).
+    # The same password again leaves the row as it is (a new hash would have a new salt). A replaced
+    # one ends every session and key given out under the old one.
     if password is not None and (user.password_hash is None
                                  or not security.verify_password(password, user.password_hash)):
+        if user.password_hash is not None:
+            revoke_credentials(session, user_id)
         user.password_hash = security.hash_password(password)
     session.flush()
     if created:

@@ -15,9 +15,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crowdexports import accounts
-from crowdexports.api.deps import ActedUser, ExactJsonObject, RuntimeDep, SessionDep, StaffWriter, parse_id
+from crowdexports.api.deps import (
+    ActedUser,
+    ExactJsonObject,
+    OptionalJsonObject,
+    RuntimeDep,
+    SessionDep,
+    StaffWriter,
+    parse_id,
+)
 from crowdexports.api.errors import NO_STORE
+from crowdexports.api.routes.credentials import api_key_resource
 from crowdexports.api.schemas import (
+    ApiKeyCreate,
     ApiKeyOut,
     ProjectOut,
     ProjectPut,
@@ -28,7 +38,7 @@ from crowdexports.api.schemas import (
     UserPut,
     errors,
 )
-from crowdexports.errors import Conflict
+from crowdexports.errors import Conflict, FieldProblem, InvalidInput
 from crowdexports.models import Project, Reward, User
 from crowdexports.money import to_decimal
 from crowdexports.sync import records
@@ -76,7 +86,7 @@ def _save(session: Session, upsert: Upsert, resource_id: int, payload: dict[str,
 def user_resource(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "email": user.email, "first_name": user.first_name,
             "last_name": user.last_name, "name": user.name, "lang": user.lang, "is_staff": user.is_staff,
-            "has_password": user.password_hash is not None}
+            "is_active": user.is_active, "has_password": user.password_hash is not None}
 
 
 def project_resource(project: Project) -> dict[str, Any]:
@@ -96,11 +106,12 @@ def put_user(caller: StaffWriter, user_id: Annotated[int, Depends(_user_id)], pa
              session: SessionDep, response: Response) -> dict[str, Any]:
     """Create or replace the platform's user `user_id`."""
     if user_id == caller.user.id and (payload.get("username") != caller.user.username
-                                      or payload.get("is_staff") is not True):
+                                      or payload.get("is_staff") is not True or payload.get("is_active") is False):
         # The platform's user with the id of the account syncing: overwriting it would hand that
-        # account's credentials to someone else (docs/decisions.md).
-        raise Conflict(f"User {user_id} is the account making this request: it cannot be renamed or lose "
-                       "staff through the sync. Sync with an account whose id the platform does not use.")
+        # account's credentials to someone else (docs/decisions.md), or lock the sync out.
+        raise Conflict(f"User {user_id} is the account making this request: it cannot be renamed, lose "
+                       "staff or be made inactive through the sync. Sync with an account whose id the platform "
+                       "does not use.")
     _save(session, records.upsert_user, user_id, payload, response)
     return user_resource(session.get_one(User, user_id))
 
@@ -125,7 +136,7 @@ def put_reward(caller: StaffWriter, reward_id: Annotated[int, Depends(_reward_id
     return reward_resource(reward, session.get_one(Project, reward.project_id).currency)
 
 
-@router.post("/users/{user_id}/tokens", response_model=TokenOut, responses=errors(401, 403, 404))
+@router.post("/users/{user_id}/tokens", response_model=TokenOut, responses=errors(401, 403, 404, 409))
 def issue_tokens(user: ActedUser, session: SessionDep, runtime: RuntimeDep, response: Response) -> dict[str, Any]:
     """A token pair for a non-staff user, as `/oauth2/token/` answers: the platform acts for its
     logged-in user without their password. The refresh token works with any OAuth client."""
@@ -134,8 +145,15 @@ def issue_tokens(user: ActedUser, session: SessionDep, runtime: RuntimeDep, resp
 
 
 @router.post("/users/{user_id}/apikeys", response_model=ApiKeyOut, status_code=201,
-             responses=errors(401, 403, 404))
-def create_api_key(user: ActedUser, session: SessionDep, response: Response) -> dict[str, Any]:
-    """A new read-only API key for a non-staff user, shown once."""
+             openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
+                 "schema": ApiKeyCreate.model_json_schema()}}}},
+             responses=errors(400, 401, 403, 404, 409, 415))
+def create_api_key(user: ActedUser, payload: OptionalJsonObject, session: SessionDep,
+                   response: Response) -> dict[str, Any]:
+    """A new read-only API key for a non-staff user, shown once; it may expire after `expires_in_days`."""
+    unknown = sorted(set(payload) - {"expires_in_days"})
+    if unknown:
+        raise InvalidInput([FieldProblem([name[:100]], "unknown field", "UnknownFieldError") for name in unknown])
+    row, key = accounts.create_api_key(session, user, payload.get("expires_in_days"))
     response.headers.update(NO_STORE)
-    return {"key": accounts.create_api_key(session, user)}
+    return {**api_key_resource(row), "key": key}
