@@ -119,6 +119,17 @@ def test_token_requests_are_limited_per_client_and_per_address(
         assert_limited(_password_grant(client, oauth_client, "bob", bob.password), window=3600)
 
 
+def test_one_api_key_has_one_budget_however_the_header_spells_it(runtime: Runtime, alice: Account,
+                                                                 export_url: str) -> None:
+    """Issue 12, point 11: the count is keyed on the key, not on the header's text."""
+    spellings = [f"APIKey {alice.api_key}", f"ApiKey :{alice.api_key}", f"ApiKey alice:{alice.api_key}"]
+    with limited_client(runtime, rate_limit_api=Limit(3, 60)) as client:
+        answers = [client.get(export_url, headers={"Authorization": spelling}).status_code for spelling in spellings]
+        assert answers == [200] * 3
+        for spelling in spellings:
+            assert_limited(client.get(export_url, headers={"Authorization": spelling}))
+
+
 @pytest.fixture
 def unreachable_store(runtime: Runtime) -> Iterator[TestClient]:
     """The counts' store is a Redis that does not answer (a closed port)."""
