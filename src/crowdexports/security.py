@@ -134,16 +134,11 @@ class VerifiedPasswords:
             expiry = self._entries.get(digest)
         return expiry is not None and expiry > time.monotonic()
 
-    def check(self, username: str, password: str, password_hash: str | None) -> bool:
-        """verify_password, answered from memory when the same pair passed within the TTL."""
-        if self.remembers(username, password, password_hash):
-            return True
-        if not verify_password(password, password_hash) or password_hash is None:  # None still costs a hash
-            return False
+    def remember(self, username: str, password: str, password_hash: str) -> None:
+        """Note a pair argon2 just accepted against `password_hash`, for the TTL."""
         digest = self.key(username, password, password_hash)
         with self._lock:
             self._entries[digest] = time.monotonic() + self._ttl
             self._entries.move_to_end(digest)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
-        return True

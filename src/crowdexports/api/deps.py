@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 
 from crowdexports import security
 from crowdexports.api.passwords import BasicPasswords
-from crowdexports.api.throttle import Throttle
+from crowdexports.api.throttle import Throttle, address_of
 from crowdexports.errors import AuthenticationFailed, FieldProblem, Forbidden, InvalidInput, NotFound
 from crowdexports.exports import queries
 from crowdexports.hotsql import HotConnection
@@ -147,7 +147,7 @@ async def _basic(request: Request, runtime: Runtime, reads: PooledReads, usernam
     if passwords.verified.remembers(username, password, password_hash):
         return user
     await in_database(runtime, reads.release)  # the argon2 check, or the wait for another's, needs none
-    return user if await passwords.check(username, password, password_hash) else None
+    return user if await passwords.check(username, password, password_hash, address_of(request)) else None
 
 
 async def authenticate(request: Request, runtime: Runtime, connection: PooledReads) -> Caller:
