@@ -164,7 +164,7 @@ def password_grant(session: Session, client: OAuthClient, username: str, passwor
                    verify: Callable[[str, str | None], bool]) -> dict[str, Any]:
     """RFC 6749 §4.3. Kept for Ulule clients although RFC 9700 advises against it. `verify` checks
     the password against the user's hash (the API bounds and throttles it: api/passwords.py)."""
-    user = session.scalar(select(User).where(User.username == username))
+    user = security.user_named(session, username)
     # The read is over: its connection goes back to the pool for the hash, as for HTTP Basic
     # (api/deps.py PooledReads). A commit, not a rollback: that would expire `user` and the client.
     session.commit()

@@ -86,15 +86,27 @@ def user_for_access_token(connection: HotConnection, token: str) -> UserRecord |
     return UserRecord(*row[:_USER_FIELDS]) if row.access_expires_at > utcnow() else None
 
 
+def _can_name(text: str) -> bool:
+    """Whether `text` could be a stored username or client id: none holds a NUL (usernames are
+    printable, client ids URL-safe), and PostgreSQL refuses a NUL in a query's text (an error, so a
+    500), so text with one names nothing and is never sent. Secrets reach queries only as hashes."""
+    return "\0" not in text
+
+
 def user_and_password_hash(connection: HotConnection, username: str) -> tuple[UserRecord | None, str | None]:
     """The user named `username` and their password hash: (None, None) if there is none."""
-    row = connection.first(_NAMED_USER, username=username)
+    row = connection.first(_NAMED_USER, username=username) if _can_name(username) else None
     return (None, None) if row is None else (UserRecord(*row[:_USER_FIELDS]), row.password_hash)
+
+
+def user_named(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username)) if _can_name(username) else None
 
 
 def client_for_secret(session: Session, client_id: str, client_secret: str) -> OAuthClient | None:
     """The client if both id and secret match. An unknown id still hashes, to keep timings alike."""
-    client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    client = (session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+              if _can_name(client_id) else None)
     matched = _same(client.secret_hash if client else hash_token(""), client_secret)
     return client if client is not None and matched else None
 
