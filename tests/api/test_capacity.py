@@ -137,10 +137,12 @@ def test_a_password_grant_holds_no_database_connection_while_it_hashes(
 
 
 def test_password_checks_at_once_are_bounded_and_the_overflow_is_refused_at_once(
-        runtime: Runtime, settings: Settings, export_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 12, point 2: a burst of Basic requests with a new random username each (no memory, no
-    shared check, no username's budget) never runs more argon2 checks at once than `password_checks`
-    (each is 64 MiB): a few more wait, the rest get 429 at once, and /healthz keeps answering."""
+        runtime: Runtime, settings: Settings, export_url: str, oauth_client: tuple[OAuthClient, str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12, point 2: a burst of Basic requests and password grants with a new random username each
+    (no memory, no shared check, no username's budget) never runs more argon2 checks at once than
+    `password_checks` (each is 64 MiB): a few more wait, the rest get 429 at once, and /healthz keeps
+    answering."""
     running, most = 0, 0
     lock = threading.Lock()
 
@@ -159,17 +161,21 @@ def test_password_checks_at_once_are_bounded_and_the_overflow_is_refused_at_once
                                           "rate_limit_password_address": None})
     app = create_app(dataclasses.replace(runtime, settings=bounded))
 
-    async def burst() -> tuple[list[httpx.Response], list[int]]:
+    async def burst() -> tuple[list[httpx.Response], list[httpx.Response], list[int]]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
-            guesses = [http.get(export_url, headers=basic(secrets.token_hex(8), "pw")) for _ in range(120)]
+            basic_guesses = [http.get(export_url, headers=basic(secrets.token_hex(8), "pw")) for _ in range(100)]
+            grants = [http.post("/oauth2/token/", auth=oauth_client[1:], data={
+                "grant_type": "password", "username": secrets.token_hex(8), "password": "pw"}) for _ in range(40)]
             probes = [http.get("/healthz") for _ in range(5)]
-            answers = await asyncio.gather(*guesses, *probes)
-        return answers[:120], [answer.status_code for answer in answers[120:]]
+            answers = await asyncio.gather(*basic_guesses, *grants, *probes)
+        return answers[:100], answers[100:140], [answer.status_code for answer in answers[140:]]
 
-    answers, health = asyncio.run(burst())
-    statuses = [answer.status_code for answer in answers]
+    basic_answers, grant_answers, health = asyncio.run(burst())
+    answers = basic_answers + grant_answers
     assert 1 <= most <= 2
-    assert set(statuses) == {401, 429} and statuses.count(429) > 0
+    assert {answer.status_code for answer in basic_answers} <= {401, 429}
+    assert {answer.status_code for answer in grant_answers} <= {400, 429}
+    assert [answer.status_code for answer in answers].count(429) > 0
     refused = next(answer for answer in answers if answer.status_code == 429)
     assert "at once" in refused.json()["errors"][0]["message"] and refused.headers["Retry-After"] == "1"
     assert health == [200] * 5
