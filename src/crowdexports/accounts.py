@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -231,15 +232,15 @@ def authenticate_client(session: Session, client_id: str, client_secret: str) ->
     return client
 
 
-def password_grant(session: Session, client: OAuthClient, username: str, password: str,
-                   settings: Settings) -> dict[str, Any]:
-    """RFC 6749 §4.3. Kept for Ulule clients although RFC 9700 advises against it."""
-    user = session.scalar(select(User).where(User.username == username))
+def password_grant(session: Session, client: OAuthClient, username: str, password: str, settings: Settings,
+                   verify: Callable[[str, str | None], bool]) -> dict[str, Any]:
+    """RFC 6749 §4.3. Kept for Ulule clients although RFC 9700 advises against it. `verify` checks
+    the password against the user's hash (the API bounds and throttles it: api/passwords.py)."""
+    user = security.user_named(session, username)
     # The read is over: its connection goes back to the pool for the hash, as for HTTP Basic
     # (api/deps.py PooledReads). A commit, not a rollback: that would expire `user` and the client.
     session.commit()
-    checked = len(password) <= MAX_PASSWORD_LENGTH and security.verify_password(
-        password, user.password_hash if user else None)
+    checked = len(password) <= MAX_PASSWORD_LENGTH and verify(password, user.password_hash if user else None)
     if user is None or not checked or not user.is_active:
         raise OAuthError("invalid_grant", "Invalid credentials given.", ["username", "password"])
     return issue_tokens(session, user, client, settings)

@@ -70,13 +70,20 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=1000, ge=1)  # open connections per API process; then 503
     header_timeout_seconds: float = Field(default=10.0, gt=0)  # request line and headers must arrive by then
     body_timeout_seconds: float = Field(default=60.0, gt=0)  # the whole body must arrive by then
+    # argon2 checks one API process runs at once (64 MiB each), and how many more may wait; beyond, 429.
+    password_checks: int = Field(default=2, ge=1, le=64)
+    password_checks_waiting: int = Field(default=6, ge=0, le=1000)
     # Exports of one project waiting or processing at once; one more is 429 (docs/decisions.md "Limits").
     max_active_exports_per_project: int = Field(default=5, ge=1, le=10_000)
 
     # Rate limits (429 with Retry-After; docs/decisions.md "Limits"), counted across every API process.
     rate_limit_url: str | None = None  # default: Redis if the broker is Redis, else a SQLite file in the data dir
     rate_limit_api: RateLimit = Field(default="1200/minute", validate_default=True)  # per credential
-    rate_limit_password: RateLimit = Field(default="10/minute", validate_default=True)  # argon2 checks per username
+    # Failed password checks (HTTP Basic, password grant): per username from one address, per username
+    # from anywhere, per address; once one is spent, that door gets 429 before any hash.
+    rate_limit_password: RateLimit = Field(default="10/minute", validate_default=True)
+    rate_limit_password_user: RateLimit = Field(default="100/minute", validate_default=True)
+    rate_limit_password_address: RateLimit = Field(default="30/minute", validate_default=True)
     rate_limit_token_client: RateLimit = Field(default="300/minute", validate_default=True)  # per OAuth client
     rate_limit_token_address: RateLimit = Field(default="60/minute", validate_default=True)  # per IP address
 

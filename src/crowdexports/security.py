@@ -93,17 +93,29 @@ def user_for_access_token(connection: HotConnection, token: str) -> UserRecord |
     return UserRecord(*row[:_USER_FIELDS]) if row.access_expires_at > utcnow() else None
 
 
+def _can_name(text: str) -> bool:
+    """Whether `text` could be a stored username or client id: none holds a NUL (usernames are
+    printable, client ids URL-safe), and PostgreSQL refuses a NUL in a query's text (an error, so a
+    500), so text with one names nothing and is never sent. Secrets reach queries only as hashes."""
+    return "\0" not in text
+
+
 def user_and_password_hash(connection: HotConnection, username: str) -> tuple[UserRecord | None, str | None]:
     """The active user named `username` and their password hash: (None, None) if there is none."""
-    row = connection.first(_NAMED_USER, username=username)
+    row = connection.first(_NAMED_USER, username=username) if _can_name(username) else None
     return (None, None) if row is None else (UserRecord(*row[:_USER_FIELDS]), row.password_hash)
+
+
+def user_named(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username)) if _can_name(username) else None
 
 
 def client_for_secret(session: Session, client_id: str, client_secret: str) -> OAuthClient | None:
     """The client if both id and secret match and it is not revoked. An unknown id still hashes, to keep
     timings alike."""
-    client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id,
-                                                      OAuthClient.revoked_at.is_(None)))
+    client = (session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id,
+                                                       OAuthClient.revoked_at.is_(None)))
+              if _can_name(client_id) else None)
     matched = _same(client.secret_hash if client else hash_token(""), client_secret)
     return client if client is not None and matched else None
 
@@ -143,16 +155,11 @@ class VerifiedPasswords:
             expiry = self._entries.get(digest)
         return expiry is not None and expiry > time.monotonic()
 
-    def check(self, username: str, password: str, password_hash: str | None) -> bool:
-        """verify_password, answered from memory when the same pair passed within the TTL."""
-        if self.remembers(username, password, password_hash):
-            return True
-        if not verify_password(password, password_hash) or password_hash is None:  # None still costs a hash
-            return False
+    def remember(self, username: str, password: str, password_hash: str) -> None:
+        """Note a pair argon2 just accepted against `password_hash`, for the TTL."""
         digest = self.key(username, password, password_hash)
         with self._lock:
             self._entries[digest] = time.monotonic() + self._ttl
             self._entries.move_to_end(digest)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
-        return True

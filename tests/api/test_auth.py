@@ -54,6 +54,21 @@ def test_wrong_credentials_are_401_with_a_challenge(client: TestClient, alice: A
     assert response.json()["errors"][0]["classification"] == "AuthenticationError"
 
 
+@pytest.mark.parametrize("header", [
+    "Basic {nul_username}", "Basic {nul_password}", "ApiKey ali\0ce:{alice_key}", "APIKey {alice_key}\0",
+    "Bearer {alice_token}\0", "Bearer \0",
+])
+def test_a_nul_in_credentials_is_401_on_every_database(client: TestClient, alice: Account, export_url: str,
+                                                      header: str) -> None:
+    """Issue 12, point 8: PostgreSQL refuses a NUL in a query's text; that was a 500 with a traceback."""
+    value = header.format(alice_key=alice.api_key, alice_token=alice.access_token,
+                          nul_username=base64.b64encode(f"ali\0ce:{alice.password}".encode()).decode(),
+                          nul_password=base64.b64encode(b"alice:pass\0word").decode())
+    response = client.get(export_url, headers={"Authorization": value})
+    assert response.status_code == 401, response.text
+    assert response.json()["errors"][0]["classification"] == "AuthenticationError"
+
+
 def test_no_credentials_is_401_without_an_error_code(client: TestClient, export_url: str) -> None:
     response = client.get(export_url)
     assert response.status_code == 401

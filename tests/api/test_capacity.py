@@ -1,10 +1,14 @@
-"""What keeps the API fast and bounded under load (issue 6): HTTP Basic without a hash per request,
-requests admitted a few at a time so that none waits on the database pool, and the pool sizes."""
+"""What keeps the API fast and bounded under load (issues 6 and 12): HTTP Basic without a hash per request,
+password checks bounded in number at once, requests admitted a few at a time so that none waits on the
+database pool, and the pool sizes."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
+import secrets
+import threading
 import time
 from typing import Any
 
@@ -22,6 +26,10 @@ from crowdexports.models import OAuthClient, Project
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, request_export
 from tests.conftest import STACK
+
+
+def basic(username: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
 
 
 @pytest.fixture
@@ -128,12 +136,58 @@ def test_a_password_grant_holds_no_database_connection_while_it_hashes(
     assert held_during_checks == [0]
 
 
+def test_password_checks_at_once_are_bounded_and_the_overflow_is_refused_at_once(
+        runtime: Runtime, settings: Settings, export_url: str, oauth_client: tuple[OAuthClient, str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12, point 2: a burst of Basic requests and password grants with a new random username each
+    (no memory, no shared check, no username's budget) never runs more argon2 checks at once than
+    `password_checks` (each is 64 MiB): a few more wait, the rest get 429 at once, and /healthz keeps
+    answering."""
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def argon2(password: str, password_hash: str | None) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)  # long enough for the burst to pile up behind it
+        with lock:
+            running -= 1
+        return False
+
+    monkeypatch.setattr(security, "verify_password", argon2)
+    bounded = settings.model_copy(update={"password_checks": 2, "password_checks_waiting": 3,
+                                          "rate_limit_password_address": None})
+    app = create_app(dataclasses.replace(runtime, settings=bounded))
+
+    async def burst() -> tuple[list[httpx.Response], list[httpx.Response], list[int]]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+            basic_guesses = [http.get(export_url, headers=basic(secrets.token_hex(8), "pw")) for _ in range(100)]
+            grants = [http.post("/oauth2/token/", auth=oauth_client[1:], data={
+                "grant_type": "password", "username": secrets.token_hex(8), "password": "pw"}) for _ in range(40)]
+            probes = [http.get("/healthz") for _ in range(5)]
+            answers = await asyncio.gather(*basic_guesses, *grants, *probes)
+        return answers[:100], answers[100:140], [answer.status_code for answer in answers[140:]]
+
+    basic_answers, grant_answers, health = asyncio.run(burst())
+    answers = basic_answers + grant_answers
+    assert 1 <= most <= 2
+    assert {answer.status_code for answer in basic_answers} <= {401, 429}
+    assert {answer.status_code for answer in grant_answers} <= {400, 429}
+    assert [answer.status_code for answer in answers].count(429) > 0
+    refused = next(answer for answer in answers if answer.status_code == 429)
+    assert "at once" in refused.json()["errors"][0]["message"] and refused.headers["Retry-After"] == "1"
+    assert health == [200] * 5
+
+
 def test_remembered_passwords_expire(alice: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
     monkeypatch.setattr(security.time, "monotonic", lambda: now[0])
     remembered = security.VerifiedPasswords("a-server-secret-0123456789", ttl_seconds=60)
     password_hash = alice.user.password_hash
-    assert remembered.check("alice", alice.password, password_hash)
+    assert password_hash is not None
+    remembered.remember("alice", alice.password, password_hash)
     assert remembered.remembers("alice", alice.password, password_hash)
     now[0] += 61
     assert not remembered.remembers("alice", alice.password, password_hash)

@@ -143,6 +143,22 @@ def test_invalid_grant_is_400(client: TestClient, oauth_client: ClientCreds, ali
     assert "www-authenticate" not in response.headers
 
 
+@pytest.mark.parametrize(("client_id", "form", "status", "error"), [
+    ("{id}", {"grant_type": "password", "username": "ali\0ce", "password": "x"}, 400, "invalid_grant"),
+    ("{id}", {"grant_type": "password", "username": "alice", "password": "pass\0word"}, 400, "invalid_grant"),
+    ("{id}", {"grant_type": "refresh_token", "refresh_token": "to\0ken"}, 400, "invalid_grant"),
+    ("{id}\0", {"grant_type": "password", "username": "alice", "password": "x"}, 401, "invalid_client"),
+    (None, {"grant_type": "password", "username": "alice", "password": "x", "client_id": "cli\0ent",
+            "client_secret": "x"}, 401, "invalid_client"),
+])
+def test_a_nul_in_a_token_request_is_refused_on_every_database(
+        client: TestClient, oauth_client: ClientCreds, alice: Account, client_id: str | None,
+        form: dict[str, str], status: int, error: str) -> None:
+    """Issue 12, point 8: PostgreSQL refuses a NUL in a query's text; that was a 500 with a traceback."""
+    headers = basic(client_id.format(id=oauth_client[1]), oauth_client[2]) if client_id else {}
+    assert_oauth_error(client.post(TOKEN, headers=headers, data=form), status, error)
+
+
 def test_unsupported_grant_type_is_400(client: TestClient, oauth_client: ClientCreds) -> None:
     response = client.post(TOKEN, headers=basic(oauth_client[1], oauth_client[2]),
                            data={"grant_type": "client_credentials"})

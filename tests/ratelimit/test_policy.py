@@ -108,3 +108,16 @@ def test_a_count_of_zero_denies_everything_without_asking_the_store(clock: Clock
 
 def test_no_limit_allows_without_asking_the_store(clock: Clock) -> None:
     assert RateLimiter(BrokenStore(), clock=clock).hit("api", "alice", None) == Decision(True, 0)
+
+
+def test_failures_are_judged_before_an_attempt_and_counted_after_it(limiter: RateLimiter, clock: Clock) -> None:
+    """`spent` counts nothing (a success costs nothing), `add` counts one failure, exactly."""
+    limit = Limit(3, 60)
+    assert [limiter.spent("password", "alice", limit).allowed for _ in range(10)] == [True] * 10
+    for _ in range(3):
+        limiter.add("password", "alice", limit)
+    clock.now = T0 + 20
+    assert limiter.spent("password", "alice", limit) == Decision(False, 40)
+    assert limiter.spent("password", "bob", limit).allowed
+    clock.now = T0 + 60  # the next window
+    assert limiter.spent("password", "alice", limit).allowed

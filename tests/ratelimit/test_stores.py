@@ -190,3 +190,23 @@ def test_redis_holds_hashed_keys_that_expire(redis_server: RedisServer, clock: C
         assert not [key for key in client.scan_iter(f"{KEY_PREFIX}*") if b"alice" in key]
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("redis", marks=needs_redis)])
+def test_failures_counted_in_one_process_are_spent_in_another(kind: str, request: pytest.FixtureRequest,
+                                                              tmp_path: Path, clock: Clock) -> None:
+    """`spent` reads the shared count: failures another API process counted refuse here too."""
+    url = (request.getfixturevalue("redis_server").url() if kind == "redis"
+           else f"sqlite:///{tmp_path / 'ratelimits.db'}")
+    identity = f"{IDENTITY}-{uuid.uuid4()}"
+    counting, judging = (RateLimiter(store_from_url(url), clock=clock) for _ in range(2))
+    try:
+        limit = Limit(2, 60)
+        assert judging.spent("password", identity, limit).allowed
+        counting.add("password", identity, limit)
+        assert judging.spent("password", identity, limit).allowed
+        counting.add("password", identity, limit)
+        assert not judging.spent("password", identity, limit).allowed
+    finally:
+        counting.store.close()
+        judging.store.close()

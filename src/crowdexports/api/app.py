@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from crowdexports.api import errors
 from crowdexports.api.limits import Admission, BodyDeadline, BodySizeLimit
-from crowdexports.api.passwords import BasicPasswords
+from crowdexports.api.passwords import BasicPasswords, PasswordChecks
 from crowdexports.api.routes import credentials, downloads, exports, health, imports, oauth, sync
 from crowdexports.api.throttle import Throttle
 from crowdexports.runtime import Runtime
@@ -40,7 +40,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.throttle = throttle
-    app.state.basic_passwords = BasicPasswords(runtime.settings.resolved_secret_key, throttle)
+    app.state.password_checks = PasswordChecks(runtime.settings, throttle)
+    app.state.basic_passwords = BasicPasswords(runtime.settings.resolved_secret_key, app.state.password_checks)
     errors.install(app)
     for module in (oauth, exports, downloads, health, sync, credentials, imports):
         app.include_router(module.router)

@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 
 from crowdexports import security
 from crowdexports.api.passwords import BasicPasswords
-from crowdexports.api.throttle import Throttle
+from crowdexports.api.throttle import Throttle, address_of
 from crowdexports.errors import AuthenticationFailed, Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from crowdexports.exports import queries
 from crowdexports.hotsql import HotConnection
@@ -125,9 +125,8 @@ class Caller:
     can_write: bool  # only Bearer tokens may write; API keys and passwords are read-only (SPEC §2)
 
 
-def _api_key(connection: HotConnection, credentials: str) -> UserRecord | None:
+def _api_key(connection: HotConnection, username: str, key: str) -> UserRecord | None:
     """`APIKey <key>`, or the older `ApiKey <username>:<key>` where the key must be that user's."""
-    username, _, key = credentials.rpartition(":")
     user = security.user_for_api_key(connection, key)
     return user if user is not None and (not username or user.username == username) else None
 
@@ -148,12 +147,13 @@ async def _basic(request: Request, runtime: Runtime, reads: PooledReads, usernam
     if passwords.verified.remembers(username, password, password_hash):
         return user
     await in_database(runtime, reads.release)  # the argon2 check, or the wait for another's, needs none
-    return user if await passwords.check(username, password, password_hash) else None
+    return user if await passwords.check(username, password, password_hash, address_of(request)) else None
 
 
 async def authenticate(request: Request, runtime: Runtime, connection: PooledReads) -> Caller:
     """Who is calling, from the Authorization header (scheme names are case-insensitive). Each call
-    counts against its credential's rate limit first (api/throttle.py), found or not."""
+    counts against its credential's rate limit first (api/throttle.py), found or not: the credential
+    itself, so `APIKey K`, `ApiKey :K` and `ApiKey user:K` share one budget."""
     scheme, _, credentials = request.headers.get("authorization", "").strip().partition(" ")
     scheme, credentials = scheme.lower(), credentials.strip()
     throttle: Throttle = request.app.state.throttle
@@ -164,8 +164,9 @@ async def authenticate(request: Request, runtime: Runtime, connection: PooledRea
             raise AuthenticationFailed("The access token is invalid or has expired.", INVALID_TOKEN)
         return Caller(user, can_write=True)
     if scheme == "apikey":
-        await throttle.api_request(f"apikey:{credentials}")
-        user = await in_database(runtime, _api_key, connection, credentials)
+        username, _, key = credentials.rpartition(":")
+        await throttle.api_request(f"apikey:{key}")
+        user = await in_database(runtime, _api_key, connection, username, key)
     elif scheme == "basic":
         pair = _basic_pair(credentials)
         if pair is not None:

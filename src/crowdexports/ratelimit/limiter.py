@@ -61,8 +61,7 @@ class RateLimiter:
             return decide(limit, 1, now)
         if now < self._paused_until:
             return ALLOWED
-        slot = (store_key(scope, identity), window_of(now, limit.seconds))
-        ends = (slot[1] + 1) * limit.seconds
+        slot, ends = self._slot(scope, identity, limit, now)
         with self._lock:
             left = self._reserved.get(slot, (0, ends))[0]
             if left > 0:
@@ -77,12 +76,63 @@ class RateLimiter:
             self._store_failed(now, error)
             return ALLOWED
         granted = min(batch, limit.count - (count - batch))  # what is left of the count, up to the batch
+        self._keep(slot, granted - 1 if granted > 0 else -1, ends, now)
+        return ALLOWED if granted > 0 else decide(limit, count, now)
+
+    def spent(self, scope: str, identity: str, limit: Limit | None) -> Decision:
+        """Whether `identity` has used up `limit` in this window, counting nothing: for limits on
+        failures, judged before an attempt and counted by `add` only if it fails. One store read, and
+        none once this process saw the window spent. Fails open, as `hit`."""
+        if limit is None:
+            return ALLOWED
+        now = self._clock()
+        if limit.count == 0:
+            return decide(limit, 1, now)
+        if now < self._paused_until:
+            return ALLOWED
+        slot, ends = self._slot(scope, identity, limit, now)
+        with self._lock:
+            if self._reserved.get(slot, (0, ends))[0] < 0:
+                return decide(limit, limit.count + 1, now)
+        try:
+            count = self.store.count(*slot)
+        except STORE_ERRORS as error:
+            self._store_failed(now, error)
+            return ALLOWED
+        if count < limit.count:
+            return ALLOWED
+        self._keep(slot, -1, ends, now)
+        return decide(limit, count + 1, now)
+
+    def add(self, scope: str, identity: str, limit: Limit | None) -> None:
+        """Count one failure against a limit judged by `spent`: exactly, one store write (no batch)."""
+        if limit is None or limit.count == 0:
+            return
+        now = self._clock()
+        if now < self._paused_until:
+            return
+        slot, ends = self._slot(scope, identity, limit, now)
+        try:
+            count = self.store.increment(*slot, limit.seconds)
+        except STORE_ERRORS as error:
+            self._store_failed(now, error)
+            return
+        if count >= limit.count:
+            self._keep(slot, -1, ends, now)
+
+    @staticmethod
+    def _slot(scope: str, identity: str, limit: Limit, now: float) -> tuple[tuple[str, int], float]:
+        """(stored key, window) of a hit at `now`, and when that window ends."""
+        window = window_of(now, limit.seconds)
+        return (store_key(scope, identity), window), (window + 1) * limit.seconds
+
+    def _keep(self, slot: tuple[str, int], left: int, ends: float, now: float) -> None:
+        """Note what is left of a slot here (-1: refused until `ends`)."""
         with self._lock:
             if now >= self._next_prune:  # reservations of ended windows go, once a minute
                 self._next_prune = now + 60
                 self._reserved = {slot: kept for slot, kept in self._reserved.items() if kept[1] > now}
-            self._reserved[slot] = (granted - 1 if granted > 0 else -1, ends)
-        return ALLOWED if granted > 0 else decide(limit, count, now)
+            self._reserved[slot] = (left, ends)
 
     def _store_failed(self, now: float, error: Exception) -> None:
         with self._lock:

@@ -27,6 +27,7 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS hits (
 _HIT = """INSERT INTO hits (key, window, count, expires) VALUES (?, ?, ?, ?)
     ON CONFLICT (key, window) DO UPDATE SET count = count + excluded.count, expires = excluded.expires
     RETURNING count"""
+_COUNT = "SELECT count FROM hits WHERE key = ? AND window = ?"
 # No index on `expires`: scanning the table once a minute costs less than an index write on every hit.
 _PURGE = "DELETE FROM hits WHERE expires < ?"
 
@@ -35,6 +36,10 @@ class Store(Protocol):
     def increment(self, key: str, window: int, ttl_seconds: int, amount: int = 1) -> int:
         """Add `amount` hits to `key`'s counter in `window` and return that window's count, these
         included. The counter may be dropped `ttl_seconds` after its last increment."""
+        ...
+
+    def count(self, key: str, window: int) -> int:
+        """`key`'s count in `window` (0 if it has none), adding nothing."""
         ...
 
     def close(self) -> None: ...
@@ -89,6 +94,10 @@ class SqliteStore:
         # version's read-ahead: the write lock is never held past this line.
         rows = connection.execute(_HIT, (key, window, amount, int(now) + ttl_seconds)).fetchall()
         return int(rows[0][0])
+
+    def count(self, key: str, window: int) -> int:
+        row = self._connection().execute(_COUNT, (key, window)).fetchone()
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         with self._lock:
@@ -145,6 +154,10 @@ class RedisStore:
             pipe.expire(name, ttl_seconds)
             count, _ = pipe.execute()
         return int(count)
+
+    def count(self, key: str, window: int) -> int:
+        value = self._client.get(f"{self._prefix}{key}:{window}")
+        return int(value) if value is not None else 0
 
     def close(self) -> None:
         self._client.close()

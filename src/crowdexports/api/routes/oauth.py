@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import parse_qs, unquote_plus
 
@@ -18,8 +19,9 @@ from crowdexports import accounts
 from crowdexports.accounts import OAuthError
 from crowdexports.api.deps import RuntimeDep, SessionDep
 from crowdexports.api.errors import NO_STORE
+from crowdexports.api.passwords import PasswordChecks
 from crowdexports.api.schemas import OAuthErrorBody, TokenOut
-from crowdexports.api.throttle import Throttle
+from crowdexports.api.throttle import Throttle, address_of
 
 router = APIRouter(tags=["oauth2"])
 FORM = "application/x-www-form-urlencoded"
@@ -80,26 +82,27 @@ async def token_request(request: Request) -> TokenRequest:
 
 async def throttled_token_request(request: Request,
                                   form: Annotated[TokenRequest, Depends(token_request)]) -> TokenRequest:
-    """Counted before any check (api/throttle.py): the address and the client, and for a password grant
-    the username, so that guessing costs the guesser time whatever the answer would have been."""
+    """Counted against the caller's address before any check (api/throttle.py), whatever the answer."""
     throttle: Throttle = request.app.state.throttle
-    await throttle.token_request(request.client.host if request.client else "", form.client_id)
-    if form.params.get("grant_type") == "password" and form.params.get("username"):
-        await throttle.password_check(form.params["username"])
+    await throttle.token_request(address_of(request))
     return form
 
 
 @router.post("/oauth2/token/", response_model=TokenOut, openapi_extra=TOKEN_BODY,
              responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}, 429: {"model": OAuthErrorBody}})
 def token(form: Annotated[TokenRequest, Depends(throttled_token_request)], session: SessionDep, runtime: RuntimeDep,
-          response: Response) -> dict[str, Any]:
+          request: Request, response: Response) -> dict[str, Any]:
     """Trade a username and password, or a refresh token (used once), for a new token pair."""
     client = accounts.authenticate_client(session, form.client_id, form.client_secret)
+    throttle: Throttle = request.app.state.throttle
+    throttle.authenticated_token_request(form.client_id)
     grant_type, settings = form.require("grant_type"), runtime.settings
     response.headers.update(NO_STORE)
     if grant_type == "password":
         username, password = form.require("username"), form.require("password")
-        return accounts.password_grant(session, client, username, password, settings)
+        checks: PasswordChecks = request.app.state.password_checks
+        verify = partial(checks.verify, username=username, address=address_of(request))
+        return accounts.password_grant(session, client, username, password, settings, verify)
     if grant_type == "refresh_token":
         return accounts.refresh_grant(session, client, form.require("refresh_token"), settings)
     raise OAuthError("unsupported_grant_type", f"Grant type {grant_type[:40]!r} is not supported.",
