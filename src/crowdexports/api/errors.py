@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 CLASSIFICATIONS = {
     400: "ValueError", 401: "AuthenticationError", 403: "PermissionError", 404: "NotFoundError",
     405: "MethodNotAllowedError", 408: "RequestTimeoutError", 409: "ConflictError", 413: "PayloadTooLargeError",
-    415: "UnsupportedMediaTypeError", 429: "RateLimitError", 500: "ServerError",
+    415: "UnsupportedMediaTypeError", 429: "RateLimitError", 431: "RequestHeaderFieldsTooLargeError",
+    500: "ServerError",
     503: "ServiceUnavailableError",
 }
 DOMAIN_STATUS: Sequence[tuple[type[CrowdexportsError], int]] = (
@@ -156,7 +157,16 @@ def too_large() -> JSONResponse:
 
 
 def _body_timeout(request: Request, exc: Exception) -> JSONResponse:
+    return body_timeout()
+
+
+def body_timeout() -> JSONResponse:
     return error_response(408, "The request body did not arrive in time.", {"Connection": "close"})
+
+
+def headers_too_large(max_bytes: int) -> JSONResponse:
+    """Answered by the protocol (api/protocol.py), before the request reaches the app."""
+    return error_response(431, f"The request line and headers are over {max_bytes} bytes.", {"Connection": "close"})
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,160 @@
+"""What one client may hold of a real `serve` (issue 12), with raw sockets on 127.0.0.1: slow bodies
+hold no turn, huge headers are refused, the connections of one address are capped; and what its
+leaving or its links leave in the log."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from crowdexports.bootstrap import Service
+from crowdexports.config import Settings
+from tests.e2e.conftest import free_port, settings_env, start_cli, wait_for
+
+pytestmark = pytest.mark.slow
+
+TOKEN_REQUEST = (b"POST /oauth2/token/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                 b"Content-Length: %d\r\n\r\n")
+
+
+@dataclass
+class Served:
+    host: str
+    port: int
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def connect(self) -> socket.socket:
+        return socket.create_connection((self.host, self.port), timeout=10)
+
+    def log_entries(self) -> list[dict[str, Any]]:
+        lines = self.log.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=10).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture
+def serve(settings: Settings, service: Service, tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """Starts `serve` (one API process, no worker) with the given CROWDEXPORTS_* settings."""
+    with ExitStack() as stack:
+
+        def start(**extra: str) -> Served:
+            served = Served("127.0.0.1", free_port(), tmp_path / "serve.log")
+            env = settings_env(settings, **{f"CROWDEXPORTS_{name.upper()}": value for name, value in extra.items()})
+            server = start_cli(["serve", "--no-worker", "--workers", "1", "--port", str(served.port)], env,
+                               served.log)
+
+            def stop() -> None:
+                server.send_signal(signal.SIGINT)
+                server.wait(timeout=30)
+
+            stack.callback(stop)
+            wait_for(lambda: _healthy(served.base), timeout=30)
+            return served
+
+        yield start
+
+
+def _answer(connection: socket.socket) -> bytes:
+    """What the server sends until it closes the connection (b"" if it closes at once or resets it)."""
+    answer = b""
+    try:
+        while chunk := connection.recv(65536):
+            answer += chunk
+    except ConnectionResetError:
+        pass
+    return answer
+
+
+def test_slow_bodies_hold_no_turn(serve: Callable[..., Served]) -> None:
+    """4 times API_CONCURRENCY connections sending one byte of a 1,000-byte body: every route still
+    answers, a body route too (before, they held every turn until the body deadline)."""
+    served = serve(api_concurrency="2", body_timeout_seconds="30")
+    slow = [served.connect() for _ in range(8)]
+    try:
+        for connection in slow:
+            connection.sendall(TOKEN_REQUEST % 1000 + b"g")
+        with httpx.Client(base_url=served.base, timeout=10) as http:
+            assert http.get("/healthz").status_code == 200
+            token = http.post("/oauth2/token/", data={"grant_type": "password"})
+            assert token.status_code in (400, 401) and token.json()["error"]
+    finally:
+        for connection in slow:
+            connection.close()
+
+
+def test_the_body_deadline_runs_from_the_request_first_byte(serve: Callable[..., Served]) -> None:
+    """Headers sent slowly (within their own deadline) leave the body less time: here none."""
+    served = serve(body_timeout_seconds="2", header_timeout_seconds="10")
+    with served.connect() as connection:
+        connection.sendall(b"POST /oauth2/token/ HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(3)  # past the body deadline counted from the first byte
+        connection.sendall(b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 19\r\n\r\ngrant_")
+        time.sleep(1)  # the rest, 1 s after the headers: in time only for a deadline counted from them
+        try:
+            connection.sendall(b"type=password")
+        except OSError:  # answered and closed already
+            pass
+        answer = _answer(connection)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b'"classification":"RequestTimeoutError"' in answer
+
+
+def test_connections_beyond_the_cap_of_an_address_are_closed(serve: Callable[..., Served]) -> None:
+    served = serve(max_connections_per_address="4")
+    idle = [served.connect() for _ in range(4)]  # loopback is an address like any other
+    try:
+        with served.connect() as fifth:
+            try:
+                fifth.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            except OSError:
+                pass
+            assert _answer(fifth) == b""  # closed without an answer
+        idle.pop().close()
+        wait_for(lambda: _healthy(served.base), timeout=10)  # a place again, once the server saw the close
+    finally:
+        for connection in idle:
+            connection.close()
+
+
+def test_oversized_headers_are_refused_with_431(serve: Callable[..., Served]) -> None:
+    """The default MAX_HEADER_BYTES (16 KiB): over it is 431 whether the headers come in one read or
+    many; the server's memory holds no more than that. Before, 50 MB of header got 200."""
+    served = serve()
+    with served.connect() as connection:  # complete, in one write
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n")
+        answer = _answer(connection)
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    assert b'"classification":"RequestHeaderFieldsTooLargeError"' in answer
+    with served.connect() as connection:  # 1 MiB in 64 KiB writes: refused, or cut off, long before its end
+        try:
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ")
+            for _ in range(16):
+                connection.sendall(b"a" * 65536)
+            connection.sendall(b"\r\n\r\n")
+        except OSError:
+            pass
+        answer = _answer(connection)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    # Headers just under the limit are served.
+    headers = {"X-Big": "a" * 15_000}
+    assert httpx.get(f"{served.base}/healthz", headers=headers, timeout=10).status_code == 200
