@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from crowdexports import accounts
 from crowdexports.bootstrap import Service
 from crowdexports.config import Settings
 from tests.e2e.conftest import free_port, settings_env, start_cli, wait_for
@@ -158,3 +159,37 @@ def test_oversized_headers_are_refused_with_431(serve: Callable[..., Served]) ->
     # Headers just under the limit are served.
     headers = {"X-Big": "a" * 15_000}
     assert httpx.get(f"{served.base}/healthz", headers=headers, timeout=10).status_code == 200
+
+
+def _import_request(service: Service) -> bytes:
+    """The headers of an order import by a staff member, into a project that exists."""
+    with service.runtime.sessions() as session:
+        staff = accounts.create_user(session, username="staffer", email="staffer@example.com", is_staff=True)
+        owner = accounts.create_user(session, username="owner", email="owner@example.com")
+        project = accounts.create_project(session, owner=owner, name="Solar Kettle")
+        client, _, _ = accounts.create_client(session, "tests")
+        token = accounts.issue_tokens(session, staff, client, service.runtime.settings)["access_token"]
+    return (f"POST /v1/projects/{project.id}/orders/import HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Type: application/x-ndjson\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Length: 100\r\n\r\n").encode()
+
+
+def test_a_client_leaving_mid_body_is_one_info_line(serve: Callable[..., Served], service: Service) -> None:
+    """Both ways a body is read: before the turn (the token endpoint) and by the route (an order import,
+    read once the caller is known to be staff). Before, each logged two ERROR tracebacks."""
+    served = serve()
+    for request in (TOKEN_REQUEST % 100 + b"grant_type=pass", _import_request(service) + b'{"id": 1'):
+        with served.connect() as connection:
+            connection.sendall(request)
+            time.sleep(0.5)  # the server has begun reading the body
+
+    def disconnects() -> list[dict[str, Any]]:
+        return [entry for entry in served.log_entries() if "disconnected" in entry["message"]]
+
+    wait_for(lambda: len(disconnects()) == 2, timeout=10)
+    assert httpx.get(f"{served.base}/healthz", timeout=10).status_code == 200  # logged after the disconnects
+    lines = disconnects()
+    assert [line["level"] for line in lines] == ["info", "info"]
+    assert "/oauth2/token/" in lines[0]["message"] and "/orders/import" in lines[1]["message"]
+    assert not any("exception" in entry for entry in served.log_entries())
+    assert not [entry for entry in served.log_entries() if entry["level"] in ("error", "critical")]

@@ -18,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import Scope
 
 from crowdexports.accounts import OAuthError
 from crowdexports.errors import (
@@ -169,6 +171,19 @@ def headers_too_large(max_bytes: int) -> JSONResponse:
     return error_response(431, f"The request line and headers are over {max_bytes} bytes.", {"Connection": "close"})
 
 
+def client_gone(scope: Scope) -> None:
+    """A client that closed its connection before its body was in: nobody to answer, nothing broken."""
+    client = scope.get("client")
+    logger.info("client %s disconnected before the body of %s %s arrived",
+                client[0] if client else "-", scope["method"], scope["path"])
+
+
+def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+    """A body read by a route (order imports) whose client went away; the answer is never sent."""
+    client_gone(request.scope)
+    return error_response(400, "The client disconnected.")
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     """A bug: logged with its traceback, answered with nothing about it."""
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -182,4 +197,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(BodyTimeout, _body_timeout)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

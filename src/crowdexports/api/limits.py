@@ -103,6 +103,7 @@ class BodyBeforeTurn:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
+                    errors.client_gone(scope)
                     return
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
