@@ -11,13 +11,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from crowdexports import accounts
+from crowdexports import accounts, signing
 from crowdexports.bootstrap import Service
 from crowdexports.config import Settings
 from tests.e2e.conftest import free_port, settings_env, start_cli, wait_for
@@ -193,3 +194,14 @@ def test_a_client_leaving_mid_body_is_one_info_line(serve: Callable[..., Served]
     assert "/oauth2/token/" in lines[0]["message"] and "/orders/import" in lines[1]["message"]
     assert not any("exception" in entry for entry in served.log_entries())
     assert not [entry for entry in served.log_entries() if entry["level"] in ("error", "critical")]
+
+
+def test_the_access_log_shows_no_download_signature(serve: Callable[..., Served], settings: Settings) -> None:
+    served = serve()
+    link = signing.download_path(settings.resolved_secret_key, 1, datetime.now(UTC) + timedelta(days=1))
+    signature = link.rpartition("signature=")[2]
+    assert httpx.get(f"{served.base}{link}", timeout=10).status_code == 404  # no such export: logged all the same
+    wait_for(lambda: any("/download?" in entry["message"] for entry in served.log_entries()), timeout=10)
+    access = [entry["message"] for entry in served.log_entries() if "/download?" in entry["message"]]
+    assert len(access) == 1 and "signature=REDACTED" in access[0], access
+    assert signature not in served.log.read_text()
