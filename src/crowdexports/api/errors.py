@@ -40,8 +40,7 @@ CLASSIFICATIONS = {
     400: "ValueError", 401: "AuthenticationError", 403: "PermissionError", 404: "NotFoundError",
     405: "MethodNotAllowedError", 408: "RequestTimeoutError", 409: "ConflictError", 413: "PayloadTooLargeError",
     415: "UnsupportedMediaTypeError", 429: "RateLimitError", 431: "RequestHeaderFieldsTooLargeError",
-    500: "ServerError",
-    503: "ServiceUnavailableError",
+    500: "ServerError", 503: "ServiceUnavailableError",
 }
 DOMAIN_STATUS: Sequence[tuple[type[CrowdexportsError], int]] = (
     (NotFound, 404), (Forbidden, 403), (Conflict, 409), (AuthenticationFailed, 401), (Unavailable, 503),
@@ -172,9 +171,10 @@ def headers_too_large(max_bytes: int) -> JSONResponse:
 
 
 def client_gone(scope: Scope) -> None:
-    """A client that closed its connection before its body was in: nobody to answer, nothing broken."""
+    """A client that closed its connection before its request was read (uvicorn gives no body, not even
+    an empty one, once the client has gone): nobody to answer, and nothing of ours failed."""
     client = scope.get("client")
-    logger.info("client %s disconnected before the body of %s %s arrived",
+    logger.info("client %s disconnected before its request was read: %s %s",
                 client[0] if client else "-", scope["method"], scope["path"])
 
 
