@@ -113,7 +113,7 @@ class LimitedProtocol(HttpToolsProtocol):
         read, self.header_bytes = self.header_bytes, None
         if read is not None and read > self.max_header_bytes and self._header_size() > self.max_header_bytes:
             # All in one read: answered by an app of its own, as uvicorn answers its own 503.
-            logger.warning("request headers over %d bytes from %s refused", self.max_header_bytes, self.address)
+            self._log_refused_headers()
             self.app, app = errors.headers_too_large(self.max_header_bytes), self.app
             try:
                 super().on_headers_complete()
@@ -131,13 +131,16 @@ class LimitedProtocol(HttpToolsProtocol):
         self.header_bytes = None
         if self.transport.is_closing():
             return
-        logger.warning("request headers over %d bytes from %s refused", self.max_header_bytes, self.address)
+        self._log_refused_headers()
         if self.cycle is None or self.cycle.response_complete:
             response = errors.headers_too_large(self.max_header_bytes)
             head = [STATUS_LINE[response.status_code]]
             head += [name + b": " + value + b"\r\n" for name, value in response.raw_headers]
             self.transport.write(b"".join([*head, b"\r\n", response.body]))
         self.transport.close()
+
+    def _log_refused_headers(self) -> None:
+        logger.warning("request headers over %d bytes from %s refused", self.max_header_bytes, self.address)
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)  # its headers are in already: no deadline for it
