@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Requests one API process works on at once; more wait their turn holding nothing (no connection).
     api_concurrency: int = Field(default=16, ge=1, le=1000)
     max_connections: int = Field(default=1000, ge=1)  # open connections per API process; then 503
+    # Open connections of one client address per API process; more are closed at once (docs/decisions.md "Limits").
+    max_connections_per_address: int = Field(default=100, ge=1)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)  # a request's line and headers; more is 431
     header_timeout_seconds: float = Field(default=10.0, gt=0)  # request line and headers must arrive by then
     body_timeout_seconds: float = Field(default=60.0, gt=0)  # the whole body must arrive by then
     # argon2 checks one API process runs at once (64 MiB each), and how many more may wait; beyond, 429.

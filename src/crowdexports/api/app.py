@@ -10,7 +10,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from crowdexports.api import errors
-from crowdexports.api.limits import Admission, BodyDeadline, BodySizeLimit
+from crowdexports.api.limits import Admission, BodyBeforeTurn, BodyDeadline, BodySizeLimit
 from crowdexports.api.passwords import BasicPasswords, PasswordChecks
 from crowdexports.api.routes import credentials, downloads, exports, health, imports, oauth, sync
 from crowdexports.api.throttle import Throttle
@@ -46,10 +46,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     for module in (oauth, exports, downloads, health, sync, credentials, imports):
         app.include_router(module.router)
     settings = runtime.settings
-    # Each add_middleware wraps the ones before: a declared oversize body is refused before it waits for
-    # a turn, and the body's deadline runs from the turn (a client is not blamed for our queue).
-    app.add_middleware(BodyDeadline, seconds=settings.body_timeout_seconds)
+    # Each add_middleware wraps the ones before: a body is refused when too large or late (its deadline
+    # runs from the request's first byte) and received whole before the request waits for a turn.
     app.add_middleware(Admission, limit=settings.api_concurrency)
+    app.add_middleware(BodyBeforeTurn, read_in_turn=[imports.IMPORT_PATH])
+    app.add_middleware(BodyDeadline, seconds=settings.body_timeout_seconds)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        larger=[(imports.IMPORT_PATH, settings.max_import_bytes)])
     return app

@@ -18,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import Scope
 
 from crowdexports.accounts import OAuthError
 from crowdexports.errors import (
@@ -37,8 +39,8 @@ logger = logging.getLogger(__name__)
 CLASSIFICATIONS = {
     400: "ValueError", 401: "AuthenticationError", 403: "PermissionError", 404: "NotFoundError",
     405: "MethodNotAllowedError", 408: "RequestTimeoutError", 409: "ConflictError", 413: "PayloadTooLargeError",
-    415: "UnsupportedMediaTypeError", 429: "RateLimitError", 500: "ServerError",
-    503: "ServiceUnavailableError",
+    415: "UnsupportedMediaTypeError", 429: "RateLimitError", 431: "RequestHeaderFieldsTooLargeError",
+    500: "ServerError", 503: "ServiceUnavailableError",
 }
 DOMAIN_STATUS: Sequence[tuple[type[CrowdexportsError], int]] = (
     (NotFound, 404), (Forbidden, 403), (Conflict, 409), (AuthenticationFailed, 401), (Unavailable, 503),
@@ -156,7 +158,30 @@ def too_large() -> JSONResponse:
 
 
 def _body_timeout(request: Request, exc: Exception) -> JSONResponse:
+    return body_timeout()
+
+
+def body_timeout() -> JSONResponse:
     return error_response(408, "The request body did not arrive in time.", {"Connection": "close"})
+
+
+def headers_too_large(max_bytes: int) -> JSONResponse:
+    """Answered by the protocol (api/protocol.py), before the request reaches the app."""
+    return error_response(431, f"The request line and headers are over {max_bytes} bytes.", {"Connection": "close"})
+
+
+def client_gone(scope: Scope) -> None:
+    """A client that closed its connection before its request was read (uvicorn gives no body, not even
+    an empty one, once the client has gone): nobody to answer, and nothing of ours failed."""
+    client = scope.get("client")
+    logger.info("client %s disconnected before its request was read: %s %s",
+                client[0] if client else "-", scope["method"], scope["path"])
+
+
+def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+    """A body read by a route (order imports) whose client went away; the answer is never sent."""
+    client_gone(request.scope)
+    return error_response(400, "The client disconnected.")
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -172,4 +197,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(BodyTimeout, _body_timeout)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
