@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
-from crowdexports.api import errors
+from crowdexports.api import errors, openapi
 from crowdexports.api.limits import Admission, BodyDeadline, BodySizeLimit
 from crowdexports.api.passwords import BasicPasswords
 from crowdexports.api.routes import downloads, exports, health, imports, oauth, sync
@@ -42,8 +42,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.throttle = throttle
     app.state.basic_passwords = BasicPasswords(runtime.settings.resolved_secret_key, throttle)
     errors.install(app)
-    for module in (oauth, exports, downloads, health, sync, imports):
-        app.include_router(module.router)
+    routers = [module.router for module in (oauth, exports, downloads, health, sync, imports)]
+    openapi.install(app, routers)
+    for router in routers:
+        app.include_router(router)
     settings = runtime.settings
     # Each add_middleware wraps the ones before: a declared oversize body is refused before it waits for
     # a turn, and the body's deadline runs from the turn (a client is not blamed for our queue).
