@@ -26,7 +26,7 @@ from crowdexports.sync import jsonlines, orders
 router = APIRouter(prefix="/v1", tags=["sync"])
 IMPORT_PATH = re.compile(r"/v1/projects/[^/]+/orders/import")
 MEDIA_TYPE = "application/x-ndjson"
-EXAMPLE = ('{"id": 1001, "user": {"id": 42, "username": "zoe", "email": "zoe@example.com", "lang": "fr"}, '
+EXAMPLE = ('{"id": 1001, "user": {"id": 43, "username": "zoe", "email": "zoe@example.com", "lang": "fr"}, '
            '"created_at": "2024-05-01T12:30:00+02:00", "status": "payment-completed", "payment_method": "creditcard", '
            '"order_total": "27.50", "order_subtotal": 25, "order_shipping_total": "2.50", "note": "", '
            '"shipping_address": null, "billing_address": {"first_name": "Zoé", "last_name": "Durand", '
