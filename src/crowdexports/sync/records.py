@@ -211,9 +211,9 @@ def check_username(name: str) -> bool:
 
 
 def keep_sequence_ahead(session: Session, table: str, row_id: int) -> None:
-    """PostgreSQL's id sequence does not move for a row inserted with its id, so the next row made
-    here (`users create`, `projects create`, `demo`) would collide with a synced id: move it past.
-    SQLite gives a new row max(id) + 1 by itself."""
+    """PostgreSQL's id sequence does not move for a row inserted with its id, so a row inserted without
+    one (the ORM's default; rows made here take local ids, crowdexports.ids) would collide with a synced
+    id: move it past. SQLite gives a new row max(id) + 1 by itself."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sql(
             "SELECT setval(s.seq, :id) FROM (SELECT CAST(pg_get_serial_sequence(:table, 'id') AS regclass) AS seq) s "
