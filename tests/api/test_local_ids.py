@@ -8,6 +8,7 @@ field, and nothing is written. The README's walk-through runs after `demo` as a 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,10 +28,14 @@ from tests.conftest import stack_env
 
 
 @pytest.fixture
-def demo(settings: Settings) -> dict[str, Any]:
+def cli(settings: Settings) -> CliRunner:
+    return CliRunner(env={"CROWDEXPORTS_DATA_DIR": str(settings.data_dir),
+                          "CROWDEXPORTS_SECRET_KEY": "test-secret-key-0123456789abcdef", **stack_env(settings)})
+
+
+@pytest.fixture
+def demo(cli: CliRunner) -> dict[str, Any]:
     """`crowdexports demo` on the test's database, before the app's fixtures touch it."""
-    cli = CliRunner(env={"CROWDEXPORTS_DATA_DIR": str(settings.data_dir),
-                         "CROWDEXPORTS_SECRET_KEY": "test-secret-key-0123456789abcdef", **stack_env(settings)})
     result = cli.invoke(app, ["demo", "--orders", "60", "--json"])
     assert result.exit_code == 0, result.output
     printed: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
@@ -92,4 +97,15 @@ def test_an_import_naming_a_local_user_or_order_is_refused_whole(
     assert response.status_code == 400, response.text
     assert problems(response) == [("ValueError", ["line 2", "user", "id"]), ("ValueError", ["line 3", "id"])]
     assert all("900,000,000,000,000" in error["message"] for error in response.json()["errors"])
+    assert snapshot(session_factory) == before
+
+
+def test_a_file_import_of_a_local_id_is_refused(demo: dict[str, Any], cli: CliRunner, tmp_path: Path,
+                                                session_factory: sessionmaker[Session]) -> None:
+    before = snapshot(session_factory)
+    lines = tmp_path / "users.jsonl"
+    lines.write_text(json.dumps({"id": 43, **user_body("zoe")}) + "\n"
+                     + json.dumps({"id": LOCAL_START, **user_body("mallory")}) + "\n")
+    result = cli.invoke(app, ["import", "users", str(lines)])
+    assert result.exit_code == 1 and "line 2: user 900000000000000 is in the range" in result.output
     assert snapshot(session_factory) == before

@@ -9,9 +9,9 @@ Problems are raised together as one InvalidInput whose field names start with `p
 Rules: a body is the whole resource (PUT), so required fields must be there, an optional field
 absent or null takes its default, unknown fields are refused, and so are the answers' read-only fields,
 as PermissionError (`strict=False`, for the platform's full resources embedded in an imported order,
-ignores them); `password` alone is write-only and
-optional: absent or null leaves the stored hash as it is. Sending the same body twice changes nothing
-and reports `created=False` the second time.
+ignores them); `password` alone is write-only and optional: absent or null leaves the stored hash as
+it is. Sending the same body twice changes nothing and reports `created=False` the second time. Ids of
+rows made here (crowdexports.ids) are refused with 409: a sync never replaces a local row.
 """
 
 from __future__ import annotations
