@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crowdexports import security
+from crowdexports import ids, security
 from crowdexports.config import Settings
 from crowdexports.errors import Conflict, CrowdexportsError, FieldProblem, InvalidInput, NotFound, invalid
 from crowdexports.models import ApiKey, OAuthClient, OAuthToken, Project, User, utcnow
@@ -65,8 +65,8 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
     user = User(
-        username=username, email=email, is_staff=is_staff, lang=lang, first_name=first_name,
-        last_name=last_name, name=name or f"{first_name} {last_name}".strip(),
+        id=ids.next_local_id(session, User), username=username, email=email, is_staff=is_staff, lang=lang,
+        first_name=first_name, last_name=last_name, name=name or f"{first_name} {last_name}".strip(),
         password_hash=security.hash_password(password) if password is not None else None,
     )
     session.add(user)
@@ -202,8 +202,8 @@ def create_project(
         problems.append(FieldProblem(["lang"], "must be a language code such as 'en' or 'fr'"))
     if problems:
         raise InvalidInput(problems)
-    project = Project(owner_id=owner.id, name=name, slug=slug_of(name), currency=currency, timezone=timezone,
-                      lang=lang)
+    project = Project(id=ids.next_local_id(session, Project), owner_id=owner.id, name=name, slug=slug_of(name),
+                      currency=currency, timezone=timezone, lang=lang)
     session.add(project)
     session.commit()
     return project

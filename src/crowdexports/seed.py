@@ -27,6 +27,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from crowdexports import ids
 from crowdexports.bulk import BulkInsert
 from crowdexports.models import Address, Base, Order, OrderItem, Project, Reward, User
 from crowdexports.money import exponent
@@ -109,9 +110,10 @@ def _ensure_rewards(session: Session, project: Project, rng: random.Random) -> l
         titles = [("Thank-you card", "Carte de remerciement"), ("Early bird", "Lève-tôt"),
                   ("The kettle", "La bouilloire"), ("Kettle + mug", "Bouilloire + tasse"),
                   ("Collector's box", "Coffret collector"), ("Patron", "Mécène")]
+        first_id = ids.next_local_id(session, Reward)
         for index, (en, fr) in enumerate(titles[: rng.randint(3, 6)]):
             session.add(Reward(
-                project_id=project.id, title={"en": en, "fr": fr},
+                id=first_id + index, project_id=project.id, title={"en": en, "fr": fr},
                 description={"en": f"<p>{en}: <b>limited</b> edition &amp; free shipping</p><ul><li>one</li>"
                                    f"<li>two</li></ul>",
                              "fr": f"<p>{fr} : édition <i>limitée</i> &amp; livraison offerte</p>"}
@@ -136,6 +138,9 @@ _COLUMNS: dict[type[Base], tuple[str, ...]] = {
 Rows = dict[type[Base], list[tuple[Any, ...]]]
 
 
+# Backers and orders are the platform's kind of rows, made here: their ids are local ones (crowdexports.ids).
+# Addresses and items have ids of this service's own in any case.
+_LOCAL_IDS = (User, Order)
 # PostgreSQL hands out ids from each table's sequence, which explicit ids do not move: the seed
 # starts past both the highest id and the sequence, and moves the sequence past the ids it used.
 _PG_NEXT_ID = ("SELECT GREATEST(COALESCE(MAX(id), 0), COALESCE(pg_sequence_last_value("
@@ -145,6 +150,8 @@ _PG_MOVE_SEQUENCE = ("SELECT setval(seq, GREATEST(%(last)s, COALESCE(pg_sequence
 
 
 def _next_id(connection: Connection, model: type[Base]) -> int:
+    if model in _LOCAL_IDS:
+        return ids.next_local_id(connection, model)
     table: Table = model.__table__  # type: ignore[assignment]
     if connection.dialect.name == "postgresql":
         sql = _PG_NEXT_ID.format(table=connection.dialect.identifier_preparer.quote(table.name))
@@ -155,6 +162,8 @@ def _next_id(connection: Connection, model: type[Base]) -> int:
 def _move_sequences(connection: Connection, next_ids: dict[type[Base], int]) -> None:
     if connection.dialect.name == "postgresql":
         for model, next_id in next_ids.items():
+            if model in _LOCAL_IDS:
+                continue
             connection.exec_driver_sql(_PG_MOVE_SEQUENCE, {"table": model.__tablename__, "last": next_id - 1})
 
 

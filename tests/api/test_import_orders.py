@@ -31,6 +31,7 @@ from tests.api.order_lines import (
     post_import,
     user,
 )
+from tests.api.syncing import put, user_body
 from tests.factories import make_order, make_reward, make_user
 from tests.files.expect import write_both
 
@@ -218,23 +219,25 @@ def test_amounts_are_exact_in_the_project_currency(client: TestClient, session: 
     assert (kwd.total, kwd.subtotal, kwd.shipping_total) == (300, 100, 200)
 
 
-def test_embedded_users_never_change_anyone_s_access(client: TestClient, session: Session,
-                                                     session_factory: sessionmaker[Session], staff: Account,
-                                                     project_a: Project) -> None:
-    backer = make_user(session, "olduser")
+def test_embedded_users_never_change_anyone_s_access(client: TestClient, session_factory: sessionmaker[Session],
+                                                     staff: Account, project_a: Project) -> None:
+    """A synced staff account keeps its profile and access; a user made by an import is not staff and has
+    no password (`is_staff` and `password` in a line are refused: tests/api/test_field_permissions.py)."""
+    assert put(client, staff, "users", 600, user_body("oldstaff", is_staff=True)).status_code == 201
+    assert put(client, staff, "users", 601, user_body("olduser")).status_code == 201
     body = ndjson(
-        order(1, user=user(staff.user.id, username="hijack", email="hijack@example.com")),
-        order(2, user=user(5005, is_staff=True, password="s3cret-s3cret")),
-        order(3, user=user(backer.id, username="olduser", email="new@example.com", lang="de")),
+        order(1, user=user(600, username="hijack", email="hijack@example.com")),
+        order(2, user=user(5005)),
+        order(3, user=user(601, username="olduser", email="new@example.com", lang="de")),
     )
     assert answer(post_import(client, staff, project_a.id, body))["users"] == {"created": 1, "updated": 2}
     with session_factory() as fresh:
-        kept = fresh.get_one(User, staff.user.id)
-        assert (kept.username, kept.email, kept.is_staff) == ("staffer", "staffer@example.com", True)
+        kept = fresh.get_one(User, 600)
+        assert (kept.username, kept.email, kept.is_staff) == ("oldstaff", "oldstaff@example.com", True)
         made = fresh.get_one(User, 5005)
         assert not made.is_staff and made.password_hash is None
-        assert (fresh.get_one(User, backer.id).email, fresh.get_one(User, backer.id).lang) == ("new@example.com", "de")
-        assert fresh.get_one(Order, 1).user_id == staff.user.id
+        assert (fresh.get_one(User, 601).email, fresh.get_one(User, 601).lang) == ("new@example.com", "de")
+        assert fresh.get_one(Order, 1).user_id == 600
 
 
 def test_lines_apply_in_order_within_one_request(client: TestClient, session_factory: sessionmaker[Session],

@@ -12,7 +12,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from crowdexports import accounts
-from crowdexports.models import ApiKey, Project, utcnow
+from crowdexports.config import Settings
+from crowdexports.models import ApiKey, OAuthClient, Project, User, utcnow
 from tests.api.conftest import Account
 from tests.api.syncing import put, user_body
 from tests.api.test_oauth import ClientCreds, assert_oauth_error, basic, refresh
@@ -45,9 +46,35 @@ def alice_body(**fields: object) -> dict[str, object]:
     return user_body("alice", **fields)
 
 
+PLATFORM_ALICE, PLATFORM_SYNCER = 4201, 4202  # the platform's ids: a sync PUT refuses a local row's
+
+
+def synced_account(client: TestClient, session: Session, settings: Settings, client_row: OAuthClient,
+                   syncer: Account, user_id: int, body: dict[str, object]) -> Account:
+    """A user the platform synced (PUT with a password), with every credential it can present."""
+    assert put(client, syncer, "users", user_id, body).status_code == 201
+    user = session.get_one(User, user_id)
+    tokens = accounts.issue_tokens(session, user, client_row, settings)
+    return Account(user, str(body["password"]), accounts.create_api_key(session, user)[1],
+                   tokens["access_token"], tokens["refresh_token"])
+
+
+@pytest.fixture
+def synced_alice(client: TestClient, session: Session, settings: Settings, oauth_client: ClientCreds,
+                 staff: Account) -> Account:
+    return synced_account(client, session, settings, oauth_client[0], staff, PLATFORM_ALICE,
+                          alice_body(password="alice's platform password"))
+
+
+@pytest.fixture
+def synced_project(session: Session, synced_alice: Account) -> Project:
+    return accounts.create_project(session, owner=synced_alice.user, name="Solar Kettle")
+
+
 def test_an_inactive_user_is_refused_every_credential_at_once(client: TestClient, oauth_client: ClientCreds,
-                                                              staff: Account, alice: Account,
-                                                              project_a: Project) -> None:
+                                                              staff: Account, synced_alice: Account,
+                                                              synced_project: Project) -> None:
+    alice, project_a = synced_alice, synced_project
     minted = mint_tokens(client, staff, alice)
     for headers in (alice.bearer, alice.apikey, alice.basic, bearer(minted)):
         assert reads(client, project_a, headers) == 200
@@ -73,16 +100,19 @@ def test_an_inactive_user_is_refused_every_credential_at_once(client: TestClient
     assert refresh(client, oauth_client, alice.refresh_token).status_code == 200
 
 
-def test_the_syncing_account_cannot_make_itself_inactive(client: TestClient, staff: Account) -> None:
-    response = put(client, staff, "users", staff.user.id,
-                   user_body("staffer", is_staff=True, is_active=False))
+def test_the_syncing_account_cannot_make_itself_inactive(client: TestClient, session: Session, settings: Settings,
+                                                        oauth_client: ClientCreds, staff: Account) -> None:
+    syncer = synced_account(client, session, settings, oauth_client[0], staff, PLATFORM_SYNCER,
+                            user_body("syncer", is_staff=True, password="the syncer's password"))
+    response = put(client, syncer, "users", PLATFORM_SYNCER, user_body("syncer", is_staff=True, is_active=False))
     assert response.status_code == 409, response.text
     assert response.json()["errors"][0]["classification"] == "ConflictError"
 
 
 def test_a_password_change_revokes_the_users_tokens_and_api_keys(client: TestClient, oauth_client: ClientCreds,
-                                                                 staff: Account, alice: Account,
-                                                                 project_a: Project) -> None:
+                                                                 staff: Account, synced_alice: Account,
+                                                                 synced_project: Project) -> None:
+    alice, project_a = synced_alice, synced_project
     minted = mint_tokens(client, staff, alice)
     new_password = "a brand new password"
     assert put(client, staff, "users", alice.user.id, alice_body(password=new_password)).status_code == 200

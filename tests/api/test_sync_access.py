@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from crowdexports import security
+from crowdexports import accounts, security
 from crowdexports.config import Settings
 from crowdexports.models import ApiKey, OAuthClient, OAuthToken, Project, User
 from tests.api.conftest import Account
@@ -150,16 +150,21 @@ def test_credentials_are_not_minted_for_unknown_or_staff_users(client: TestClien
     assert snapshot(session_factory) == before
 
 
-def test_the_syncing_account_cannot_be_overwritten_by_a_platform_user(client: TestClient, staff: Account,
-                                                                      session_factory: sessionmaker[Session]) -> None:
-    """The platform's user with the id of the staff account syncing would take over its credentials."""
+def test_the_syncing_account_cannot_be_overwritten_by_a_platform_user(
+        client: TestClient, staff: Account, session: Session, settings: Settings,
+        session_factory: sessionmaker[Session]) -> None:
+    """The platform's user with the id of a synced staff account syncing would take over its credentials
+    (a local staff account's id is refused whatever the body: tests/api/test_local_ids.py)."""
+    assert put(client, staff, "users", 600, user_body("syncer", is_staff=True)).status_code == 201
+    tokens = accounts.issue_tokens(session, session.get_one(User, 600), None, settings)
+    syncer = Account(session.get_one(User, 600), "", "", tokens["access_token"], tokens["refresh_token"])
     before = snapshot(session_factory)
-    for body in (user_body("zoe"), user_body("staffer", is_staff=False), user_body("staffer")):
-        response = put(client, staff, "users", staff.user.id, body)
+    for body in (user_body("zoe"), user_body("syncer", is_staff=False), user_body("syncer")):
+        response = put(client, syncer, "users", 600, body)
         assert response.status_code == 409, response.text
         assert response.json()["errors"][0]["classification"] == "ConflictError"
     assert snapshot(session_factory) == before
-    same = put(client, staff, "users", staff.user.id, user_body("staffer", is_staff=True, first_name="S"))
+    same = put(client, syncer, "users", 600, user_body("syncer", is_staff=True, first_name="S"))
     assert same.status_code == 200 and same.json()["is_staff"] is True and same.json()["first_name"] == "S"
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crowdexports.ids import is_local
 from crowdexports.models import Address, Order, OrderItem, Reward, User
 from crowdexports.seed import STATUSES, seed_orders
 from tests.factories import make_order, make_project, make_reward, make_user
@@ -94,14 +95,18 @@ def test_seed_is_repeatable_and_adds_to_existing_data(session: Session) -> None:
 
 
 def test_rows_added_after_a_seed_get_fresh_ids(session: Session) -> None:
-    """The seed writes explicit ids, which PostgreSQL's sequences do not see: it must move them past."""
+    """The seed writes explicit ids, which PostgreSQL's sequences do not see. Its backers and orders have
+    local ids (crowdexports.ids), which no sequence reaches; its addresses and items move the sequences
+    past the ids they used."""
     owner = make_user(session)
     project = make_project(session, owner, "Seeded")
     reward = make_reward(session, project)
     seed_orders(session, project.id, 50, seed=2)
-    highest = {model: session.scalar(select(func.max(model.id))) for model in (User, Address, Order, OrderItem)}
+    seeded = {model: set(session.scalars(select(model.id))) for model in (User, Order)}
+    assert all(is_local(order_id) for order_id in seeded[Order])
+    highest = {model: session.scalar(select(func.max(model.id))) for model in (Address, OrderItem)}
     backer = make_user(session, "after-the-seed")
     order = make_order(session, project, backer, [(reward, 1)])
     item = session.scalars(select(OrderItem).where(OrderItem.order_id == order.id)).one()
-    assert backer.id > highest[User] and order.id > highest[Order] and item.id > highest[OrderItem]
+    assert backer.id not in seeded[User] and order.id not in seeded[Order] and item.id > highest[OrderItem]
     assert order.shipping_address_id is not None and order.shipping_address_id > highest[Address]

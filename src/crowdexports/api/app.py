@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
-from crowdexports.api import errors
+from crowdexports.api import errors, openapi
 from crowdexports.api.limits import Admission, BodyBeforeTurn, BodyDeadline, BodySizeLimit
 from crowdexports.api.passwords import BasicPasswords, PasswordChecks
 from crowdexports.api.routes import credentials, downloads, exports, health, imports, oauth, sync
@@ -43,8 +43,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.password_checks = PasswordChecks(runtime.settings, throttle)
     app.state.basic_passwords = BasicPasswords(runtime.settings.resolved_secret_key, app.state.password_checks)
     errors.install(app)
-    for module in (oauth, exports, downloads, health, sync, credentials, imports):
-        app.include_router(module.router)
+    routers = [module.router for module in (oauth, exports, downloads, health, sync, credentials, imports)]
+    openapi.install(app, routers)
+    for router in routers:
+        app.include_router(router)
     settings = runtime.settings
     # Each add_middleware wraps the ones before: a body is refused when too large or late (its deadline
     # runs from the request's first byte) and received whole before the request waits for a turn.

@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from crowdexports import security
+from crowdexports.api.openapi import CALLER, answers
 from crowdexports.api.passwords import BasicPasswords
 from crowdexports.api.throttle import Throttle, address_of
 from crowdexports.errors import AuthenticationFailed, Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
@@ -62,6 +63,7 @@ async def in_database(runtime: Runtime, work: Callable[P, T], *args: P.args, **k
     return await run_in_threadpool(work, *args, **kwargs)
 
 
+@answers(503)
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
     session = runtime.sessions()
     try:
@@ -181,6 +183,7 @@ async def authenticate(request: Request, runtime: Runtime, connection: PooledRea
     return Caller(user, can_write=False)
 
 
+@answers(*CALLER)
 async def get_caller(request: Request, runtime: RuntimeDep) -> Caller:
     async with hot_reads(runtime) as connection:
         return await authenticate(request, runtime, connection)
@@ -201,6 +204,7 @@ def _writer(caller: Caller) -> None:
         raise Forbidden("Writing needs a Bearer token: API keys and passwords give read-only access.")
 
 
+@answers(403)
 async def own_project_for_write(project_id: str, runtime: RuntimeDep, session: SessionDep,
                                 caller: CallerDep) -> Project:
     """The project for its owner only (an export goes to whoever asks), with a Bearer token."""
@@ -214,6 +218,7 @@ async def visible_export(export_id: str, runtime: RuntimeDep, session: SessionDe
     return await in_database(runtime, queries.visible_export, session, parse_id(export_id), caller.user)
 
 
+@answers(403)
 async def cancelable_export(export: Annotated[Export, Depends(visible_export)], caller: CallerDep) -> Export:
     """Staff only; others who can see the export get 403, the rest already got 404."""
     _writer(caller)
@@ -222,6 +227,7 @@ async def cancelable_export(export: Annotated[Export, Depends(visible_export)], 
     return export
 
 
+@answers(403)
 async def staff_writer(caller: CallerDep) -> Caller:
     """Staff with a Bearer token: the platform's sync account (SPEC §7)."""
     _writer(caller)
@@ -233,6 +239,7 @@ async def staff_writer(caller: CallerDep) -> Caller:
 StaffWriter = Annotated[Caller, Depends(staff_writer)]
 
 
+@answers(403, 409)
 async def acted_user(user_id: str, runtime: RuntimeDep, session: SessionDep, caller: StaffWriter) -> User:
     """A user the platform acts for: credentials are minted for active non-staff users only. Staff may make
     anyone staff with a PUT, but a staff account's own credentials come from its password, never from
@@ -255,6 +262,7 @@ async def visible_api_key(api_key_id: str, runtime: RuntimeDep, session: Session
     return key
 
 
+@answers(403)
 async def revocable_api_key(key: Annotated[ApiKey, Depends(visible_api_key)], caller: CallerDep) -> ApiKey:
     _writer(caller)
     return key
@@ -293,10 +301,12 @@ async def _json_object(request: Request, decode: Callable[[str], Any]) -> dict[s
     return payload
 
 
+@answers(400, 415)
 async def json_object(request: Request) -> dict[str, Any]:
     return await _json_object(request, _plain_json)
 
 
+@answers(400, 415)
 async def optional_json_object(request: Request) -> dict[str, Any]:
     """Like json_object, for a body that may be left out: none is {}."""
     if not await request.body():
@@ -304,6 +314,7 @@ async def optional_json_object(request: Request) -> dict[str, Any]:
     return await _json_object(request, _plain_json)
 
 
+@answers(400, 415)
 async def exact_json_object(request: Request) -> dict[str, Any]:
     """Like json_object, with every non-integer number an exact Decimal: for bodies with amounts."""
     return await _json_object(request, decode_json)

@@ -2,7 +2,9 @@
 
 Every error body is `{"errors": [{"classification", "fieldNames", "message"}, ...]}` (SPEC §2).
 The token endpoint's errors add RFC 6749's `error` and `error_description` to that same body, since
-those are what OAuth client libraries read; one body serves both kinds of client.
+those are what OAuth client libraries read; one body serves both kinds of client. That holds for its
+429 and 503 too (OAUTH_CODES), which no OAuth error of ours raises: they come from the rate limits and
+the database. The OpenAPI document of these answers is api/openapi.py's.
 """
 
 from __future__ import annotations
@@ -43,9 +45,16 @@ CLASSIFICATIONS = {
     500: "ServerError", 503: "ServiceUnavailableError",
 }
 DOMAIN_STATUS: Sequence[tuple[type[CrowdexportsError], int]] = (
-    (NotFound, 404), (Forbidden, 403), (Conflict, 409), (AuthenticationFailed, 401), (Unavailable, 503),
+    (NotFound, 404), (Forbidden, 403), (Conflict, 409), (AuthenticationFailed, 401),
 )
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+RETRY_SOON = {"Retry-After": "5"}
+OAUTH_PATHS = "/oauth2/"
+# RFC 6749 error codes for the answers under OAUTH_PATHS that are not OAuthErrors. `slow_down` (RFC 8628
+# §3.5, registered for token endpoint responses) says what a rate limit means: the same request will work
+# later. `invalid_grant` would make a client drop its refresh token, `invalid_request` call its request
+# malformed and never retry it (docs/decisions.md "API").
+OAUTH_CODES = {429: "slow_down", 503: "temporarily_unavailable", 500: "server_error"}
 
 
 class BodyTooLarge(Exception):
@@ -60,9 +69,13 @@ def client_error(classification: str, message: str, field_names: Sequence[str] =
     return {"classification": classification, "fieldNames": list(field_names), "message": message}
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """A one-entry error answer whose classification follows from the status."""
-    body = {"errors": [client_error(CLASSIFICATIONS.get(status, "ServerError"), message)]}
+def error_response(status: int, message: str, headers: dict[str, str] | None = None,
+                   request: Request | None = None) -> JSONResponse:
+    """A one-entry error answer whose classification follows from the status; with RFC 6749's fields
+    when it answers a `request` to the OAuth endpoints."""
+    body: dict[str, Any] = {"errors": [client_error(CLASSIFICATIONS.get(status, "ServerError"), message)]}
+    if request is not None and request.url.path.startswith(OAUTH_PATHS) and status in OAUTH_CODES:
+        body.update(error=OAUTH_CODES[status], error_description=message)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -91,7 +104,9 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, AuthenticationFailed):
         return error_response(401, str(exc), {"WWW-Authenticate": exc.challenge})
     if isinstance(exc, RateLimited):
-        return error_response(429, str(exc), {"Retry-After": str(exc.retry_after)})
+        return error_response(429, str(exc), {"Retry-After": str(exc.retry_after)}, request)
+    if isinstance(exc, Unavailable):
+        return error_response(503, str(exc), RETRY_SOON, request)
     for error_class, status in DOMAIN_STATUS:
         if isinstance(exc, error_class):
             return error_response(status, str(exc))
@@ -146,7 +161,7 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 def _database_down(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return error_response(503, "The service is unavailable for a moment; try again.", {"Retry-After": "5"})
+    return error_response(503, "The service is unavailable for a moment; try again.", RETRY_SOON, request)
 
 
 def _too_large(request: Request, exc: Exception) -> JSONResponse:
@@ -187,7 +202,7 @@ def _client_gone(request: Request, exc: Exception) -> JSONResponse:
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     """A bug: logged with its traceback, answered with nothing about it."""
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "Internal server error.")
+    return error_response(500, "Internal server error.", request=request)
 
 
 def install(app: FastAPI) -> None:

@@ -8,7 +8,7 @@ Request bodies are checked by `exports.requests` and `sync.records` (one place f
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,7 +30,10 @@ class ErrorBody(Strict):
 
 
 class OAuthErrorBody(ErrorBody):
-    error: Literal["invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"]
+    """The token endpoint's errors: the envelope with RFC 6749 §5.2's fields (api/errors.py)."""
+
+    error: Literal["invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type", "slow_down",
+                   "temporarily_unavailable"]
     error_description: str
 
 
@@ -111,9 +114,13 @@ class Health(Strict):
     storage: Literal["ok"]
 
 
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for the error answers a route can give."""
-    return {status: {"model": ErrorBody} for status in statuses}
+class HealthDown(ErrorBody):
+    """/healthz's 503: the error envelope, each part's state, and `fieldNames` naming those down."""
+
+    status: Literal["unavailable"]
+    database: Literal["ok", "unavailable"]
+    queue: Literal["ok", "unavailable"]
+    storage: Literal["ok", "unavailable"]
 
 
 I18N_EXAMPLE = {"en": "Early bird", "fr": "Lève-tôt"}

@@ -19,6 +19,9 @@ from crowdexports.exports.writers.csv import CsvWriter
 
 FIELDS = ("type", "format", "columns", "csv_dialect")
 REQUIRED = ("type", "format")
+# The export resource's other fields: the service sets them, a request may not (PermissionError).
+READ_ONLY = ("id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "started_at",
+             "finished_at", "expires_at", "error", "progress", "email_status")
 T = TypeVar("T")
 
 
@@ -38,7 +41,8 @@ def validate_export_request(type_: object, format_: object, columns: object, lan
 
 def validate_export_payload(payload: Mapping[str, object], lang: str) -> Validated:
     """Check a decoded JSON object: known fields only, the required ones present, values as above."""
-    problems = [FieldProblem([key], "unknown field", "UnknownFieldError")
+    problems = [FieldProblem([key], "is read-only: the service sets it", "PermissionError") if key in READ_ONLY
+                else FieldProblem([key], "unknown field", "UnknownFieldError")
                 for key in payload if key not in FIELDS]
     problems += [FieldProblem([key], "this field is required", "RequiredError")
                  for key in REQUIRED if key not in payload]

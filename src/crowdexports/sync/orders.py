@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crowdexports import ids
 from crowdexports.accounts import EMAIL, LANG
 from crowdexports.bulk import BulkInsert
 from crowdexports.errors import Conflict, FieldProblem, InvalidInput
@@ -68,6 +69,8 @@ MAX_QUANTITY = 2**31 - 1  # the INTEGER column
 QUANTITY_RULE = f"must be from 1 to {MAX_QUANTITY}"
 PROGRESS_EVERY = 1000  # lines
 
+# Fields of PUT /v1/users that an embedded user may not set (PermissionError): they give access.
+NOT_IMPORTED = ("is_staff", "password")
 # Column order of the tuples below (and of the rows written).
 USER_COLUMNS = ("username", "email", "first_name", "last_name", "name", "lang")
 ORDER_COLUMNS = ("user_id", "created_at", "status", "payment_method", "total", "subtotal", "shipping_total",
@@ -183,6 +186,11 @@ class _Line:
         self.problem(path, "must be a JSON object", "TypeError")
         return {}
 
+    def platform_id(self, kind: str, row_id: int, *path: str) -> None:
+        """An id this line would create or replace a row under: never one of this service's own rows."""
+        if ids.is_local(row_id):
+            self.problem(path, ids.refusal(kind, row_id))
+
     def required(self, path: Sequence[str]) -> None:
         self.problem(path, "is required", "RequiredError")
 
@@ -247,7 +255,8 @@ class _Line:
             self.problem([name], "must be a string", "TypeError")
             return None
         try:
-            moment = datetime.fromisoformat(value) if len(value) <= 40 else None
+            # fromisoformat skips a NUL or other control character after the seconds: refuse them first.
+            moment = datetime.fromisoformat(value) if len(value) <= 40 and not NOT_ONE_LINE.search(value) else None
         except ValueError:
             moment = None
         if moment is None:
@@ -299,6 +308,11 @@ class _Line:
             return self.integer(body, "user_id"), None
         user = self.object(body["user"], "user")
         user_id = self.integer(user, "id", "user")
+        self.platform_id("user", user_id, "user", "id")
+        for name in NOT_IMPORTED:
+            if user.get(name) is not None:
+                self.problem(["user", name], f"cannot be set by an order import, which gives and takes no access: "
+                             f"sync the user with PUT /v1/users/{user_id}", "PermissionError")
         values = self.texts(user, _PROFILE, "user")
         if body.get("user_id") not in (None, user_id):
             self.problem(["user_id"], "must be the embedded user's id (or absent)")
@@ -321,6 +335,7 @@ def parse_line(raw: bytes, number: int, project_id: int, currency: str) -> Order
     if reader.problems:  # not an object: none of its fields is worth a problem of its own
         raise InvalidInput(reader.problems)
     order_id = reader.integer(body, "id")
+    reader.platform_id("order", order_id, "id")
     if body.get("project_id") not in (None, project_id):
         reader.problem(["project_id"], f"must be {project_id}, the project of this import (or absent)")
     user_id, user = reader.user(body)
@@ -636,7 +651,7 @@ class OrderImport:
 
     def _write_users(self, lines: list[OrderLine], users: dict[int, tuple[Profile, bool]]) -> None:
         """Embedded users: created, or their profile updated. Staff accounts are left as they are, and
-        no line sets `is_staff` or a password: an order import changes no one's access."""
+        no line sets `is_staff` or a password (NOT_IMPORTED): an order import changes no one's access."""
         created: dict[int, tuple[Any, ...]] = {}
         changed: dict[int, dict[str, Any]] = {}
         now = utcnow()

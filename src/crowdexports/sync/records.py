@@ -7,10 +7,12 @@ Problems are raised together as one InvalidInput whose field names start with `p
 `["line 12", "user"]`), in the Ulule error format the API maps to 400.
 
 Rules: a body is the whole resource (PUT), so required fields must be there, an optional field
-absent or null takes its default, and unknown fields are refused (`strict=False`, for the platform's
-full resources embedded in an imported order, ignores them); `password` alone is write-only and
-optional: absent or null leaves the stored hash as it is, and a new one revokes the user's tokens and
-API keys. Sending the same body twice changes nothing and reports `created=False` the second time.
+absent or null takes its default, unknown fields are refused, and so are the answers' read-only fields,
+as PermissionError (`strict=False`, for the platform's full resources embedded in an imported order,
+ignores them); `password` alone is write-only and optional: absent or null leaves the stored hash as
+it is, and a new one revokes the user's tokens and API keys. Sending the same body twice changes
+nothing and reports `created=False` the second time. Ids of rows made here (crowdexports.ids) are
+refused with 409: a sync never replaces a local row.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
-from crowdexports import security
+from crowdexports import ids, security
 from crowdexports.accounts import (
     CURRENCY,
     EMAIL,
@@ -35,21 +37,24 @@ from crowdexports.accounts import (
     slug_of,
     valid_timezone,
 )
-from crowdexports.errors import FieldProblem, InvalidInput
+from crowdexports.errors import Conflict, FieldProblem, InvalidInput
 from crowdexports.models import Order, OrderItem, Project, Reward, User
 from crowdexports.money import to_decimal, to_minor
 
 MAX_I18N_LANGUAGES = 50
 MAX_I18N_TEXT = 100_000  # characters per language: reward descriptions are HTML
 MAX_NAME_IN_ERROR = 100  # characters of an unknown field's name (or language) repeated in an error
-# Lone surrogates: JSON's "\ud800" decodes to one, and UTF-8 (PostgreSQL, the files, argon2) cannot hold it.
-SURROGATE = re.compile("[\ud800-\udfff]")
+# Secrets keep every character but NUL, which PostgreSQL's texts cannot hold, and lone surrogates: JSON's
+# "\ud800" decodes to one, and UTF-8 (PostgreSQL, the files, argon2) cannot hold it.
+NOT_SECRET = re.compile("[\x00\ud800-\udfff]")
 # One-line texts (names, codes) refuse these too: control characters and line or paragraph separators.
 # Format characters (ZWJ in emoji, direction marks) and other spaces stay: real names have them.
 NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # Multi-line texts (i18n HTML) keep tab, LF and CR.
 NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 LANG_RULE = "must be a language code such as 'en' or 'fr'"
+ONE_LINE_RULE = "must not contain control characters, line breaks or lone surrogates"
+READ_ONLY_RULE = "is read-only: the service sets it"
 
 
 def decode_json(text: str | bytes) -> Any:
@@ -81,14 +86,17 @@ class _Fields:
     """Reads one JSON object's fields, collecting every problem instead of stopping at the first.
     A field that is null reads as absent."""
 
-    def __init__(self, body: object, path: Sequence[str], known: Sequence[str], strict: bool) -> None:
+    def __init__(self, body: object, path: Sequence[str], known: Sequence[str], strict: bool,
+                 read_only: Sequence[str] = ()) -> None:
         self.path = list(path)
         self.problems: list[FieldProblem] = []
         self.body: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
         if not isinstance(body, Mapping):
             self.problem([], "must be a JSON object", "TypeError")
         for name in self.body if strict else ():
-            if name not in known:
+            if name in read_only:
+                self.problem([name], READ_ONLY_RULE, "PermissionError")
+            elif name not in known:
                 self.problem([_shown(name)], "unknown field", "UnknownFieldError")
 
     def problem(self, names: Sequence[str], message: str, classification: str = "ValueError") -> None:
@@ -106,7 +114,7 @@ class _Fields:
 
     def text(self, name: str, *, required: bool = False, default: str = "", max_length: int = 255,
              forbidden: re.Pattern[str] = NOT_ONE_LINE, check: Callable[[str], object] | None = None,
-             rule: str = "") -> str:
+             rule: str = "", forbidden_rule: str = ONE_LINE_RULE) -> str:
         value = self._value(name, required)
         if value is None:
             return default
@@ -116,7 +124,7 @@ class _Fields:
         if len(value) > max_length:
             self.problem([name], f"must be at most {max_length} characters")
         elif forbidden.search(value):
-            self.problem([name], "must not contain control characters, line breaks or lone surrogates")
+            self.problem([name], forbidden_rule)
         elif check is not None and not check(value):
             self.problem([name], rule)
         return value
@@ -199,6 +207,11 @@ def take_id(body: dict[str, Any], path: Sequence[str] = ()) -> int:
 USER_FIELDS = ("username", "email", "first_name", "last_name", "name", "lang", "is_staff", "is_active", "password")
 PROJECT_FIELDS = ("owner_id", "name", "slug", "currency", "timezone", "lang")
 REWARD_FIELDS = ("project_id", "title", "description", "price")
+# Fields of the answers that no body sets (PermissionError, not UnknownFieldError): the id is the URL's
+# (or the line's), `has_password` follows from `password`, a reward's `currency` is its project's.
+USER_READ_ONLY = ("id", "has_password")
+PROJECT_READ_ONLY = ("id",)
+REWARD_READ_ONLY = ("id", "currency")
 
 
 def check_username(name: str) -> bool:
@@ -207,19 +220,26 @@ def check_username(name: str) -> bool:
 
 
 def keep_sequence_ahead(session: Session, table: str, row_id: int) -> None:
-    """PostgreSQL's id sequence does not move for a row inserted with its id, so the next row made
-    here (`users create`, `projects create`, `demo`) would collide with a synced id: move it past.
-    SQLite gives a new row max(id) + 1 by itself."""
+    """PostgreSQL's id sequence does not move for a row inserted with its id, so a row inserted without
+    one (the ORM's default; rows made here take local ids, crowdexports.ids) would collide with a synced
+    id: move it past. SQLite gives a new row max(id) + 1 by itself."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sql(
             "SELECT setval(s.seq, :id) FROM (SELECT CAST(pg_get_serial_sequence(:table, 'id') AS regclass) AS seq) s "
             "WHERE :id > COALESCE(pg_sequence_last_value(s.seq), 0)"), {"table": table, "id": row_id})
 
 
+def platform_id(kind: str, row_id: int, path: Sequence[str] = ()) -> None:
+    """Refuse an id of this service's own rows (crowdexports.ids): a sync would replace a local row."""
+    if ids.is_local(row_id):
+        raise Conflict(": ".join([*([" ".join(path)] if path else []), ids.refusal(kind, row_id)]))
+
+
 def upsert_user(session: Session, user_id: int, body: object, path: Sequence[str] = (), *,
                 strict: bool = True) -> bool:
     """User `user_id` as `body` says (SPEC §7's fields); True when created."""
-    fields = _Fields(body, path, USER_FIELDS, strict)
+    platform_id("user", user_id, path)
+    fields = _Fields(body, path, USER_FIELDS, strict, USER_READ_ONLY)
     username = fields.text("username", required=True, max_length=150, check=check_username,
                            rule="must be 1 to 150 printable characters, without ':'")
     email = fields.text("email", required=True, max_length=254, check=EMAIL.fullmatch,
@@ -232,8 +252,8 @@ def upsert_user(session: Session, user_id: int, body: object, path: Sequence[str
     is_active = fields.boolean("is_active", default=True)
     password = None
     if fields.body.get("password") is not None:
-        password = fields.text("password", max_length=MAX_PASSWORD_LENGTH, forbidden=SURROGATE, check=bool,
-                               rule="must not be empty")
+        password = fields.text("password", max_length=MAX_PASSWORD_LENGTH, forbidden=NOT_SECRET, check=bool,
+                               rule="must not be empty", forbidden_rule="must not contain NUL nor lone surrogates")
     if fields.ok("username"):
         holder = session.scalar(select(User.id).where(User.username == username, User.id != user_id))
         if holder is not None:
@@ -281,7 +301,8 @@ def _repriced_rewards(session: Session, project: Project, currency: str, fields:
 def upsert_project(session: Session, project_id: int, body: object, path: Sequence[str] = (), *,
                    strict: bool = True) -> bool:
     """Project `project_id` as `body` says; True when created. See _repriced_rewards for a new currency."""
-    fields = _Fields(body, path, PROJECT_FIELDS, strict)
+    platform_id("project", project_id, path)
+    fields = _Fields(body, path, PROJECT_FIELDS, strict, PROJECT_READ_ONLY)
     owner_id = fields.integer("owner_id")
     name = fields.text("name", required=True, check=str.strip, rule="must not be blank")
     slug = fields.text("slug")
@@ -316,7 +337,8 @@ def upsert_reward(session: Session, reward_id: int, body: object, path: Sequence
                   strict: bool = True) -> bool:
     """Reward `reward_id` as `body` says, its price in its project's currency; True when created. It
     cannot move to another project once it is in orders, which belong to its project."""
-    fields = _Fields(body, path, REWARD_FIELDS, strict)
+    platform_id("reward", reward_id, path)
+    fields = _Fields(body, path, REWARD_FIELDS, strict, REWARD_READ_ONLY)
     project_id = fields.integer("project_id")
     project = session.get(Project, project_id) if project_id is not None else None
     if project_id is not None and project is None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from crowdexports import accounts
 from crowdexports.api.deps import CallerDep, RevocableApiKey, SessionDep, StaffWriter, parse_id
-from crowdexports.api.schemas import ApiKeyList, TokensRevoked, errors
+from crowdexports.api.schemas import ApiKeyList, TokensRevoked
 from crowdexports.errors import NotFound
 from crowdexports.exports.queries import rfc3339
 from crowdexports.models import ApiKey, User
@@ -31,7 +31,7 @@ def _user(session: Session, user_id: str) -> User:
     return user
 
 
-@router.get("/users/{user_id}/apikeys", response_model=ApiKeyList, responses=errors(401, 404, 429))
+@router.get("/users/{user_id}/apikeys", response_model=ApiKeyList)
 def list_api_keys(user_id: str, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
     """The user's API keys, without their secrets: for that user and staff (to others, 404)."""
     if not caller.user.is_staff and parse_id(user_id) != caller.user.id:
@@ -40,15 +40,14 @@ def list_api_keys(user_id: str, caller: CallerDep, session: SessionDep) -> dict[
     return {"api_keys": [api_key_resource(key) for key in accounts.api_keys_of(session, user.id)]}
 
 
-@router.delete("/apikeys/{api_key_id}", status_code=204, response_class=Response,
-               responses=errors(401, 403, 404, 429))
+@router.delete("/apikeys/{api_key_id}", status_code=204, response_class=Response)
 def revoke_api_key(key: RevocableApiKey, session: SessionDep) -> Response:
     """Revoke an API key, at once and for good: its owner or staff, with a Bearer token. Again is 204."""
     accounts.revoke_api_key(session, key)
     return Response(status_code=204)
 
 
-@router.post("/users/{user_id}/tokens/revoke", response_model=TokensRevoked, responses=errors(401, 403, 404, 429))
+@router.post("/users/{user_id}/tokens/revoke", response_model=TokensRevoked)
 def revoke_tokens(caller: StaffWriter, user_id: str, session: SessionDep) -> dict[str, Any]:
     """Revoke every access and refresh token of the user (staff, Bearer), whoever issued them."""
     user = _user(session, user_id)

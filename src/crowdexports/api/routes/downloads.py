@@ -19,7 +19,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from crowdexports.api.deps import RuntimeDep, SessionDep, parse_id
-from crowdexports.api.schemas import errors
+from crowdexports.api.openapi import answers
 from crowdexports.errors import NotFound
 from crowdexports.exports import queries
 from crowdexports.exports.writers import get_writer
@@ -54,8 +54,8 @@ def _open(storage: Storage, export_id: int, key: str) -> BinaryIO:
 
 @router.get("/v1/exports/{export_id}/download", response_class=StreamingResponse,
             responses={200: {"content": {"text/csv": {}, "application/octet-stream": {}}},
-                       302: {"description": "to a short-lived presigned URL of the object store"},
-                       **errors(404, 503)})
+                       302: {"description": "to a short-lived presigned URL of the object store"}})
+@answers(503)  # the storage down
 def download(export_id: str, session: SessionDep, runtime: RuntimeDep, expires: str | None = None,
              signature: str | None = None) -> Response:
     """The export's file (or a redirect to it). A bad link or a missing file: 404; storage down: 503."""

@@ -21,7 +21,8 @@ from crowdexports.api.deps import (
     in_database,
     parse_id,
 )
-from crowdexports.api.schemas import ExportCreate, ExportOut, ExportPage, errors
+from crowdexports.api.openapi import CALLER, answers
+from crowdexports.api.schemas import ExportCreate, ExportOut, ExportPage
 from crowdexports.exports import lifecycle, queries
 from crowdexports.exports.requests import validate_export_payload
 from crowdexports.runtime import Runtime
@@ -42,8 +43,8 @@ def _dispatch(runtime: Runtime, export_id: int) -> None:
 
 
 @router.post("/projects/{project_id}/exports", status_code=201, response_model=ExportOut,
-             response_model_exclude_unset=True, openapi_extra=CREATE_BODY,
-             responses=errors(400, 401, 403, 404, 413, 415, 429))
+             response_model_exclude_unset=True, openapi_extra=CREATE_BODY)
+@answers(400, 429)  # the request's values; too many exports of the project at once
 def create_export(project: OwnProjectForWrite, payload: JsonObject, caller: CallerDep, session: SessionDep,
                   runtime: RuntimeDep, response: Response) -> dict[str, Any]:
     """Ask for an export of the project's orders; a worker makes it and emails it to the caller."""
@@ -65,7 +66,8 @@ def _json(content: dict[str, Any]) -> Response:
 # The two hot reads (owners' scripts poll them in loops: SPEC §8's throughput targets) take the request
 # alone, not dependencies, and answer JSON directly: FastAPI's dependency solving and response model
 # validation cost more than the rest of the request (README "Capacity"). `response_model` documents them.
-@router.get("/projects/{project_id}/exports", response_model=ExportPage, responses=errors(400, 401, 403, 404))
+@router.get("/projects/{project_id}/exports", response_model=ExportPage)
+@answers(*CALLER, 400)  # authenticated here, not by a dependency; `limit` or `since` not a number
 async def list_exports(
     request: Request, project_id: str,
     limit: str | None = Query(None, description="Page size, 1 to 20 (larger values count as 20)."),
@@ -83,7 +85,8 @@ async def list_exports(
     return _json(page)
 
 
-@router.get("/exports/{export_id}", response_model=ExportOut, responses=errors(401, 404))
+@router.get("/exports/{export_id}", response_model=ExportOut)
+@answers(*CALLER)  # authenticated here, not by a dependency
 async def show_export(request: Request, export_id: str) -> Response:
     """One export, for its project's owner and staff; to anyone else it does not exist."""
     runtime = await get_runtime(request)
@@ -94,8 +97,8 @@ async def show_export(request: Request, export_id: str) -> Response:
     return _json(resource)
 
 
-@router.post("/exports/{export_id}/cancel", response_model=ExportOut, response_model_exclude_unset=True,
-             responses=errors(401, 403, 404, 409))
+@router.post("/exports/{export_id}/cancel", response_model=ExportOut, response_model_exclude_unset=True)
+@answers(409)  # already over
 def cancel_export(export: CancelableExport, caller: CallerDep, session: SessionDep,
                   runtime: RuntimeDep) -> dict[str, Any]:
     """Staff only: stop a waiting or running export; no file and no email come of it."""

@@ -8,12 +8,14 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from crowdexports import monitoring
 from crowdexports.api.deps import RuntimeDep
-from crowdexports.api.schemas import Health, errors
+from crowdexports.api.openapi import answers
+from crowdexports.api.schemas import Health, HealthDown
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health, responses=errors(503))
+@router.get("/healthz", response_model=Health, responses={503: {"model": HealthDown}})
+@answers(503)
 def healthz(runtime: RuntimeDep) -> JSONResponse:
     """200 when the database, the queue and the storage answer; 503 otherwise, so traffic goes elsewhere."""
     report = monitoring.health(runtime)
@@ -27,6 +29,7 @@ def healthz(runtime: RuntimeDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+@answers(503)  # the counts are read from the database
 def metrics(runtime: RuntimeDep) -> Response:
     """Prometheus text format: exports by status, durations, queue depth, email retries and failures."""
     return Response(monitoring.metrics_text(runtime), media_type=CONTENT_TYPE_LATEST)

@@ -17,7 +17,8 @@ from fastapi import APIRouter, Depends, Request
 from starlette.exceptions import HTTPException
 
 from crowdexports.api.deps import SessionDep, StaffWriter, parse_id
-from crowdexports.api.schemas import OrdersImported, errors
+from crowdexports.api.openapi import answers
+from crowdexports.api.schemas import OrdersImported
 from crowdexports.errors import NotFound
 from crowdexports.models import Project
 from crowdexports.sync import jsonlines, orders
@@ -25,7 +26,7 @@ from crowdexports.sync import jsonlines, orders
 router = APIRouter(prefix="/v1", tags=["sync"])
 IMPORT_PATH = re.compile(r"/v1/projects/[^/]+/orders/import")
 MEDIA_TYPE = "application/x-ndjson"
-EXAMPLE = ('{"id": 1001, "user": {"id": 42, "username": "zoe", "email": "zoe@example.com", "lang": "fr"}, '
+EXAMPLE = ('{"id": 1001, "user": {"id": 43, "username": "zoe", "email": "zoe@example.com", "lang": "fr"}, '
            '"created_at": "2024-05-01T12:30:00+02:00", "status": "payment-completed", "payment_method": "creditcard", '
            '"order_total": "27.50", "order_subtotal": 25, "order_shipping_total": "2.50", "note": "", '
            '"shipping_address": null, "billing_address": {"first_name": "Zoé", "last_name": "Durand", '
@@ -45,6 +46,7 @@ def _project(project_id: str, caller: StaffWriter, session: SessionDep) -> Proje
     return project
 
 
+@answers(415)
 async def _lines(request: Request) -> bytes:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != MEDIA_TYPE:
@@ -52,8 +54,8 @@ async def _lines(request: Request) -> bytes:
     return await request.body()
 
 
-@router.post("/projects/{project_id}/orders/import", response_model=OrdersImported, openapi_extra=BODY,
-             responses=errors(400, 401, 403, 404, 409, 413, 415))
+@router.post("/projects/{project_id}/orders/import", response_model=OrdersImported, openapi_extra=BODY)
+@answers(400, 409)  # bad lines; a concurrent change
 def import_orders(project: Annotated[Project, Depends(_project)], body: Annotated[bytes, Depends(_lines)],
                   session: SessionDep) -> dict[str, Any]:
     """Create or update the project's orders, one Ulule order resource per line, and their embedded

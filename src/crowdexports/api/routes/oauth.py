@@ -89,7 +89,7 @@ async def throttled_token_request(request: Request,
 
 
 @router.post("/oauth2/token/", response_model=TokenOut, openapi_extra=TOKEN_BODY,
-             responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}, 429: {"model": OAuthErrorBody}})
+             responses={status: {"model": OAuthErrorBody} for status in (400, 401, 429, 503)})
 def token(form: Annotated[TokenRequest, Depends(throttled_token_request)], session: SessionDep, runtime: RuntimeDep,
           request: Request, response: Response) -> dict[str, Any]:
     """Trade a username and password, or a refresh token (used once), for a new token pair."""

@@ -25,6 +25,7 @@ from crowdexports.api.deps import (
     parse_id,
 )
 from crowdexports.api.errors import NO_STORE
+from crowdexports.api.openapi import answers
 from crowdexports.api.routes.credentials import api_key_resource
 from crowdexports.api.schemas import (
     ApiKeyCreate,
@@ -36,7 +37,6 @@ from crowdexports.api.schemas import (
     TokenOut,
     UserOut,
     UserPut,
-    errors,
 )
 from crowdexports.errors import Conflict, FieldProblem, InvalidInput
 from crowdexports.models import Project, Reward, User
@@ -44,7 +44,6 @@ from crowdexports.money import to_decimal
 from crowdexports.sync import records
 
 router = APIRouter(prefix="/v1", tags=["sync"])
-PUT_ERRORS = errors(400, 401, 403, 404, 409, 413, 415)
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
@@ -101,7 +100,8 @@ def reward_resource(reward: Reward, currency: str) -> dict[str, Any]:
 
 
 @router.put("/users/{user_id}", response_model=UserOut, status_code=200, openapi_extra=_body(UserPut),
-            responses={201: {"model": UserOut, "description": "Created"}, **PUT_ERRORS})
+            responses={201: {"model": UserOut, "description": "Created"}})
+@answers(400, 409)  # the body's values; a concurrent change
 def put_user(caller: StaffWriter, user_id: Annotated[int, Depends(_user_id)], payload: ExactJsonObject,
              session: SessionDep, response: Response) -> dict[str, Any]:
     """Create or replace the platform's user `user_id`."""
@@ -118,7 +118,8 @@ def put_user(caller: StaffWriter, user_id: Annotated[int, Depends(_user_id)], pa
 
 @router.put("/projects/{project_id}", response_model=ProjectOut, status_code=200,
             openapi_extra=_body(ProjectPut),
-            responses={201: {"model": ProjectOut, "description": "Created"}, **PUT_ERRORS})
+            responses={201: {"model": ProjectOut, "description": "Created"}})
+@answers(400, 409)  # the body's values; a concurrent change
 def put_project(caller: StaffWriter, project_id: Annotated[int, Depends(_project_id)], payload: ExactJsonObject,
                 session: SessionDep, response: Response) -> dict[str, Any]:
     """Create or replace the platform's project `project_id`; its owner must be synced first."""
@@ -127,7 +128,8 @@ def put_project(caller: StaffWriter, project_id: Annotated[int, Depends(_project
 
 
 @router.put("/rewards/{reward_id}", response_model=RewardOut, status_code=200, openapi_extra=_body(RewardPut),
-            responses={201: {"model": RewardOut, "description": "Created"}, **PUT_ERRORS})
+            responses={201: {"model": RewardOut, "description": "Created"}})
+@answers(400, 409)  # the body's values; a concurrent change
 def put_reward(caller: StaffWriter, reward_id: Annotated[int, Depends(_reward_id)], payload: ExactJsonObject,
                session: SessionDep, response: Response) -> dict[str, Any]:
     """Create or replace the platform's reward `reward_id`; its project must be synced first."""
@@ -136,7 +138,7 @@ def put_reward(caller: StaffWriter, reward_id: Annotated[int, Depends(_reward_id
     return reward_resource(reward, session.get_one(Project, reward.project_id).currency)
 
 
-@router.post("/users/{user_id}/tokens", response_model=TokenOut, responses=errors(401, 403, 404, 409))
+@router.post("/users/{user_id}/tokens", response_model=TokenOut)
 def issue_tokens(user: ActedUser, session: SessionDep, runtime: RuntimeDep, response: Response) -> dict[str, Any]:
     """A token pair for a non-staff user, as `/oauth2/token/` answers: the platform acts for its
     logged-in user without their password. The refresh token works with any OAuth client."""
@@ -146,8 +148,7 @@ def issue_tokens(user: ActedUser, session: SessionDep, runtime: RuntimeDep, resp
 
 @router.post("/users/{user_id}/apikeys", response_model=ApiKeyOut, status_code=201,
              openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
-                 "schema": ApiKeyCreate.model_json_schema()}}}},
-             responses=errors(400, 401, 403, 404, 409, 415))
+                 "schema": ApiKeyCreate.model_json_schema()}}}})
 def create_api_key(user: ActedUser, payload: OptionalJsonObject, session: SessionDep,
                    response: Response) -> dict[str, Any]:
     """A new read-only API key for a non-staff user, shown once; it may expire after `expires_in_days`."""
