@@ -2,22 +2,21 @@
 
     python benchmarks/bare_app.py --port 8001 --workers 2
 
-It is served exactly as `crowdexports serve` serves the API (api/server.py `run`): uvicorn with the same
-HTTP protocol class (httptools, with the header deadline), the same connection limit and the same number
-of processes, on uvloop. So the gap between this and a real route is what our code costs, not uvicorn.
+It is served exactly as `crowdexports serve` serves the API (api/server.py `uvicorn_options`): uvicorn with
+the same HTTP protocol class (httptools, with the header deadline and size cap, connections per address),
+the same connection limit and the same number of processes, on uvloop. So the gap between this and a real
+route is what our code costs, not uvicorn.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import os
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
-from crowdexports.api.server import HeaderDeadlineProtocol
+from crowdexports.api.server import uvicorn_options
 from crowdexports.config import Settings
 
 app = FastAPI()
@@ -36,12 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()  # the same CROWDEXPORTS_* knobs serve reads
     # An import string, as serve passes one for several processes: each spawned process imports the app.
-    options: dict[str, Any] = {
-        "host": args.host, "port": args.port, "log_config": None,
-        "http": functools.partial(HeaderDeadlineProtocol, header_timeout=settings.header_timeout_seconds),
-        "limit_concurrency": settings.max_connections,
-    }
-    uvicorn.run("bare_app:app", workers=args.workers, **options)
+    uvicorn.run("bare_app:app", workers=args.workers, **uvicorn_options(settings, args.host, args.port))
 
 
 if __name__ == "__main__":

@@ -31,16 +31,22 @@ def api_app() -> FastAPI:
     return create_app(service.runtime)
 
 
-def run(settings: Settings, host: str, port: int, processes: int, runtime: Runtime | None) -> None:
-    """Serve until stopped: in this process over `runtime` when `processes` is 1, else in `processes`
-    child processes, each building its own runtime (`api_app`), this one only supervising them."""
-    options: dict[str, Any] = {
+def uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
+    """How uvicorn serves the API: our protocol with its limits, and the connection cap. The benchmark's
+    bare app (benchmarks/bare_app.py) is served with the same, so the two compare like for like."""
+    return {
         "host": host, "port": port, "log_config": None,
         "http": functools.partial(LimitedProtocol, header_timeout=settings.header_timeout_seconds,
                                   max_header_bytes=settings.max_header_bytes,
                                   connections=ConnectionsPerAddress(settings.max_connections_per_address)),
         "limit_concurrency": settings.max_connections,
     }
+
+
+def run(settings: Settings, host: str, port: int, processes: int, runtime: Runtime | None) -> None:
+    """Serve until stopped: in this process over `runtime` when `processes` is 1, else in `processes`
+    child processes, each building its own runtime (`api_app`), this one only supervising them."""
+    options = uvicorn_options(settings, host, port)
     if processes == 1:
         assert runtime is not None
         uvicorn.run(create_app(runtime), **options)
