@@ -41,7 +41,7 @@ def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
     if isinstance(type_, UTCDateTime):
         from_driver = UTCDateTime.from_driver
         return lambda value: None if value is None else from_driver(value)
-    return type_.dialect_impl(dialect).result_processor(dialect, None)  # type: ignore[no-any-return]
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
 
 
 class HotStatement:

@@ -146,7 +146,8 @@ def renew(session: Session, claim: Claim, *, lease_seconds: float, rows_done: in
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    renewed: int = result.rowcount  # type: ignore[attr-defined]
+    return renewed == 1
 
 
 def succeed(
