@@ -23,7 +23,7 @@ class BulkInsert:
     """
 
     def __init__(self, connection: Connection, model: type[Base], columns: Sequence[str]) -> None:
-        table: Table = model.__table__  # type: ignore[assignment]
+        table: Table = model.__table__
         dialect = connection.dialect
         self.connection = connection
         self.columns = columns

@@ -75,7 +75,7 @@ def test_imported_amounts_come_out_of_csv_and_xlsx_exactly_as_sent(
                            order_total=spellings(total, decimals, rng),
                            order_subtotal=spellings(subtotal, decimals, rng),
                            order_shipping_total=spellings(shipping, decimals, rng),
-                           items=[item(reward, unit_price=spellings(price, decimals, rng),  # type: ignore[arg-type]
+                           items=[item(reward, unit_price=spellings(price, decimals, rng),
                                        line_total=spellings(line_total, decimals, rng),
                                        line_shipping_total=spellings(line_shipping, decimals, rng))
                                   for reward, price, line_total, line_shipping in items]))

@@ -68,7 +68,7 @@ class Delivered:
 
     @property
     def message(self) -> EmailMessage:
-        return cast(EmailMessage, email.message_from_bytes(self.data, policy=email.policy.default))
+        return email.message_from_bytes(self.data, policy=email.policy.default)
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class SmtpTestServer:
             return list(self.messages)
 
 
-async def _act(smtp: SMTP, action: str, *, reset: bool = False) -> Any:
+async def _act(smtp: SMTP, action: str, *, reset: bool = False) -> str:
     """Return the scripted reply, or close / keep the line without answering.
 
     A handler that never returns is cancelled by aiosmtpd once the connection is gone.
@@ -145,7 +145,8 @@ async def _act(smtp: SMTP, action: str, *, reset: bool = False) -> Any:
             transport.abort()  # RST: the client's pending writes fail at once
         else:
             transport.close()
-    await asyncio.get_running_loop().create_future()
+    unanswered: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    return await unanswered
 
 
 class _Handler:

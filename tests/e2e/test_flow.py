@@ -28,7 +28,7 @@ from tests.servers.s3 import fetch
 def _outbox(service: Service) -> list[EmailMessage]:
     folder = service.runtime.settings.outbox_dir
     files = sorted(folder.glob("*.eml")) if folder.exists() else []
-    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             for path in files]
 
 
@@ -125,7 +125,7 @@ def test_a_failed_export_tells_the_owner_why(service: Service, client: TestClien
     assert body["url"] is None
     messages = wait_for(lambda: _outbox(service))
     assert len(messages) == 1 and not list(messages[0].iter_attachments())
-    assert "Solar Kettle" in messages[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Solar Kettle" in messages[0].get_body(("plain",)).get_content()
 
 
 @pytest.mark.usefixtures("consumer")

@@ -84,7 +84,7 @@ Item = tuple[int, ...]  # ITEM_COLUMNS
 
 
 def _length(model: type[Base], column: str) -> int:
-    table: Table = model.__table__  # type: ignore[assignment]
+    table: Table = model.__table__
     length: int = table.c[column].type.length  # type: ignore[attr-defined]
     return length
 
@@ -428,7 +428,7 @@ _SELECT_ADDRESSES = _sql("addresses", ("id", *ADDRESS_COLUMNS))
 _SELECT_ITEMS = _sql("order_items", ("order_id", *ITEM_COLUMNS), "order_id", " ORDER BY order_id, id")
 # PostgreSQL: one import at a time; any 64-bit key no other code uses.
 _PG_IMPORT_LOCK = 0x63726F7764_01
-_TABLES: dict[str, Table] = {model.__tablename__: model.__table__  # type: ignore[misc]
+_TABLES: dict[str, Table] = {model.__tablename__: model.__table__
                              for model in (User, Order, Address, OrderItem)}
 
 
