@@ -22,7 +22,7 @@ from tests.e2e.conftest import Owner, wait_for
 def _service(settings: Settings, server: SmtpTestServer, **overrides: object) -> Service:
     """The test's settings (so its stack) with real SMTP and `overrides`."""
     fields = {**settings.model_dump(), "smtp_url": server.url, **overrides}
-    with_smtp = Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+    with_smtp = Settings(_env_file=None, **fields)
     upgrade(with_smtp.resolved_database_url)
     return build_service(with_smtp)
 
