@@ -183,7 +183,7 @@ def test_password_checks_at_once_are_bounded_and_the_overflow_is_refused_at_once
 
 def test_remembered_passwords_expire(alice: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
-    monkeypatch.setattr(security.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
     remembered = security.VerifiedPasswords("a-server-secret-0123456789", ttl_seconds=60)
     password_hash = alice.user.password_hash
     assert password_hash is not None

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crowdexports import accounts
@@ -42,7 +42,7 @@ def snapshot(sessions: sessionmaker[Session]) -> dict[str, list[dict[str, Any]]]
     """Every row, ids included, of the tables an import writes, read afresh."""
     with sessions() as session:
         return {model.__tablename__: [
-            {column.key: getattr(row, column.key) for column in inspect(model).columns}
+            {column.key: getattr(row, column.key) for column in model.__mapper__.columns}
             for row in session.scalars(select(model).order_by(model.id))] for model in IMPORTED}
 
 
