@@ -205,7 +205,7 @@ def test_amounts_are_exact_in_the_project_currency(client: TestClient, session: 
                                                     alice: Account) -> None:
     yen = accounts.create_project(session, owner=alice.user, name="Tokyo", currency="JPY", timezone="Asia/Tokyo")
     dinar = accounts.create_project(session, owner=alice.user, name="Kuwait", currency="KWD")
-    yen_amounts = {"order_subtotal": "1500", "order_shipping_total": Number("0")}
+    yen_amounts: dict[str, Any] = {"order_subtotal": "1500", "order_shipping_total": Number("0")}
     refused = post_import(client, staff, yen.id, ndjson(order(1, order_total=Number("1500.5"), **yen_amounts),
                                                          order(2, order_total="1500.50", **yen_amounts)))
     assert problems(refused) == [("ValueError", ["line 1", "order_total"]), ("ValueError", ["line 2", "order_total"])]
