@@ -3,7 +3,7 @@
     python benchmarks/bare_app.py --port 8001 --workers 2
 
 It is served exactly as `crowdexports serve` serves the API (api/server.py `run`): uvicorn with the same
-HTTP protocol class (httptools, with the header deadline), the same connection limit and the same number
+HTTP protocol class (httptools, with the limits of api/protocol.py), the same connection limit and the same number
 of processes, on uvloop. So the gap between this and a real route is what our code costs, not uvicorn.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from crowdexports.api.server import HeaderDeadlineProtocol
+from crowdexports.api.protocol import ConnectionsPerAddress, LimitedProtocol
 from crowdexports.config import Settings
 
 app = FastAPI()
@@ -38,7 +38,9 @@ def main() -> None:
     # An import string, as serve passes one for several processes: each spawned process imports the app.
     options: dict[str, Any] = {
         "host": args.host, "port": args.port, "log_config": None,
-        "http": functools.partial(HeaderDeadlineProtocol, header_timeout=settings.header_timeout_seconds),
+        "http": functools.partial(LimitedProtocol, header_timeout=settings.header_timeout_seconds,
+                                  max_header_bytes=settings.max_header_bytes,
+                                  connections=ConnectionsPerAddress(settings.max_connections_per_address)),
         "limit_concurrency": settings.max_connections,
     }
     uvicorn.run("bare_app:app", workers=args.workers, **options)

@@ -29,7 +29,8 @@ def cli(settings: Settings) -> CliRunner:
 def _run(cli: CliRunner, *args: str) -> dict[str, Any]:
     result = cli.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answer
 
 
 @pytest.fixture

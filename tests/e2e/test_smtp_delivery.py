@@ -122,5 +122,7 @@ def test_a_file_over_the_limit_is_linked_not_attached(settings: Settings) -> Non
         assert deliver_email(service.runtime, export_id)[0] is EmailOutcome.SENT
         message = server.wait_for(1)[0].message
     assert list(message.iter_attachments()) == []
-    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    plain = message.get_body(("plain",))
+    assert plain is not None
+    text = plain.get_content()
     assert f"/v1/exports/{export_id}/download?expires=" in text
