@@ -51,6 +51,7 @@ class HotStatement:
     def __init__(self, select: Select[Any]) -> None:
         self.select = select
         names = [column.name for column in select.selected_columns]
+        # Field names known only at run time, which mypy's namedtuple support cannot follow.
         self.row_type = namedtuple("Row", names, rename=True)  # type: ignore[misc]
         self._compiled: dict[str, _Compiled] = {}
 

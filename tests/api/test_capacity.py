@@ -66,6 +66,7 @@ def test_basic_credentials_are_hashed_once_then_remembered(client: TestClient, a
 def test_the_memory_of_verified_passwords_holds_no_password(client: TestClient, alice: Account,
                                                            export_url: str) -> None:
     assert client.get(export_url, headers=alice.basic).status_code == 200
+    # TestClient types its app as any ASGI app; this one is ours, a FastAPI app with this state.
     remembered: security.VerifiedPasswords = client.app.state.basic_passwords.verified  # type: ignore[attr-defined]
     keys = list(remembered._entries)
     assert len(keys) == 1 and len(keys[0]) == 32  # an HMAC-SHA256 digest

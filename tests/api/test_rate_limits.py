@@ -55,6 +55,7 @@ def basic(username: str, password: str) -> dict[str, str]:
 
 def test_the_store_is_shared_by_the_stack(runtime: Runtime) -> None:
     with limited_client(runtime) as client:
+        # TestClient types its app as any ASGI app; this one is ours, a FastAPI app with this state.
         store = client.app.state.throttle.limiter.store  # type: ignore[attr-defined]
         assert isinstance(store, SqliteStore if STACK == "embedded" else RedisStore)
 

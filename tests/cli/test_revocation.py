@@ -44,7 +44,7 @@ def sessions(settings: Settings, cli: CliRunner) -> Iterator[Session]:
 
 def _lookup(session: Session, find: Callable[[HotConnection, str], object], secret: str) -> object:
     """What the API's caller lookup `find` answers for `secret`, run as the API runs it."""
-    pooled = session.get_bind().raw_connection()  # type: ignore[union-attr]
+    pooled = session.get_bind().raw_connection()  # type: ignore[union-attr]  # bound to an Engine, not a Connection
     try:
         return find(HotConnection(pooled.dbapi_connection, session.get_bind().dialect), secret)
     finally:

@@ -139,6 +139,7 @@ async def _act(smtp: SMTP, action: str, *, reset: bool = False) -> str:
     """
     if action not in ("drop", "hang"):
         return action
+    # aiosmtpd declares a BaseTransport; over TCP it is an asyncio.Transport, which can abort.
     transport = cast(asyncio.Transport | None, smtp.transport)
     if action == "drop" and transport is not None:
         if reset:
@@ -156,7 +157,7 @@ class _Handler:
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:
         plan = self.owner.next_plan()
-        session.plan = plan  # type: ignore[attr-defined]
+        session.plan = plan  # type: ignore[attr-defined]  # our own attribute on aiosmtpd's Session
         if plan.stage == "MAIL":
             return await _act(server, plan.action)
         envelope.mail_from = address
@@ -165,14 +166,14 @@ class _Handler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
-        plan: _Plan = session.plan  # type: ignore[attr-defined]
+        plan: _Plan = session.plan  # type: ignore[attr-defined]  # our own attribute on aiosmtpd's Session
         if plan.stage == "RCPT":
             return await _act(server, plan.action)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        plan: _Plan = session.plan  # type: ignore[attr-defined]
+        plan: _Plan = session.plan  # type: ignore[attr-defined]  # our own attribute on aiosmtpd's Session
         if plan.action in ("drop", "hang"):
             self.owner.record(self.owner.unanswered, envelope)
         elif plan.action.startswith("2"):

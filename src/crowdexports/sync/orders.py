@@ -85,6 +85,7 @@ Item = tuple[int, ...]  # ITEM_COLUMNS
 
 def _length(model: type[Base], column: str) -> int:
     table: Table = model.__table__
+    # A String column's length: TypeEngine, as the column's type is declared, has none.
     length: int = table.c[column].type.length  # type: ignore[attr-defined]
     return length
 
@@ -697,5 +698,6 @@ class OrderImport:
 def _lock(connection: Connection, postgresql: bool) -> None:
     if postgresql:
         connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%(key)s)", {"key": _PG_IMPORT_LOCK})
+    # The driver's connection is None only once closed; sqlite3's has in_transaction.
     elif not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
         connection.exec_driver_sql("BEGIN IMMEDIATE")
