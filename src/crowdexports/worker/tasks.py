@@ -30,6 +30,7 @@ class ExportTask(Protocol):
 
 
 def _export_task(huey: Huey, name: str) -> Callable[[Callable[[int], None]], ExportTask]:
+    """`huey.task(name=name)`, typed."""
     decorator: Callable[[Callable[[int], None]], ExportTask] = huey.task(name=name)
     return decorator
 
