@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-embedded test-scaleout bench bench-import bench-api lint clean
+.PHONY: run test test-embedded test-scaleout bench bench-import bench-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

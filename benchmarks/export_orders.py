@@ -41,7 +41,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
@@ -196,7 +196,8 @@ def _dump_raw_rows(engine: Engine, out: Path) -> int:
     rows = 0
     with out.open("w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file)
-        for row in cursor:
+        # SQLAlchemy's DBAPICursor protocol leaves out __iter__, which sqlite3's and psycopg's cursors have.
+        for row in cast(Iterable[Sequence[object]], cursor):
             writer.writerow(row)
             rows += 1
     connection.close()

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -133,9 +133,9 @@ def stack_overrides(stack: Stack, tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, stack_overrides: dict[str, str]) -> Settings:
+def settings(tmp_path: Path, stack_overrides: dict[str, Any]) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=tmp_path / "data",
         secret_key="test-secret-key-0123456789abcdef",
         public_url="http://testserver",

@@ -27,8 +27,9 @@ def test_postgresql_urls_use_psycopg_3_with_a_sized_pool(url: str) -> None:
     assert normalize_url(url) == "postgresql+psycopg://u:p%40ss@db:5433/app"
     engine = make_engine(url, 42)  # no connection is made until one is needed
     assert engine.dialect.driver == "psycopg" and engine.url.password == "p@ss"
+    # Attributes of QueuePool, which this engine's pool is; engine.pool is typed as any Pool.
     assert engine.pool.size() == 42 and engine.pool._max_overflow == SPARE_CONNECTIONS  # type: ignore[attr-defined]
-    assert engine.pool._pre_ping  # type: ignore[attr-defined]
+    assert engine.pool._pre_ping
     engine.dispose()
 
 

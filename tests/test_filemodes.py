@@ -31,17 +31,17 @@ def mode(path: Path) -> str:
 
 
 def test_the_data_dir_is_made_700_and_an_existing_one_is_tightened(tmp_path: Path) -> None:
-    fresh = Settings(_env_file=None, data_dir=tmp_path / "new" / "var")  # type: ignore[call-arg]
+    fresh = Settings(_env_file=None, data_dir=tmp_path / "new" / "var")
     assert mode(fresh.resolved_data_dir) == "drwx------"
     assert mode(tmp_path / "new") == "drwx------"  # a missing parent made on the way
     existing = tmp_path / "old"
     existing.mkdir(mode=0o755)
     (existing / "crowdexports.db").write_bytes(b"")  # left by an older release: out of reach once the dir is 700
-    assert mode(Settings(_env_file=None, data_dir=existing).resolved_data_dir) == "drwx------"  # type: ignore[call-arg]
+    assert mode(Settings(_env_file=None, data_dir=existing).resolved_data_dir) == "drwx------"
 
 
 def test_the_generated_secret_key_is_600(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, data_dir=tmp_path / "var")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path / "var")
     assert len(settings.resolved_secret_key) >= 16
     assert mode(tmp_path / "var" / "secret_key") == "-rw-------"
 

@@ -22,6 +22,9 @@ from crowdexports.config import Settings
 from crowdexports.errors import Conflict, CrowdexportsError, FieldProblem, InvalidInput, NotFound, invalid
 from crowdexports.models import ApiKey, OAuthClient, OAuthToken, Project, User, utcnow
 
+# Session.execute is typed to return a Result; an UPDATE's is a CursorResult, whose rowcount the
+# `type: ignore[attr-defined]` comments below read.
+
 SCOPE = "read write"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 LANG = re.compile(r"[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?")

@@ -23,7 +23,7 @@ class BulkInsert:
     """
 
     def __init__(self, connection: Connection, model: type[Base], columns: Sequence[str]) -> None:
-        table: Table = model.__table__  # type: ignore[assignment]
+        table: Table = model.__table__
         dialect = connection.dialect
         self.connection = connection
         self.columns = columns
@@ -46,6 +46,7 @@ class BulkInsert:
         if self.converters:
             rows = [self._convert(row) for row in rows]
         if self.copy:
+            # SQLAlchemy types the driver's connection generically; with copy (PostgreSQL) it is psycopg's.
             driver = cast("psycopg.Connection[Any]", self.connection.connection.dbapi_connection)
             with driver.cursor() as cursor, cursor.copy(self.sql) as copy:
                 for row in rows:

@@ -41,7 +41,7 @@ def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
     if isinstance(type_, UTCDateTime):
         from_driver = UTCDateTime.from_driver
         return lambda value: None if value is None else from_driver(value)
-    return type_.dialect_impl(dialect).result_processor(dialect, None)  # type: ignore[no-any-return]
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
 
 
 class HotStatement:
@@ -51,6 +51,7 @@ class HotStatement:
     def __init__(self, select: Select[Any]) -> None:
         self.select = select
         names = [column.name for column in select.selected_columns]
+        # Field names known only at run time, which mypy's namedtuple support cannot follow.
         self.row_type = namedtuple("Row", names, rename=True)  # type: ignore[misc]
         self._compiled: dict[str, _Compiled] = {}
 

@@ -36,7 +36,7 @@ def next_local_id(connection: Session | Connection, model: type[Base]) -> int:
     """The first free local id of `table`, the ids after it free as well: the highest local id + 1 (10^14
     of them). Rows made here are an operator's doing (the CLI); two made at once may collide on the
     primary key, which refuses the second."""
-    table: Table = model.__table__  # type: ignore[assignment]
+    table: Table = model.__table__
     highest = connection.execute(select(func.max(table.c.id)).where(table.c.id.between(LOCAL_START, LOCAL_END))
                                  ).scalar()
     return LOCAL_START if highest is None else int(highest) + 1

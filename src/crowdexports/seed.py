@@ -152,7 +152,7 @@ _PG_MOVE_SEQUENCE = ("SELECT setval(seq, GREATEST(%(last)s, COALESCE(pg_sequence
 def _next_id(connection: Connection, model: type[Base]) -> int:
     if model in _LOCAL_IDS:
         return ids.next_local_id(connection, model)
-    table: Table = model.__table__  # type: ignore[assignment]
+    table: Table = model.__table__
     if connection.dialect.name == "postgresql":
         sql = _PG_NEXT_ID.format(table=connection.dialect.identifier_preparer.quote(table.name))
         return int(connection.exec_driver_sql(sql, {"table": table.name}).scalar_one())

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crowdexports.models import ApiKey, OAuthToken, Order, Project, Reward, User
@@ -51,6 +51,6 @@ def snapshot(sessions: sessionmaker[Session]) -> dict[str, list[dict[str, Any]]]
     """Every row of the tables a sync touches, read afresh: equal snapshots mean nothing was written."""
     with sessions() as session:
         return {model.__tablename__: [
-            {column.key: getattr(row, column.key) for column in inspect(model).columns}
+            {column.key: getattr(row, column.key) for column in model.__mapper__.columns}
             for row in session.scalars(select(model).order_by(model.id))
         ] for model in SYNCED}

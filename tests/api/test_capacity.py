@@ -66,6 +66,7 @@ def test_basic_credentials_are_hashed_once_then_remembered(client: TestClient, a
 def test_the_memory_of_verified_passwords_holds_no_password(client: TestClient, alice: Account,
                                                            export_url: str) -> None:
     assert client.get(export_url, headers=alice.basic).status_code == 200
+    # TestClient types its app as any ASGI app; this one is ours, a FastAPI app with this state.
     remembered: security.VerifiedPasswords = client.app.state.basic_passwords.verified  # type: ignore[attr-defined]
     keys = list(remembered._entries)
     assert len(keys) == 1 and len(keys[0]) == 32  # an HMAC-SHA256 digest
@@ -183,7 +184,7 @@ def test_password_checks_at_once_are_bounded_and_the_overflow_is_refused_at_once
 
 def test_remembered_passwords_expire(alice: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
-    monkeypatch.setattr(security.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
     remembered = security.VerifiedPasswords("a-server-secret-0123456789", ttl_seconds=60)
     password_hash = alice.user.password_hash
     assert password_hash is not None

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from crowdexports import signing
-from crowdexports.api.routes.downloads import content_disposition
 from crowdexports.config import Settings
 from crowdexports.models import Export, Project, utcnow
 from crowdexports.runtime import Runtime
+from crowdexports.storage.base import content_disposition
 from tests.api.conftest import Account, request_export, succeeded_export
 from tests.servers.s3 import fetch
 

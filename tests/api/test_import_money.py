@@ -75,18 +75,18 @@ def test_imported_amounts_come_out_of_csv_and_xlsx_exactly_as_sent(
                            order_total=spellings(total, decimals, rng),
                            order_subtotal=spellings(subtotal, decimals, rng),
                            order_shipping_total=spellings(shipping, decimals, rng),
-                           items=[item(reward, unit_price=spellings(price, decimals, rng),  # type: ignore[arg-type]
+                           items=[item(reward, unit_price=spellings(price, decimals, rng),
                                        line_total=spellings(line_total, decimals, rng),
                                        line_shipping_total=spellings(line_shipping, decimals, rng))
                                   for reward, price, line_total, line_shipping in items]))
         shipping_per_item[order_id] = [line_shipping for _reward, _price, _total, line_shipping in items]
-        for _reward, price, line_total, _line_shipping in items or [(None, None, None, None)]:
+        for _reward, price, line_total, _line_shipping in items or ((None, None, None, None),):
             expected.append((Decimal(order_id), price, line_total, total, subtotal, shipping))
     assert len(expected) > 500
 
     assert answer(post_import(client, staff, project.id, ndjson(*lines)))["orders"]["created"] == ORDERS
     session.expire_all()
-    stored = {}
+    stored: dict[int, list[Decimal]] = {}
     for order_id, line_shipping in session.execute(select(OrderItem.order_id, OrderItem.line_shipping_total)
                                                    .order_by(OrderItem.id)):
         stored.setdefault(order_id, []).append(Decimal(line_shipping).scaleb(-decimals))

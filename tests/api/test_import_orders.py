@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crowdexports import accounts
@@ -42,7 +42,7 @@ def snapshot(sessions: sessionmaker[Session]) -> dict[str, list[dict[str, Any]]]
     """Every row, ids included, of the tables an import writes, read afresh."""
     with sessions() as session:
         return {model.__tablename__: [
-            {column.key: getattr(row, column.key) for column in inspect(model).columns}
+            {column.key: getattr(row, column.key) for column in model.__mapper__.columns}
             for row in session.scalars(select(model).order_by(model.id))] for model in IMPORTED}
 
 
@@ -205,7 +205,7 @@ def test_amounts_are_exact_in_the_project_currency(client: TestClient, session: 
                                                     alice: Account) -> None:
     yen = accounts.create_project(session, owner=alice.user, name="Tokyo", currency="JPY", timezone="Asia/Tokyo")
     dinar = accounts.create_project(session, owner=alice.user, name="Kuwait", currency="KWD")
-    yen_amounts = {"order_subtotal": "1500", "order_shipping_total": Number("0")}
+    yen_amounts: dict[str, Any] = {"order_subtotal": "1500", "order_shipping_total": Number("0")}
     refused = post_import(client, staff, yen.id, ndjson(order(1, order_total=Number("1500.5"), **yen_amounts),
                                                          order(2, order_total="1500.50", **yen_amounts)))
     assert problems(refused) == [("ValueError", ["line 1", "order_total"]), ("ValueError", ["line 2", "order_total"])]

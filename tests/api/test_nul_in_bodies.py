@@ -69,7 +69,7 @@ def test_a_nul_in_a_put_body(client: TestClient, staff: Account, session_factory
     ({"order_total": "12\x00.50"}, ["order_total"]),
 ])
 def test_a_nul_in_an_imported_order(client: TestClient, staff: Account, project_a: Project,
-                                    session_factory: sessionmaker[Session], changes: dict[str, object],
+                                    session_factory: sessionmaker[Session], changes: dict[str, Any],
                                     field_names: list[str]) -> None:
     before = snapshot(session_factory)
     response = post_import(client, staff, project_a.id, ndjson(order(1), order(2, **changes)))

@@ -55,6 +55,7 @@ def basic(username: str, password: str) -> dict[str, str]:
 
 def test_the_store_is_shared_by_the_stack(runtime: Runtime) -> None:
     with limited_client(runtime) as client:
+        # TestClient types its app as any ASGI app; this one is ours, a FastAPI app with this state.
         store = client.app.state.throttle.limiter.store  # type: ignore[attr-defined]
         assert isinstance(store, SqliteStore if STACK == "embedded" else RedisStore)
 
@@ -184,7 +185,12 @@ def test_failed_password_checks_are_limited_per_address_before_any_hash(
     """Issue 12, point 2: a new random username each time still meets the address's budget, on
     HTTP Basic and on the password grant alike, and once it is spent no hash is computed."""
     hashed: list[str] = []
-    monkeypatch.setattr(security, "verify_password", lambda password, password_hash: hashed.append(password) or False)
+
+    def verify_password(password: str, password_hash: str | None) -> bool:
+        hashed.append(password)
+        return False
+
+    monkeypatch.setattr(security, "verify_password", verify_password)
     with limited_client(runtime, rate_limit_password_address=Limit(4, 60)) as client:
         def random_user() -> str:
             return secrets.token_hex(8)

@@ -43,7 +43,8 @@ def write(path: Path, *lines: object) -> Path:
 def run(cli: CliRunner, kind: str, file: Path, exit_code: int = 0) -> dict[str, Any]:
     result = cli.invoke(app, ["import", kind, str(file), "--json"])
     assert result.exit_code == exit_code, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answer
 
 
 def users(*ids: int) -> list[dict[str, object]]:

@@ -29,7 +29,8 @@ def cli(settings: Settings) -> CliRunner:
 def _run(cli: CliRunner, *args: str) -> dict[str, Any]:
     result = cli.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answer
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def sessions(settings: Settings, cli: CliRunner) -> Iterator[Session]:
 
 def _lookup(session: Session, find: Callable[[HotConnection, str], object], secret: str) -> object:
     """What the API's caller lookup `find` answers for `secret`, run as the API runs it."""
-    pooled = session.get_bind().raw_connection()  # type: ignore[union-attr]
+    pooled = session.get_bind().raw_connection()  # type: ignore[union-attr]  # bound to an Engine, not a Connection
     try:
         return find(HotConnection(pooled.dbapi_connection, session.get_bind().dialect), secret)
     finally:

@@ -68,7 +68,7 @@ class Delivered:
 
     @property
     def message(self) -> EmailMessage:
-        return cast(EmailMessage, email.message_from_bytes(self.data, policy=email.policy.default))
+        return email.message_from_bytes(self.data, policy=email.policy.default)
 
 
 @dataclass(frozen=True)
@@ -132,20 +132,22 @@ class SmtpTestServer:
             return list(self.messages)
 
 
-async def _act(smtp: SMTP, action: str, *, reset: bool = False) -> Any:
+async def _act(smtp: SMTP, action: str, *, reset: bool = False) -> str:
     """Return the scripted reply, or close / keep the line without answering.
 
     A handler that never returns is cancelled by aiosmtpd once the connection is gone.
     """
     if action not in ("drop", "hang"):
         return action
+    # aiosmtpd declares a BaseTransport; over TCP it is an asyncio.Transport, which can abort.
     transport = cast(asyncio.Transport | None, smtp.transport)
     if action == "drop" and transport is not None:
         if reset:
             transport.abort()  # RST: the client's pending writes fail at once
         else:
             transport.close()
-    await asyncio.get_running_loop().create_future()
+    unanswered: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    return await unanswered
 
 
 class _Handler:
@@ -155,7 +157,7 @@ class _Handler:
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:
         plan = self.owner.next_plan()
-        session.plan = plan  # type: ignore[attr-defined]
+        session.plan = plan  # type: ignore[attr-defined]  # our own attribute on aiosmtpd's Session
         if plan.stage == "MAIL":
             return await _act(server, plan.action)
         envelope.mail_from = address
@@ -164,14 +166,14 @@ class _Handler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
-        plan: _Plan = session.plan  # type: ignore[attr-defined]
+        plan: _Plan = session.plan  # type: ignore[attr-defined]  # our own attribute on aiosmtpd's Session
         if plan.stage == "RCPT":
             return await _act(server, plan.action)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        plan: _Plan = session.plan  # type: ignore[attr-defined]
+        plan: _Plan = session.plan  # type: ignore[attr-defined]  # our own attribute on aiosmtpd's Session
         if plan.action in ("drop", "hang"):
             self.owner.record(self.owner.unanswered, envelope)
         elif plan.action.startswith("2"):

@@ -9,7 +9,6 @@ import os
 import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import cast
 
 import pytest
 
@@ -30,7 +29,7 @@ EXPECTED = {
 def _parse(msg: EmailMessage) -> EmailMessage:
     raw = msg.as_bytes()
     assert raw.isascii()  # 7-bit clean: any relay takes it, with or without 8BITMIME
-    return cast(EmailMessage, email.message_from_bytes(raw, policy=email.policy.default))
+    return email.message_from_bytes(raw, policy=email.policy.default)
 
 
 def _bodies(msg: EmailMessage) -> tuple[str, str]:

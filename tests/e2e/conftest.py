@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,9 +27,10 @@ from crowdexports.worker.consumer import Worker
 from tests.conftest import stack_env
 
 CLI = [sys.executable, "-m", "crowdexports.cli"]
+T = TypeVar("T")
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+def wait_for(predicate: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.05) -> T:
     """Poll until `predicate()` is truthy; fail the test with a clear message after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -50,7 +51,7 @@ def test_two_apis_three_workers_300_exports_each_made_and_emailed_once(
         try:
             bases = [f"http://127.0.0.1:{port}" for port in ports]
             for base in bases:
-                wait_for(lambda base=base: _healthy(base), timeout=30)
+                wait_for(partial(_healthy, base), timeout=30)
 
             def create(n: int) -> int:
                 response = httpx.post(f"{bases[n % 2]}/v1/projects/{owner.project.id}/exports",
@@ -85,6 +86,7 @@ def test_two_apis_three_workers_300_exports_each_made_and_emailed_once(
     assert Counter(row.status for row in rows) == {"succeeded": EXPORTS}
     assert {row.attempt for row in rows} == {1}
     expected_rows = rows[0].row_count
+    assert expected_rows is not None
     for row in rows:
         assert row.row_count == expected_rows and row.storage_key is not None
         with service.runtime.storage.open(row.storage_key) as stored:

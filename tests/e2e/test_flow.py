@@ -28,7 +28,7 @@ from tests.servers.s3 import fetch
 def _outbox(service: Service) -> list[EmailMessage]:
     folder = service.runtime.settings.outbox_dir
     files = sorted(folder.glob("*.eml")) if folder.exists() else []
-    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             for path in files]
 
 
@@ -41,7 +41,7 @@ def _wait_terminal(client: TestClient, owner: Owner, export_id: int, timeout: fl
     def finished() -> dict[str, object] | None:
         body = client.get(f"/v1/exports/{export_id}", headers=owner.headers).json()
         return body if body["status"] in ("succeeded", "failed", "canceled") else None
-    return wait_for(finished, timeout)  # type: ignore[no-any-return]
+    return wait_for(finished, timeout)
 
 
 @pytest.mark.parametrize("format_", ["csv", "xlsx"])
@@ -125,7 +125,8 @@ def test_a_failed_export_tells_the_owner_why(service: Service, client: TestClien
     assert body["url"] is None
     messages = wait_for(lambda: _outbox(service))
     assert len(messages) == 1 and not list(messages[0].iter_attachments())
-    assert "Solar Kettle" in messages[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    plain = messages[0].get_body(("plain",))
+    assert plain is not None and "Solar Kettle" in plain.get_content()
 
 
 @pytest.mark.usefixtures("consumer")
@@ -160,5 +161,7 @@ def test_a_project_without_orders_gives_a_header_only_file_and_an_email(service:
     with service.runtime.storage.open(row.storage_key or "") as stored:
         rows = list(csv.reader(io.StringIO(stored.read().decode("utf-8-sig"), newline="")))
     assert row.row_count == 0 and len(rows) == 1 and rows[0][0] == "Order ID"
-    text = _outbox(service)[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    plain = _outbox(service)[0].get_body(("plain",))
+    assert plain is not None
+    text = plain.get_content()
     assert "0 rows" in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -57,7 +58,7 @@ def test_a_running_export_shows_rows_done_and_the_estimated_total(
         assert created["progress"] is None  # waiting: no progress yet
         assert gate.reached.wait(30), "the worker never reached the gate"
 
-        def reported() -> dict[str, object] | None:
+        def reported() -> dict[str, Any] | None:
             body = client.get(f"/v1/exports/{created['id']}", headers=owner.headers).json()
             progress = body["progress"]
             return body if progress and progress["rows_done"] and progress["rows_estimated"] else None

@@ -8,6 +8,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -82,7 +83,7 @@ def test_serve_runs_the_asked_api_processes_and_the_worker_beside_them(
         export_id = created.json()["id"]
 
         def succeeded() -> bool:
-            body = http.get(f"/v1/exports/{export_id}", headers=owner.headers).json()
+            body: dict[str, object] = http.get(f"/v1/exports/{export_id}", headers=owner.headers).json()
             return body["status"] == "succeeded"
 
         wait_for(succeeded, timeout=30)
@@ -162,7 +163,7 @@ def test_rate_limits_hold_across_api_processes(settings: Settings, owner: Owner,
     try:
         clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for port in ports]
         for http in clients:
-            wait_for(lambda http=http: _healthy(http), timeout=30)
+            wait_for(partial(_healthy, http), timeout=30)
         url = f"/v1/projects/{owner.project.id}/exports"
         statuses = [clients[n % 2].get(url, headers=owner.headers).status_code for n in range(12)]
         assert statuses == [200] * 6 + [429] * 6

@@ -22,7 +22,7 @@ from tests.e2e.conftest import Owner, wait_for
 def _service(settings: Settings, server: SmtpTestServer, **overrides: object) -> Service:
     """The test's settings (so its stack) with real SMTP and `overrides`."""
     fields = {**settings.model_dump(), "smtp_url": server.url, **overrides}
-    with_smtp = Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+    with_smtp = Settings(_env_file=None, **fields)
     upgrade(with_smtp.resolved_database_url)
     return build_service(with_smtp)
 
@@ -122,5 +122,7 @@ def test_a_file_over_the_limit_is_linked_not_attached(settings: Settings) -> Non
         assert deliver_email(service.runtime, export_id)[0] is EmailOutcome.SENT
         message = server.wait_for(1)[0].message
     assert list(message.iter_attachments()) == []
-    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    plain = message.get_body(("plain",))
+    assert plain is not None
+    text = plain.get_content()
     assert f"/v1/exports/{export_id}/download?expires=" in text

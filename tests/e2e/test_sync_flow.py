@@ -79,7 +79,7 @@ def test_a_synced_owner_exports_their_orders_with_a_platform_token(service: Serv
 
     def outbox() -> list[email.message.EmailMessage]:
         folder = service.runtime.settings.outbox_dir
-        return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+        return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
                 for path in sorted(folder.glob("*.eml"))] if folder.exists() else []
     [message] = wait_for(outbox)
     assert message["To"].addresses[0].addr_spec == "olga@example.com"

@@ -127,7 +127,7 @@ def expected_rows(session: Session, project: Project, lang: str) -> list[dict[st
         bill = session.get(Address, order.billing_address_id) if order.billing_address_id else None
         items = sorted(session.scalars(select(OrderItem).where(OrderItem.order_id == order.id)),
                        key=lambda item: item.id)
-        for item in items or [None]:
+        for item in items or (None,):
             reward = session.get(Reward, item.reward_id) if item else None
             row: dict[str, Any] = {
                 "order.id": order.id, "user.username": user.username, "user.lang": user.lang,

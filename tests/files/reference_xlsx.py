@@ -103,7 +103,9 @@ class _Filler:
     def _put(self, sheet: Worksheet, kind: ColumnKind) -> Put:
         cell_format = self.formats.get(kind)
         if kind is ColumnKind.INTEGER:
-            write_number, write_integer_text = sheet.write_number, sheet.write_string
+            # XlsxWriter ships no types: its write methods return 0, or a negative error code.
+            write_number: Callable[..., int] = sheet.write_number
+            write_integer_text: Callable[..., int] = sheet.write_string
 
             def put_integer(row: int, col: int, value: object) -> int:
                 assert isinstance(value, int)
@@ -113,9 +115,10 @@ class _Filler:
             return put_integer
         if kind is ColumnKind.MONEY:
             write_number = sheet.write_number
+            # Put takes any object; a money column's values are Decimals, which float() takes.
             return lambda row, col, value: write_number(row, col, float(value), cell_format)  # type: ignore[arg-type]
         if kind is ColumnKind.DATETIME:
-            write_datetime = sheet.write_datetime
+            write_datetime: Callable[..., int] = sheet.write_datetime
 
             def put_datetime(row: int, col: int, value: object) -> int:
                 assert isinstance(value, datetime)

@@ -135,6 +135,7 @@ def test_rows_come_from_one_streamed_query_whatever_the_row_count(seeded: Seeded
     monkeypatch.setattr(sqlite_reader, "read_rows", read_rows)
     # The rows are read from a DBAPI cursor, below SQLAlchemy's events: trace the sqlite3 connection.
     driver_connection = session.connection().connection.driver_connection
+    assert driver_connection is not None
     driver_connection.set_trace_callback(statements.append)
     try:
         rows = ORDERS.rows(session, context)

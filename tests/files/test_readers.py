@@ -17,7 +17,7 @@ sub-second instants (test_sub_second_...) and chained `_xHHHH_` look-alikes (tes
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -32,6 +32,7 @@ from crowdexports.db import make_engine, make_session_factory
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
 from crowdexports.exports.writers import get_writer
 from crowdexports.exports.writers.base import SheetInfo
+from crowdexports.exports.writers.xlsx import TRUNCATION_MARKER, XlsxWriter
 from crowdexports.models import Base, Project
 from tests.conftest import Stack
 from tests.files import expect
@@ -97,7 +98,7 @@ class Torture:
 
 def _write_case(session: Session, key: str, project: Project, out: Path, rows_per_sheet: int | None = None) -> Case:
     lang = LANGS.get(key.split("-")[0], "en")
-    production = get_writer("xlsx") if rows_per_sheet is None else type(get_writer("xlsx"))(rows_per_sheet)
+    production = get_writer("xlsx") if rows_per_sheet is None else XlsxWriter(rows_per_sheet)
     reference = ReferenceXlsxWriter() if rows_per_sheet is None else ReferenceXlsxWriter(rows_per_sheet)
     case = Case(key, project, [], expected_rows(session, project, lang), out / f"{key}.csv",
                 out / f"{key}-production.xlsx", out / f"{key}-reference.xlsx", rows_per_sheet)
@@ -288,7 +289,7 @@ def test_production_and_reference_writers_read_back_identical(torture: Torture, 
 
 # --- a writer bug would be seen ---------------------------------------------------------------------
 
-MUTATIONS = {  # column -> a wrong expectation, close to the right one
+MUTATIONS: dict[str, Callable[[Any], Any]] = {  # column -> a wrong expectation, close to the right one
     "billing_address.postal_code": lambda value: (value or "0")[1:] or "x",  # a lost leading character
     "order.total": lambda value: value + Decimal("0.01"),
     "order.created_at": lambda value: value + timedelta(seconds=1),
@@ -417,7 +418,7 @@ def test_missing_soffice_fails_with_what_to_install(monkeypatch: pytest.MonkeyPa
 
 def test_expectations_cut_and_clean_like_excel() -> None:
     """The expectation helpers themselves, on hand-made cases (independent of any writer)."""
-    marker = expect.TRUNCATION_MARKER
+    marker = TRUNCATION_MARKER
     assert expect.xlsx_text("a\x01b\ufffe\x00c\t\r\n") == "abc\t\r\n"
     assert expect.xlsx_text("x" * EXCEL_CELL_UNITS) == "x" * EXCEL_CELL_UNITS
     cut = expect.xlsx_text("x" * (EXCEL_CELL_UNITS + 1))

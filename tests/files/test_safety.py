@@ -54,12 +54,12 @@ def test_formulas_are_neutralised_in_csv_and_inert_in_xlsx(session: Session, tmp
 
     (sheet,) = read_openpyxl(written.xlsx).values()
     (calamine,) = read_calamine(written.xlsx).values()
-    for row, cal_row, payload in zip(sheet[1:], calamine[1:], PAYLOADS, strict=True):
-        for cell, cal_value in zip(row[:3], cal_row[:3], strict=True):
+    for cells, cal_row, payload in zip(sheet[1:], calamine[1:], PAYLOADS, strict=True):
+        for cell, cal_value in zip(cells[:3], cal_row[:3], strict=True):
             # The exact text, in a string cell.
             assert cell.data_type == "s" and ooxml_unescape(cell.value) == payload
             assert cal_value == payload
-        assert row[3].data_type == "n" and row[3].value == 10
+        assert cells[3].data_type == "n" and cells[3].value == 10
     (xml,) = _sheet_xml(written.xlsx)
     assert "<f>" not in xml and "<f " not in xml
     assert 't="inlineStr"' in xml

@@ -104,7 +104,7 @@ def test_rows_added_after_a_seed_get_fresh_ids(session: Session) -> None:
     seed_orders(session, project.id, 50, seed=2)
     seeded = {model: set(session.scalars(select(model.id))) for model in (User, Order)}
     assert all(is_local(order_id) for order_id in seeded[Order])
-    highest = {model: session.scalar(select(func.max(model.id))) for model in (Address, OrderItem)}
+    highest = {model: session.scalars(select(func.max(model.id))).one() for model in (Address, OrderItem)}
     backer = make_user(session, "after-the-seed")
     order = make_order(session, project, backer, [(reward, 1)])
     item = session.scalars(select(OrderItem).where(OrderItem.order_id == order.id)).one()

@@ -140,7 +140,8 @@ def test_rows_are_read_in_process_when_a_child_could_not_see_them(data: Data, mo
         order = Order(project_id=project.id, user_id=data.owner.id, created_at=datetime.now(UTC), status="new")
         session.add(order)
         session.flush()
-        assert session.connection().connection.driver_connection.in_transaction
+        driver_connection = session.connection().connection.driver_connection
+        assert driver_connection is not None and driver_connection.in_transaction
         during = list(ORDERS.rows(session, context))
     finally:
         session.rollback()

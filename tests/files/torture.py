@@ -109,8 +109,9 @@ PLANS = [
 ]
 
 
-def _utc(zone: str, *args: int, fold: int = 0) -> datetime:
-    return datetime(*args, tzinfo=ZoneInfo(zone), fold=fold).astimezone(UTC)  # type: ignore[misc]
+def _utc(zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, *,
+         fold: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=ZoneInfo(zone), fold=fold).astimezone(UTC)
 
 
 # UTC instants -> the local wall-clock times the export must show (asserted by test_readers).

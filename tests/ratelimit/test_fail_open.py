@@ -31,6 +31,12 @@ class FlakyStore:
         self.counts[key, window] = self.counts.get((key, window), 0) + amount
         return self.counts[key, window]
 
+    def count(self, key: str, window: int) -> int:
+        self.calls += 1
+        if self.down:
+            raise OSError("disk on fire")
+        return self.counts.get((key, window), 0)
+
     def close(self) -> None:
         pass
 
@@ -89,7 +95,7 @@ def test_the_store_is_paused_after_a_failure_and_warned_about_once_a_minute(
 
 def test_a_bug_is_not_taken_for_a_store_failure(clock: Clock) -> None:
     class BuggyStore(FlakyStore):
-        def increment(self, key: str, window: int, ttl_seconds: int) -> int:
+        def increment(self, key: str, window: int, ttl_seconds: int, amount: int = 1) -> int:
             raise TypeError("a bug")
 
     with pytest.raises(TypeError):

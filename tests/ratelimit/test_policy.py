@@ -13,7 +13,10 @@ from tests.ratelimit.conftest import T0, Clock
 
 
 class BrokenStore:
-    def increment(self, key: str, window: int, ttl_seconds: int) -> int:
+    def increment(self, key: str, window: int, ttl_seconds: int, amount: int = 1) -> int:
+        raise AssertionError("the store must not be asked")
+
+    def count(self, key: str, window: int) -> int:
         raise AssertionError("the store must not be asked")
 
     def close(self) -> None:

@@ -85,6 +85,7 @@ class LimitedProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.close()
 
+    # uvicorn passes an asyncio.Transport; asyncio.Protocol declares any BaseTransport.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if self.client is not None:
@@ -106,6 +107,7 @@ class LimitedProtocol(HttpToolsProtocol):
         super().on_message_begin()
         # The whole read counts: more than the request's bytes only when it follows a pipelined one.
         self.header_bytes = self.last_read
+        # REQUEST_STARTED is a key of ours, beside those of the ASGI HTTP scope's TypedDict.
         self.scope[REQUEST_STARTED] = self.loop.time()  # type: ignore[literal-required]
 
     def on_headers_complete(self) -> None:

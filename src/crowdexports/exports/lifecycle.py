@@ -51,6 +51,8 @@ def _fenced(claim: Claim) -> ColumnElement[bool]:
     return and_(Export.id == claim.export_id, Export.attempt == claim.attempt, Export.status == PROCESSING)
 
 
+# Session.execute is typed to return a Result; an UPDATE's is a CursorResult, whose rowcount the
+# `type: ignore[attr-defined]` comments below read.
 def _fenced_update(session: Session, claim: Claim, kind: str, detail: str, **values: object) -> bool:
     """Apply `values` only while the claim is still ours; log the event. False: someone else moved it."""
     result = session.execute(
@@ -146,7 +148,8 @@ def renew(session: Session, claim: Claim, *, lease_seconds: float, rows_done: in
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    renewed: int = result.rowcount  # type: ignore[attr-defined]
+    return renewed == 1
 
 
 def succeed(

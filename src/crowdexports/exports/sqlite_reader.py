@@ -48,7 +48,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the child imports as little as it can: it starts once per export
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Generator, Iterator, Sequence
     from typing import IO, Any, TypeAlias
 
     Param: TypeAlias = int | float | str | None
@@ -73,7 +73,7 @@ def sendable(params: Sequence[object]) -> bool:
 
 
 def read_rows(database: str, sql: str, params: Sequence[Param], *, busy_timeout_ms: int = 30_000,
-              batch_rows: int = BATCH_ROWS) -> Iterator[tuple[Any, ...]]:
+              batch_rows: int = BATCH_ROWS) -> Generator[tuple[Any, ...], None, None]:
     """The rows of `sql` on the SQLite file `database`, read by a child process; started on the first
     `next()`, stopped when the rows end or the generator is closed."""
     request = json.dumps({"database": database, "sql": sql, "params": list(params),

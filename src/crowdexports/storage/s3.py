@@ -161,6 +161,7 @@ class S3Storage:
             raise self._unavailable("read the file", exc) from exc
         except BotoCoreError as exc:
             raise self._unavailable("read the file", exc) from exc
+        # boto3 ships no types: the body is botocore's StreamingBody, a readable binary file.
         return cast(BinaryIO, response["Body"])
 
     def delete(self, key: str) -> None:

@@ -84,7 +84,8 @@ Item = tuple[int, ...]  # ITEM_COLUMNS
 
 
 def _length(model: type[Base], column: str) -> int:
-    table: Table = model.__table__  # type: ignore[assignment]
+    table: Table = model.__table__
+    # A String column's length: TypeEngine, as the column's type is declared, has none.
     length: int = table.c[column].type.length  # type: ignore[attr-defined]
     return length
 
@@ -428,7 +429,7 @@ _SELECT_ADDRESSES = _sql("addresses", ("id", *ADDRESS_COLUMNS))
 _SELECT_ITEMS = _sql("order_items", ("order_id", *ITEM_COLUMNS), "order_id", " ORDER BY order_id, id")
 # PostgreSQL: one import at a time; any 64-bit key no other code uses.
 _PG_IMPORT_LOCK = 0x63726F7764_01
-_TABLES: dict[str, Table] = {model.__tablename__: model.__table__  # type: ignore[misc]
+_TABLES: dict[str, Table] = {model.__tablename__: model.__table__
                              for model in (User, Order, Address, OrderItem)}
 
 
@@ -697,5 +698,6 @@ class OrderImport:
 def _lock(connection: Connection, postgresql: bool) -> None:
     if postgresql:
         connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%(key)s)", {"key": _PG_IMPORT_LOCK})
+    # The driver's connection is None only once closed; sqlite3's has in_transaction.
     elif not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Protocol
 
 from huey import Huey
 
@@ -18,13 +19,29 @@ from crowdexports.runtime import Runtime
 logger = logging.getLogger(__name__)
 
 
+class ExportTask(Protocol):
+    """What Huey's task decorator makes of a function of an export id (Huey ships no types)."""
+
+    def __call__(self, export_id: int) -> object: ...
+
+    def schedule(self, *, args: tuple[int], delay: float) -> object: ...
+
+    def call_local(self, export_id: int) -> None: ...
+
+
+def _export_task(huey: Huey, name: str) -> Callable[[Callable[[int], None]], ExportTask]:
+    """`huey.task(name=name)`, typed."""
+    decorator: Callable[[Callable[[int], None]], ExportTask] = huey.task(name=name)
+    return decorator
+
+
 @dataclass
 class Tasks:
     """The task callables bound to one Huey instance and one runtime (API and worker bind the same names)."""
 
     huey: Huey
-    process_export: Any
-    send_export_email: Any
+    process_export: ExportTask
+    send_export_email: ExportTask
 
     def dispatch_export(self, export_id: int) -> None:
         self.process_export(export_id)
@@ -37,13 +54,13 @@ class Tasks:
 
 
 def bind_tasks(huey: Huey, runtime: Runtime) -> Tasks:
-    @huey.task(name="send_export_email")
+    @_export_task(huey, "send_export_email")
     def send_export_email(export_id: int) -> None:
         outcome, delay = deliver_email(runtime, export_id)
         if outcome is EmailOutcome.RETRY:
             tasks.dispatch_email(export_id, delay)
 
-    @huey.task(name="process_export")
+    @_export_task(huey, "process_export")
     def process_export(export_id: int) -> None:
         if run_export(runtime, export_id) in (Outcome.SUCCEEDED, Outcome.FAILED):
             send_export_email.call_local(export_id)
