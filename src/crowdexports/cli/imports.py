@@ -9,14 +9,14 @@ import typer
 from rich.markup import escape
 from sqlalchemy.orm import Session
 
-from crowdexports.cli.output import console, domain_errors, emit, progress_bar
+from crowdexports.cli.output import command_group, console, domain_errors, emit, progress_bar
 from crowdexports.config import Settings
 from crowdexports.db import make_engine, make_session_factory
 from crowdexports.errors import NotFound
 from crowdexports.models import Project
 from crowdexports.sync import jsonlines, orders, records
 
-imports = typer.Typer(help="Import the platform's data from JSON-lines files (SPEC §7).", no_args_is_help=True)
+imports = command_group("Import the platform's data from JSON-lines files.")
 
 FILE_ARGUMENT = typer.Argument(..., exists=True, dir_okay=False, readable=True,
                                help="JSON lines: each the PUT body plus its id. Blank lines are skipped.")
