@@ -29,6 +29,8 @@ from crowdexports.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["exports"])
+LIMIT_DESCRIPTION = (f"Page size: {queries.MAX_LIMIT} when absent. A larger number is not an error: the page holds "
+                     f"{queries.MAX_LIMIT}. 0, a negative number or anything but digits is a 400 ValueError.")
 CREATE_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": ExportCreate.model_json_schema()}}}}
 
@@ -70,7 +72,7 @@ def _json(content: dict[str, Any]) -> Response:
 @answers(*CALLER, 400)  # authenticated here, not by a dependency; `limit` or `since` not a number
 async def list_exports(
     request: Request, project_id: str,
-    limit: str | None = Query(None, description="Page size, 1 to 20 (larger values count as 20)."),
+    limit: str | None = Query(None, description=LIMIT_DESCRIPTION),
     since: str | None = Query(None, description="Unix seconds (a fraction allowed): exports created before."),
 ) -> Response:
     """The project's exports, newest first, a page at a time (follow `meta.next`)."""
