@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     # Order imports (POST /v1/projects/{id}/orders/import) only: a body is many orders, held in memory.
     max_import_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
 
-    # Serving (`serve`; README "Capacity").
+    # Serving (`serve`; docs/capacity.md).
     api_workers: int | None = Field(default=None, ge=1, le=64)  # API processes; None: one per core
     # Requests one API process works on at once; more wait their turn holding nothing (no connection).
     api_concurrency: int = Field(default=16, ge=1, le=1000)

@@ -67,7 +67,7 @@ def _json(content: dict[str, Any]) -> Response:
 
 # The two hot reads (owners' scripts poll them in loops: SPEC §8's throughput targets) take the request
 # alone, not dependencies, and answer JSON directly: FastAPI's dependency solving and response model
-# validation cost more than the rest of the request (README "Capacity"). `response_model` documents them.
+# validation cost more than the rest of the request (docs/capacity.md). `response_model` documents them.
 @router.get("/projects/{project_id}/exports", response_model=ExportPage)
 @answers(*CALLER, 400)  # authenticated here, not by a dependency; `limit` or `since` not a number
 async def list_exports(
