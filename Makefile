@@ -41,8 +41,10 @@ test-scaleout: $(VENV)/.installed-test
 
 # SPEC §8's targets at 50,000, 200,000 and 400,000 orders, PASS/MISS against reference runs;
 # `make bench BENCH_ARGS=--million` adds 1,000,000 orders (the peak-memory target's size).
+# Needs the sqlite3 tool (the reference dump), installed here when missing and root.
 BENCH_ARGS ?=
 bench: $(VENV)/.installed-test
+	scripts/ensure-system-packages sqlite3
 	$(BIN)/python benchmarks/export_orders.py $(BENCH_ARGS)
 
 # `crowdexports import orders` on a generated file of 1,000,000 Ulule order lines: lines/s and peak RSS;
@@ -57,10 +59,7 @@ bench-import: $(VENV)/.installed
 # Needs Debian's wrk, installed here when missing and root.
 BENCH_API_ARGS ?=
 bench-api: $(VENV)/.installed
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  echo "installing wrk with apt-get" >&2 && apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; } || \
-	  { echo "make bench-api needs wrk: sudo apt-get install wrk" >&2; exit 1; }
+	scripts/ensure-system-packages wrk
 	$(BIN)/python benchmarks/api_load.py $(BENCH_API_ARGS)
 
 clean:

@@ -2,7 +2,7 @@
 
     python benchmarks/import_orders.py                    # 1,000,000 orders (SPEC §7: "a million lines")
     python benchmarks/import_orders.py --orders 100000    # quicker
-    python benchmarks/import_orders.py --again            # then the same file again (every order updated)
+    python benchmarks/import_orders.py --again            # then the same file again (every order unchanged)
     python benchmarks/import_orders.py --orders 100000 --database-url postgresql://user@host:port/db
 
 The file is generated once per size and project (bench-data/import-orders-N-pP.ndjson) and reused:
@@ -157,7 +157,7 @@ def measure(env: dict[str, str], project_id: int, path: Path) -> Run:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=1_000_000, help="lines in the file (default 1,000,000)")
-    parser.add_argument("--again", action="store_true", help="import the same file a second time (updates)")
+    parser.add_argument("--again", action="store_true", help="import the same file a second time (every row unchanged)")
     parser.add_argument("--database-url", help="import into this database instead of a fresh SQLite file")
     parser.add_argument("--data-dir", type=Path, default=REPO_ROOT / "bench-data", help="where files are kept")
     args = parser.parse_args()
@@ -178,7 +178,7 @@ def main() -> None:
             generated = time.perf_counter() - started
         runs = {"import (creates)": measure(env, project_id, path)}
         if args.again:
-            runs["same file again (updates)"] = measure(env, project_id, path)
+            runs["same file again (unchanged)"] = measure(env, project_id, path)
     database = "PostgreSQL" if args.database_url else "SQLite"
     loads = " ".join(f"{value:.2f}" for value in load_start), " ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"\norder import benchmark on {database}: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "

@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from crowdexports.filemodes import private_data_dir, write_private_file
 from crowdexports.ratelimit import Limit
 
+ENV_PREFIX = "CROWDEXPORTS_"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 UNSAFE_SECRETS = {"changethis", "changeme", "secret", "dev"}
 
 
@@ -27,8 +29,15 @@ def _limit(value: Any) -> Any:
 RateLimit = Annotated[Limit | None, BeforeValidator(_limit)]
 
 
+def local_url(host: str, port: int) -> str:
+    """The URL of a server listening on host:port, as a client on this machine reaches it."""
+    if host in ("", "0.0.0.0", "::"):  # every address: loopback is one of them
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CROWDEXPORTS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     data_dir: Path = Path("./var")
     database_url: str | None = None
@@ -39,7 +48,7 @@ class Settings(BaseSettings):
     queue_name: str = "crowdexports"  # Huey's queue name: processes sharing a broker and a name share work
     smtp_url: str | None = None
     mail_from: str = "crowdexports <exports@localhost>"
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = DEFAULT_PUBLIC_URL  # `serve` derives it from its host and port unless it is set
     secret_key: str | None = None
     file_ttl_days: int = Field(default=7, ge=1, le=3650)
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
@@ -63,7 +72,7 @@ class Settings(BaseSettings):
     # Order imports (POST /v1/projects/{id}/orders/import) only: a body is many orders, held in memory.
     max_import_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
 
-    # Serving (`serve`; README "Capacity").
+    # Serving (`serve`; docs/capacity.md).
     api_workers: int | None = Field(default=None, ge=1, le=64)  # API processes; None: one per core
     # Requests one API process works on at once; more wait their turn holding nothing (no connection).
     api_concurrency: int = Field(default=16, ge=1, le=1000)
@@ -94,8 +103,15 @@ class Settings(BaseSettings):
     @classmethod
     def _refuse_unsafe_secret(cls, value: str | None) -> str | None:
         if value is not None and (value.lower() in UNSAFE_SECRETS or len(value) < 16):
-            raise ValueError("CROWDEXPORTS_SECRET_KEY must be at least 16 characters and not a placeholder")
+            raise ValueError("must be at least 16 characters and not a placeholder")
         return value
+
+    def serving_on(self, host: str, port: int) -> Settings:
+        """The settings of a server listening on host:port: links (download URLs, emails) name that port,
+        unless CROWDEXPORTS_PUBLIC_URL says where the service is reached."""
+        if "public_url" in self.model_fields_set:
+            return self
+        return self.model_copy(update={"public_url": local_url(host, port)})
 
     @cached_property
     def resolved_data_dir(self) -> Path:

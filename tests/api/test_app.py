@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -164,3 +165,35 @@ def test_fastapi_parameter_validation_is_answered_400_in_the_envelope(runtime: R
     assert response.status_code == 400
     assert sorted((e["classification"], e["fieldNames"]) for e in response.json()["errors"]) == [
         ("TypeError", ["name"]), ("UnknownFieldError", ["extra"]), ("ValueError", ["count"])]
+
+
+def test_docs_load_swagger_ui_from_the_app_not_a_cdn(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert {asset.rsplit("/", 1)[-1] for asset in assets} >= {"swagger-ui-bundle.js", "swagger-ui.css"}
+    for asset in assets:
+        assert asset.startswith("/"), asset  # this app's, not another host's
+        served = client.get(asset)
+        assert served.status_code == 200 and len(served.content) > 100, asset
+    assert "SwaggerUIBundle" in client.get(next(a for a in assets if a.endswith(".js"))).text
+    assert "'/openapi.json'" in page.text or '"/openapi.json"' in page.text
+
+
+def test_a_path_is_served_with_or_without_its_trailing_slash(client: TestClient, alice: Account,
+                                                             oauth_client: tuple[OAuthClient, str, str]) -> None:
+    for path in ("/healthz/", "/healthz//"):
+        assert client.get(path, follow_redirects=False).json()["status"] == "ok"
+    listed = client.get("/v1/exports/1/", headers=alice.apikey, follow_redirects=False)
+    only_error(listed, 404, "NotFoundError")  # the export's own answer, not a redirect
+    _, client_id, secret = oauth_client
+    token = client.post("/oauth2/token", auth=(client_id, secret), follow_redirects=False,
+                        data={"grant_type": "password", "username": alice.user.username, "password": alice.password})
+    assert token.status_code == 200 and "access_token" in token.json()
+    only_error(client.get("/nope/", follow_redirects=False), 404, "NotFoundError")
+
+
+def test_the_limit_parameter_says_larger_values_are_clamped(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/v1/projects/{project_id}/exports"]["get"]
+    limit = next(parameter for parameter in operation["parameters"] if parameter["name"] == "limit")
+    assert "larger number is not an error" in limit["description"] and "0" in limit["description"]

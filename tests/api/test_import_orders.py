@@ -79,7 +79,8 @@ def test_an_import_creates_and_the_same_import_again_changes_nothing(
         order(8, items=[item(mug.id)], billing_address=address(country="de", type="business", entity_name="ACME")),
     )
     first = answer(post_import(client, staff, project_a.id, body))
-    assert first == {"lines": 4, "orders": {"created": 4, "updated": 0}, "users": {"created": 2, "updated": 1}}
+    assert first == {"lines": 5, "blank_lines": 1, "orders": {"created": 4, "updated": 0, "unchanged": 0},
+                     "users": {"created": 2, "updated": 0, "unchanged": 1}}  # line 4 names line 1's user again
     before = snapshot(session_factory)
 
     with session_factory() as fresh:
@@ -109,7 +110,8 @@ def test_an_import_creates_and_the_same_import_again_changes_nothing(
         assert not backer.is_staff and backer.password_hash is None
 
     again = answer(post_import(client, staff, project_a.id, body))
-    assert again == {"lines": 4, "orders": {"created": 0, "updated": 4}, "users": {"created": 0, "updated": 3}}
+    assert again == {"lines": 5, "blank_lines": 1, "orders": {"created": 0, "updated": 0, "unchanged": 4},
+                     "users": {"created": 0, "updated": 0, "unchanged": 3}}
     assert snapshot(session_factory) == before  # every row and id as it was: no duplicate items or addresses
 
 
@@ -127,7 +129,7 @@ def test_a_changed_order_is_updated_in_place_and_leaves_no_orphan_address(
         order(1, items=[item(mug.id, 4, "8.00")], shipping_address=None, note="after", status="payment-reimbursed",
               billing_address=address(city="Lyon", type="business", entity_name="ACME")),
         order(2, shipping_address=address(city="Nantes")))))
-    assert changed["orders"] == {"created": 0, "updated": 2}
+    assert changed["orders"] == {"created": 0, "updated": 2, "unchanged": 0}
 
     with session_factory() as fresh:
         one, two = fresh.get_one(Order, 1), fresh.get_one(Order, 2)
@@ -219,6 +221,17 @@ def test_amounts_are_exact_in_the_project_currency(client: TestClient, session: 
     assert (kwd.total, kwd.subtotal, kwd.shipping_total) == (300, 100, 200)
 
 
+def test_an_order_is_updated_when_only_an_address_or_an_item_changes(
+        client: TestClient, session: Session, staff: Account, project_a: Project) -> None:
+    kettle = make_reward(session, project_a)
+    answer(post_import(client, staff, project_a.id, ndjson(order(1, items=[item(kettle.id)]), order(2))))
+    moved = ndjson(order(1, items=[item(kettle.id, 2, "50.00")]), order(2, billing_address=address(city="Lyon")))
+    assert answer(post_import(client, staff, project_a.id, moved))["orders"] == {
+        "created": 0, "updated": 2, "unchanged": 0}
+    assert answer(post_import(client, staff, project_a.id, moved))["orders"] == {
+        "created": 0, "updated": 0, "unchanged": 2}
+
+
 def test_embedded_users_never_change_anyone_s_access(client: TestClient, session_factory: sessionmaker[Session],
                                                      staff: Account, project_a: Project) -> None:
     """A synced staff account keeps its profile and access; a user made by an import is not staff and has
@@ -230,7 +243,8 @@ def test_embedded_users_never_change_anyone_s_access(client: TestClient, session
         order(2, user=user(5005)),
         order(3, user=user(601, username="olduser", email="new@example.com", lang="de")),
     )
-    assert answer(post_import(client, staff, project_a.id, body))["users"] == {"created": 1, "updated": 2}
+    assert answer(post_import(client, staff, project_a.id, body))["users"] == {  # staff's profile is kept
+        "created": 1, "updated": 1, "unchanged": 1}
     with session_factory() as fresh:
         kept = fresh.get_one(User, 600)
         assert (kept.username, kept.email, kept.is_staff) == ("oldstaff", "oldstaff@example.com", True)
@@ -247,7 +261,8 @@ def test_lines_apply_in_order_within_one_request(client: TestClient, session_fac
                   order(2, user=user(77, email="old@example.com")),
                   order(1, note="second", items=[item(kettle.id, 5)]),
                   order(3, user=user(77, email="new@example.com")))
-    assert answer(post_import(client, staff, project_a.id, body))["orders"] == {"created": 3, "updated": 1}
+    assert answer(post_import(client, staff, project_a.id, body))["orders"] == {
+        "created": 3, "updated": 1, "unchanged": 0}
     with session_factory() as fresh:
         assert fresh.get_one(Order, 1).note == "second"
         assert [i.quantity for i in fresh.scalars(select(OrderItem).where(OrderItem.order_id == 1))] == [5]

@@ -51,7 +51,7 @@ def test_every_row_made_here_has_a_local_id(demo: dict[str, Any], session: Sessi
 
 def test_the_readme_sync_after_demo_creates_and_replaces_nothing_local(
         demo: dict[str, Any], client: TestClient, staff: Account, session_factory: sessionmaker[Session]) -> None:
-    """README "Example" and "Orders": user 42 is new (201), and the import's backer is not the owner."""
+    """docs/sync.md "Example" and "Orders": user 42 is new (201), and the import's backer is not the owner."""
     before = {row["id"]: row for row in snapshot(session_factory)["users"]}
     assert put(client, staff, "users", 42, user_body("olga")).status_code == 201
     assert put(client, staff, "projects", 7, project_body(42)).status_code == 201

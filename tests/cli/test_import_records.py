@@ -63,9 +63,10 @@ def test_users_projects_and_rewards_are_imported_then_reimported_unchanged(
                          '{"id": 31, "project_id": 21, "title": {"en": "Early"}, "price": 12.5}',
                          {"id": 32, "project_id": 21, "price": "0.10"},
                          '{"id": 33, "project_id": 22, "price": 1500}')
-    assert run(cli, "users", users_file) == {"kind": "users", "lines": 3, "created": 3, "updated": 0}
-    assert run(cli, "projects", projects_file) == {"kind": "projects", "lines": 2, "created": 2, "updated": 0}
-    assert run(cli, "rewards", rewards_file) == {"kind": "rewards", "lines": 3, "created": 3, "updated": 0}
+    for kind, file, count in (("users", users_file, 3), ("projects", projects_file, 2),
+                              ("rewards", rewards_file, 3)):
+        assert run(cli, kind, file) == {"kind": kind, "lines": count, "blank_lines": 0, "created": count,
+                                        "updated": 0, "unchanged": 0}
     with sessions() as session:
         assert session.get_one(User, 13).is_staff and session.get_one(User, 13).password_hash
         assert session.get_one(Project, 22).owner_id == 12 and session.get_one(Project, 22).currency == "JPY"
@@ -74,8 +75,14 @@ def test_users_projects_and_rewards_are_imported_then_reimported_unchanged(
     stored = snapshot(sessions)
     for kind, file, count in (("users", users_file, 3), ("projects", projects_file, 2),
                               ("rewards", rewards_file, 3)):
-        assert run(cli, kind, file) == {"kind": kind, "lines": count, "created": 0, "updated": count}
+        assert run(cli, kind, file) == {"kind": kind, "lines": count, "blank_lines": 0, "created": 0,
+                                        "updated": 0, "unchanged": count}
     assert snapshot(sessions) == stored
+    changed = write(tmp_path / "changed.jsonl", {**users(11)[0], "email": "new11@example.com"}, *users(12))
+    assert run(cli, "users", changed) == {"kind": "users", "lines": 2, "blank_lines": 0, "created": 0, "updated": 1,
+                                          "unchanged": 1}
+    repriced = write(tmp_path / "repriced.jsonl", {"id": 32, "project_id": 21, "price": "0.20"})
+    assert run(cli, "rewards", repriced)["updated"] == 1
 
 
 def test_blank_lines_crlf_and_a_byte_order_mark_are_fine(cli: CliRunner, tmp_path: Path,
@@ -85,11 +92,15 @@ def test_blank_lines_crlf_and_a_byte_order_mark_are_fine(cli: CliRunner, tmp_pat
     file.write_bytes(b"\xef\xbb\xbf" + f"{lines[0]}\r\n\r\n   \n\t\r\n{lines[1]}".encode())  # no final newline
     result = cli.invoke(app, ["import", "users", str(file)])
     assert result.exit_code == 0, result.output
-    assert "users: 2 created, 0 updated" in result.stdout and "importing users" in result.output
+    assert "users: 2 created, 0 updated, 0 unchanged (5 lines)" in result.stdout
+    assert "importing users" in result.output and "5/5" in result.output  # the bar counts the lines too
+    assert run(cli, "users", file) == {"kind": "users", "lines": 5, "blank_lines": 3, "created": 0, "updated": 0,
+                                       "unchanged": 2}
     with sessions() as session:
         assert session.query(User).count() == 2
     empty = write(tmp_path / "empty.jsonl")
-    assert run(cli, "users", empty) == {"kind": "users", "lines": 0, "created": 0, "updated": 0}
+    assert run(cli, "users", empty) == {"kind": "users", "lines": 0, "blank_lines": 0, "created": 0, "updated": 0,
+                                        "unchanged": 0}
 
 
 def test_every_bad_line_is_reported_by_number_and_nothing_is_written(cli: CliRunner, tmp_path: Path,
@@ -110,7 +121,8 @@ def test_every_bad_line_is_reported_by_number_and_nothing_is_written(cli: CliRun
                  '{"id": 11, "username": "u11", "email": "u11@example.com", "is_staff": NaN}',  # 11
                  *users(1))                                                       # 12: fine (an update)
     report = run(cli, "users", file, exit_code=1)
-    assert (report["lines"], report["bad_lines"], report["created"], report["updated"]) == (11, 9, 0, 0)
+    assert (report["lines"], report["blank_lines"], report["bad_lines"], report["created"], report["updated"]) == (
+        12, 1, 9, 0, 0)
     assert [(error["classification"], error["fieldNames"]) for error in report["errors"]] == [
         ("ValueError", ["line 2", "email"]),
         ("DeserializationError", ["line 4"]),
@@ -126,7 +138,7 @@ def test_every_bad_line_is_reported_by_number_and_nothing_is_written(cli: CliRun
     human = cli.invoke(app, ["import", "users", str(file)])
     assert human.exit_code == 1 and "Traceback" not in human.output
     assert "line 2, email: must be an email address" in human.output
-    assert "nothing imported" in human.output and "9 bad line(s) of 11" in human.output
+    assert "nothing imported" in human.output and "9 bad line(s) of 12" in human.output
 
 
 def test_amounts_are_exact_and_checked_per_line(cli: CliRunner, tmp_path: Path,

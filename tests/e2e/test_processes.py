@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import httpx
@@ -22,16 +23,19 @@ pytestmark = pytest.mark.slow
 
 
 def test_serve_demo_and_curl_walkthrough(settings: Settings, tmp_path: Path) -> None:
-    """What a newcomer does: migrate, demo, serve, token, create, poll, download, read the outbox."""
+    """What a newcomer does: migrate, demo, serve, token, create, poll, download, read the outbox; on a
+    port of their own, without CROWDEXPORTS_PUBLIC_URL, so the links must follow the port."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = settings_env(settings, CROWDEXPORTS_PUBLIC_URL=base)
+    env = settings_env(settings)
+    del env["CROWDEXPORTS_PUBLIC_URL"]
     run_cli(["migrate"], env)
     run_cli(["migrate"], env)  # idempotent
-    demo = json.loads(run_cli(["demo", "--json", "--orders", "40"], env))
+    demo = json.loads(run_cli(["demo", "--json", "--orders", "40", "--base-url", base], env))
     assert {"username", "password", "client_id", "client_secret", "access_token", "project_id", "curl"} <= set(demo)
+    assert f" {base}/v1/projects/{demo['project_id']}/exports " in demo["curl"]
 
-    server = start_cli(["serve", "--port", str(port)], env, tmp_path / "serve.log")
+    server = start_cli(["serve", "--port", str(port), "--workers", "2"], env, tmp_path / "serve.log")
     try:
         with httpx.Client(base_url=base, timeout=10) as http:
             wait_for(lambda: _healthy(http), timeout=30)
@@ -45,6 +49,7 @@ def test_serve_demo_and_curl_walkthrough(settings: Settings, tmp_path: Path) -> 
             assert created.status_code == 201, created.text
             export_id = created.json()["id"]
             done = wait_for(lambda: _succeeded(http, headers, export_id), timeout=30)
+            assert done["url"].startswith(f"{base}/v1/exports/{export_id}/download?")  # the port served on
             file = http.get(done["url"], follow_redirects=True)  # S3: on to a presigned URL
             assert file.status_code == 200 and file.content.decode("utf-8-sig").count("\n") >= 41
             listed = http.get(f"/v1/projects/{demo['project_id']}/exports", headers=headers).json()
@@ -52,6 +57,9 @@ def test_serve_demo_and_curl_walkthrough(settings: Settings, tmp_path: Path) -> 
             outbox = settings.outbox_dir
             wait_for(lambda: list(outbox.glob("*.eml")), timeout=10)
             assert len(list(outbox.glob("*.eml"))) == 1
+            email = message_from_bytes(next(outbox.glob("*.eml")).read_bytes(), policy=policy.default)
+            text = email.get_body(("plain",))
+            assert text is not None and f"{base}/v1/exports/{export_id}/download?" in text.get_content()
     finally:
         server.send_signal(signal.SIGINT)
         assert server.wait(timeout=20) == 0, (tmp_path / "serve.log").read_text()[-3000:]

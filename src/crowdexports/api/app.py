@@ -8,17 +8,19 @@ from contextlib import asynccontextmanager
 
 from anyio import to_thread
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
-from crowdexports.api import errors, openapi
+from crowdexports.api import docs, errors, openapi
 from crowdexports.api.limits import Admission, BodyBeforeTurn, BodyDeadline, BodySizeLimit
 from crowdexports.api.passwords import BasicPasswords, PasswordChecks
+from crowdexports.api.paths import EitherTrailingSlash
 from crowdexports.api.routes import credentials, downloads, exports, health, imports, oauth, sync
 from crowdexports.api.throttle import Throttle
 from crowdexports.runtime import Runtime
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    """The API over `runtime`; docs at /docs, the schema at /openapi.json."""
+    """The API over `runtime`; docs at /docs (api/docs.py), the schema at /openapi.json."""
     throttle = Throttle(runtime.settings)
 
     @asynccontextmanager
@@ -34,9 +36,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         throttle.close()
 
     app = FastAPI(
-        title="crowdexports", version="1", docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
+        title="crowdexports", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json",
         description="Exports of a crowdfunding project's orders as csv or xlsx, made by workers and emailed.",
-        lifespan=lifespan,
+        lifespan=lifespan, redirect_slashes=False,
     )
     app.state.runtime = runtime
     app.state.throttle = throttle
@@ -47,6 +49,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     openapi.install(app, routers)
     for router in routers:
         app.include_router(router)
+    docs.install(app, "/openapi.json")
     settings = runtime.settings
     # Each add_middleware wraps the ones before: a body is refused when too large or late (its deadline
     # runs from the request's first byte) and received whole before the request waits for a turn.
@@ -55,4 +58,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(BodyDeadline, seconds=settings.body_timeout_seconds)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        larger=[(imports.IMPORT_PATH, settings.max_import_bytes)])
+    app.add_middleware(EitherTrailingSlash, slashed=[route.path for router in routers for route in router.routes
+                                                     if isinstance(route, APIRoute) and route.path.endswith("/")])
     return app

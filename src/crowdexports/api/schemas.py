@@ -224,11 +224,13 @@ class TokensRevoked(Strict):
 
 
 class Counts(Strict):
-    created: int
-    updated: int = Field(description="Rows that were there already, changed or not.")
+    created: int = Field(description="Rows that were not there.")
+    updated: int = Field(description="Rows that were there and that the lines changed.")
+    unchanged: int = Field(description="Rows that were there as the lines say: not written.")
 
 
 class OrdersImported(Strict):
-    lines: int = Field(description="Order lines read (blank lines are not counted).")
+    lines: int = Field(description="Lines of the body, as numbered in errors, blank ones included.")
+    blank_lines: int = Field(description="Blank lines, skipped.")
     orders: Counts
     users: Counts = Field(description="Upserts of the embedded user objects, one per line that has one.")

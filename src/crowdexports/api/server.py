@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 from typing import Any
 
 import uvicorn
@@ -14,13 +15,21 @@ from crowdexports import logs
 from crowdexports.api.app import create_app
 from crowdexports.api.protocol import ConnectionsPerAddress, LimitedProtocol
 from crowdexports.bootstrap import build_service, connections_needed
-from crowdexports.config import Settings
+from crowdexports.config import ENV_PREFIX, Settings
 from crowdexports.runtime import Runtime
 
 
 def api_processes(settings: Settings, requested: int | None) -> int:
     """`--workers`, else CROWDEXPORTS_API_WORKERS, else one per core: one process uses one core."""
     return requested or settings.api_workers or os.cpu_count() or 1
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise OSError (EADDRINUSE, EADDRNOTAVAIL…) if uvicorn could not bind host:port, before anything starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        probe.bind((host, port))
 
 
 def api_app() -> FastAPI:
@@ -51,4 +60,5 @@ def run(settings: Settings, host: str, port: int, processes: int, runtime: Runti
         assert runtime is not None
         uvicorn.run(create_app(runtime), **options)
     else:
+        os.environ[ENV_PREFIX + "PUBLIC_URL"] = settings.public_url  # each child reads its settings anew
         uvicorn.run(f"{__name__}:api_app", factory=True, workers=processes, **options)

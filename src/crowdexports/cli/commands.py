@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from crowdexports import accounts
 from crowdexports import migrate as migrations
 from crowdexports.cli.imports import imports
-from crowdexports.cli.output import domain_errors, emit, progress_bar
-from crowdexports.config import Settings
+from crowdexports.cli.output import command_group, domain_errors, emit, progress_bar
+from crowdexports.config import DEFAULT_PUBLIC_URL, Settings
 from crowdexports.db import make_engine, make_session_factory
 from crowdexports.errors import NotFound, invalid
 from crowdexports.exports import pipeline
@@ -27,12 +27,12 @@ from crowdexports.seed import seed_orders
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object with what was made.")
 
-users = typer.Typer(help="Users (project owners, staff).", no_args_is_help=True)
-apikeys = typer.Typer(help="API keys (read-only access).", no_args_is_help=True)
-clients = typer.Typer(help="OAuth clients (for Bearer tokens).", no_args_is_help=True)
-projects = typer.Typer(help="Projects.", no_args_is_help=True)
-orders = typer.Typer(help="Orders.", no_args_is_help=True)
-exports = typer.Typer(help="Exports.", no_args_is_help=True)
+users = command_group("Users (project owners, staff).")
+apikeys = command_group("API keys (read-only access).")
+clients = command_group("OAuth clients (for Bearer tokens).")
+projects = command_group("Projects.")
+orders = command_group("Orders.")
+exports = command_group("Exports.")
 
 
 def _session(settings: Settings | None = None) -> Session:
@@ -237,7 +237,11 @@ def _parse_columns(text: str | None) -> dict[str, str] | None:
     return value
 
 
-def demo(orders_count: int = typer.Option(500, "--orders", min=0), as_json: bool = JSON_OPTION) -> None:
+def demo(orders_count: int = typer.Option(500, "--orders", min=0),
+         base_url: str | None = typer.Option(None, help="Where the API is, for the curl lines (default: "
+                                             f"CROWDEXPORTS_PUBLIC_URL, else {DEFAULT_PUBLIC_URL}).",
+                                             show_default=False),
+         as_json: bool = JSON_OPTION) -> None:
     """A demo owner, a project with orders and an OAuth client; prints credentials and curl lines."""
     settings = Settings()
     migrations.upgrade(settings.resolved_database_url)
@@ -250,7 +254,7 @@ def demo(orders_count: int = typer.Option(500, "--orders", min=0), as_json: bool
         seed_orders(session, project.id, orders_count, seed=1)
         client, client_id, client_secret = accounts.create_client(session, f"demo client {suffix}")
         tokens = accounts.issue_tokens(session, owner, client, settings)
-        base = settings.public_url.rstrip("/")
+        base = (base_url or settings.public_url).rstrip("/")
         token_curl = (f"curl -s -u '{client_id}:{client_secret}' -d grant_type=password "
                       f"-d username={username} -d password='{password}' {base}/oauth2/token/")
         export_curl = (f"curl -s -X POST {base}/v1/projects/{project.id}/exports "

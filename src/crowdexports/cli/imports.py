@@ -9,14 +9,14 @@ import typer
 from rich.markup import escape
 from sqlalchemy.orm import Session
 
-from crowdexports.cli.output import console, domain_errors, emit, progress_bar
+from crowdexports.cli.output import command_group, console, domain_errors, emit, progress_bar
 from crowdexports.config import Settings
 from crowdexports.db import make_engine, make_session_factory
 from crowdexports.errors import NotFound
 from crowdexports.models import Project
 from crowdexports.sync import jsonlines, orders, records
 
-imports = typer.Typer(help="Import the platform's data from JSON-lines files (SPEC §7).", no_args_is_help=True)
+imports = command_group("Import the platform's data from JSON-lines files.")
 
 FILE_ARGUMENT = typer.Argument(..., exists=True, dir_okay=False, readable=True,
                                help="JSON lines: each the PUT body plus its id. Blank lines are skipped.")
@@ -32,14 +32,17 @@ def _import_records(kind: str, upsert: jsonlines.Upsert, file: Path, as_json: bo
     with domain_errors(), _session() as session, file.open("rb") as handle:
         with progress_bar(f"importing {kind}", jsonlines.count_lines(handle)) as update:
             outcome = jsonlines.import_lines(session, handle, upsert, update)
-    summary = {"kind": kind, "lines": outcome.lines, "created": outcome.created, "updated": outcome.updated}
+    summary = {"kind": kind, "lines": outcome.lines, "blank_lines": outcome.blank_lines, "created": outcome.created,
+               "updated": outcome.updated, "unchanged": outcome.unchanged}
     if not outcome.bad_lines:
-        emit(summary, as_json, f"{kind}: {outcome.created} created, {outcome.updated} updated")
+        emit(summary, as_json, f"{kind}: {outcome.created} created, {outcome.updated} updated, "
+                               f"{outcome.unchanged} unchanged ({outcome.lines} lines)")
         return
     if as_json:
         errors = [{"classification": p.classification, "fieldNames": p.field_names, "message": p.message}
                   for p in outcome.problems]
-        emit({**summary, "created": 0, "updated": 0, "bad_lines": outcome.bad_lines, "errors": errors}, True, "")
+        emit({**summary, "created": 0, "updated": 0, "unchanged": 0, "bad_lines": outcome.bad_lines,
+              "errors": errors}, True, "")
         raise typer.Exit(1)
     for problem in outcome.problems:
         line, *names = problem.field_names
@@ -100,6 +103,6 @@ def import_orders(project: int = typer.Option(..., help="The project the orders 
     rate = result.lines / seconds if seconds else 0.0
     emit({"kind": "orders", "project_id": project, **result.as_dict(), "seconds": round(seconds, 2),
           "lines_per_second": round(rate)}, as_json,
-         f"orders: {result.orders_created} created, {result.orders_updated} updated; users: "
-         f"{result.users_created} created, {result.users_updated} updated ({result.lines} lines in "
-         f"{seconds:.1f}s, {rate:,.0f} lines/s)")
+         f"orders: {result.orders_created} created, {result.orders_updated} updated, {result.orders_unchanged} "
+         f"unchanged; users: {result.users_created} created, {result.users_updated} updated, "
+         f"{result.users_unchanged} unchanged ({result.lines} lines in {seconds:.1f}s, {rate:,.0f} lines/s)")

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import errno
+
 import typer
 
 from crowdexports import filemodes, logs
 from crowdexports import migrate as migrations
 from crowdexports.bootstrap import build_service, connections_needed
 from crowdexports.cli import commands
+from crowdexports.cli.output import check_settings, console
 from crowdexports.config import Settings
 from crowdexports.worker.consumer import Worker
 
 app = typer.Typer(help="Exports of a crowdfunding project's orders, made by workers and emailed.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None)
 commands.register(app)
 
 
 @app.callback()
-def _private_files() -> None:
-    """Before any command: what it writes is readable by its own user only (crowdexports.filemodes)."""
+def _before_any_command() -> None:
+    """What a command writes is readable by its own user only (crowdexports.filemodes), and a bad
+    setting stops it before it starts."""
     filemodes.restrict_process()
+    check_settings()
 
 
 def _settings_with_logging() -> Settings:
@@ -31,9 +36,7 @@ def _settings_with_logging() -> Settings:
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (safe to run again)."""
-    settings = Settings()
-    migrations.upgrade(settings.resolved_database_url)
-    typer.echo(f"database is up to date: {settings.resolved_database_url}")
+    typer.echo(migrations.upgrade(Settings().resolved_database_url).summary())
 
 
 @app.command()
@@ -48,7 +51,14 @@ def serve(
     """Serve the HTTP API in one or more processes, with a worker beside them unless --no-worker."""
     from crowdexports.api import server
 
-    settings = _settings_with_logging()
+    try:
+        server.check_port_free(host, port)
+    except OSError as exc:
+        advice = (f"port {port} is in use: choose another with --port (make run PORT={port + 1})"
+                  if exc.errno == errno.EADDRINUSE else exc.strerror)
+        console.print(f"cannot listen on {host}:{port}: {advice}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    settings = _settings_with_logging().serving_on(host, port)
     processes = server.api_processes(settings, workers)
     export_threads = 0 if no_worker else concurrency
     # One process: the API and the worker share this process's service. Several: each API process

@@ -116,7 +116,7 @@ def parse_limit(raw: str | None) -> int:
         return MAX_LIMIT
     digits = raw.lstrip("0")
     if not LIMIT.fullmatch(raw) or not digits:
-        raise invalid("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+        raise invalid("limit", f"must be a whole number of 1 or more (a page holds at most {MAX_LIMIT})")
     return MAX_LIMIT if len(digits) > 2 else min(int(digits), MAX_LIMIT)
 
 

@@ -5,8 +5,8 @@ query itself: the joins and the row decoding, in C, in the same thread as the pe
 reader *thread* does not help: sqlite3 releases the GIL on every row step, and the consumer holding
 the GIL makes it wait ~5 ms each time (a convoy; measured and abandoned). A child process runs the
 query on another core instead: at 200,000 orders the csv export went from 2.5-3.5x to 1.6-2.2x the
-`sqlite3 -csv` dump, in back-to-back pairs on an otherwise idle 2-core machine (`make bench`; README
-"Speed and memory"). It costs CPU rather than saving it (pickling and a pipe: 2-5 s more in all at
+`sqlite3 -csv` dump, in back-to-back pairs on an otherwise idle 2-core machine (`make bench`;
+docs/capacity.md). It costs CPU rather than saving it (pickling and a pipe: 2-5 s more in all at
 200,000 orders) and ~20 MiB (the child's own, flat): the gain is wall time only, and only while a
 core is idle. PostgreSQL needs none of this: its server already runs the query in its own process.
 

@@ -15,21 +15,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crowdexports.errors import Conflict, FieldProblem, InvalidInput
-from crowdexports.sync.records import decode_json, take_id
+from crowdexports.sync.records import Upserted, decode_json, take_id
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a longer line is reported, and read past without being held
 MAX_PROBLEMS = 1000  # reported at most; bad lines are all counted
 EXPUNGE_EVERY = 1000  # lines between two emptyings of the session (its rows are flushed) and progress reports
 BOM = b"\xef\xbb\xbf"
 
-Upsert = Callable[[Session, int, object, list[str]], bool]
+Upsert = Callable[[Session, int, object, list[str]], Upserted]
 
 
 @dataclass
 class Outcome:
-    lines: int = 0  # records read, blank lines not counted
+    lines: int = 0  # lines read, as numbered (blank ones included)
+    blank_lines: int = 0
     created: int = 0
-    updated: int = 0
+    updated: int = 0  # rows that were there and changed
+    unchanged: int = 0  # rows that were there as the line says
     bad_lines: int = 0
     problems: list[FieldProblem] = field(default_factory=list)
 
@@ -56,7 +58,7 @@ def numbered_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
             yield number, line.removeprefix(BOM) if number == 1 else line
 
 
-def _upsert_line(session: Session, upsert: Upsert, line: bytes | None, path: list[str]) -> bool:
+def _upsert_line(session: Session, upsert: Upsert, line: bytes | None, path: list[str]) -> Upserted:
     """One line's record upserted; InvalidInput for a line that is not one."""
     if line is None:
         raise InvalidInput([FieldProblem(path, f"is longer than {MAX_LINE_BYTES} bytes", "DeserializationError")])
@@ -80,17 +82,22 @@ def import_lines(session: Session, handle: BinaryIO, upsert: Upsert,
             if number % EXPUNGE_EVERY == 0:
                 session.expunge_all()
                 progress(number)
-            if line is not None and not line.strip():
-                continue
             outcome.lines += 1
+            if line is not None and not line.strip():
+                outcome.blank_lines += 1
+                continue
             try:
-                created = _upsert_line(session, upsert, line, [f"line {number}"])
+                upserted = _upsert_line(session, upsert, line, [f"line {number}"])
             except InvalidInput as exc:
                 outcome.bad_lines += 1
                 outcome.problems.extend(exc.problems[:MAX_PROBLEMS - len(outcome.problems)])
                 continue
-            outcome.created += created
-            outcome.updated += not created
+            if upserted is Upserted.CREATED:
+                outcome.created += 1
+            elif upserted is Upserted.UPDATED:
+                outcome.updated += 1
+            else:
+                outcome.unchanged += 1
         progress(number)
     except IntegrityError:  # a concurrent writer took an id or a username between check and write
         session.rollback()

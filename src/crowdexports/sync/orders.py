@@ -360,18 +360,25 @@ def parse_line(raw: bytes, number: int, project_id: int, currency: str) -> Order
 
 @dataclass
 class ImportResult:
-    """Order lines read; orders created and updated (an order that was there counts as updated, changed
-    or not); users created and updated from the embedded user objects, one upsert per line."""
+    """Lines read (as numbered, blank ones included) and blank lines; orders created, updated (changed)
+    and unchanged (there already as the line says, not written); users the same, from the embedded user
+    objects, one upsert per line."""
 
     lines: int = 0
+    blank_lines: int = 0
     orders_created: int = 0
     orders_updated: int = 0
+    orders_unchanged: int = 0
     users_created: int = 0
     users_updated: int = 0
+    users_unchanged: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"lines": self.lines, "orders": {"created": self.orders_created, "updated": self.orders_updated},
-                "users": {"created": self.users_created, "updated": self.users_updated}}
+        return {"lines": self.lines, "blank_lines": self.blank_lines,
+                "orders": {"created": self.orders_created, "updated": self.orders_updated,
+                           "unchanged": self.orders_unchanged},
+                "users": {"created": self.users_created, "updated": self.users_updated,
+                          "unchanged": self.users_unchanged}}
 
 
 @dataclass
@@ -470,9 +477,10 @@ class OrderImport:
     def add(self, raw: bytes | None, number: int) -> None:
         """Line `number` of the input; None for a line too long to read. Blank lines are skipped (line
         numbers count them)."""
-        if raw is not None and not raw.strip():
-            return
         self.result.lines += 1
+        if raw is not None and not raw.strip():
+            self.result.blank_lines += 1
+            return
         if raw is None:
             self._report([FieldProblem([f"line {number}"], f"is longer than {jsonlines.MAX_LINE_BYTES} bytes",
                                        "DeserializationError")])
@@ -497,7 +505,7 @@ class OrderImport:
         lines = self.result.lines
         # In line order: a batch's checks against the database report after the lines read since.
         self.problems.sort(key=lambda problem: int(problem.field_names[0].removeprefix("line ")))
-        if not lines:
+        if lines == self.result.blank_lines:
             self.problems.append(FieldProblem([], "has no order lines: send one JSON order per line",
                                               "DeserializationError"))
         elif self.unlisted:
@@ -611,22 +619,31 @@ class OrderImport:
                 changed_addresses.append({"b_id": old_id, **dict(zip(ADDRESS_COLUMNS, values, strict=True))})
             return old_id
 
+        def address_writes() -> int:
+            return len(new_addresses) + len(changed_addresses) + len(dropped_addresses)
+
         for line in lines:
             stored = orders.get(line.id)
+            writes_before = address_writes()
             shipping = address(line.shipping, stored.shipping if stored else None)
             billing = address(line.billing, stored.billing if stored else None)
             if stored is None:
                 self.result.orders_created += 1
                 new_orders.append([line.id, self.project_id, *line.values, shipping, billing])
-            else:
-                self.result.orders_updated += 1
-                if (stored.values, stored.shipping, stored.billing) != (line.values, shipping, billing):
-                    changed_orders.append({"b_id": line.id, **dict(zip(ORDER_COLUMNS, line.values, strict=True)),
-                                           "shipping_address_id": shipping, "billing_address_id": billing})
-                if old_items.get(line.id, []) == list(line.items):
-                    continue
+                new_items += [(line.id, *item) for item in line.items]
+                continue
+            order_changed = (stored.values, stored.shipping, stored.billing) != (line.values, shipping, billing)
+            items_changed = old_items.get(line.id, []) != list(line.items)
+            if order_changed:
+                changed_orders.append({"b_id": line.id, **dict(zip(ORDER_COLUMNS, line.values, strict=True)),
+                                       "shipping_address_id": shipping, "billing_address_id": billing})
+            if items_changed:
                 replaced_items.append(line.id)
-            new_items += [(line.id, *item) for item in line.items]
+                new_items += [(line.id, *item) for item in line.items]
+            if order_changed or items_changed or address_writes() > writes_before:
+                self.result.orders_updated += 1
+            else:
+                self.result.orders_unchanged += 1
 
         ids = self._address_ids(len(new_addresses))
         self.insert_address([(address_id, *values) for address_id, values in zip(ids, new_addresses, strict=True)])
@@ -665,9 +682,12 @@ class OrderImport:
                 self.result.users_created += 1
                 created[user_id] = (user_id, *profile, False, now)
                 continue
+            # A batch gives a user one profile (OrderImport.add): a later line of it repeats the first.
+            if stored is None or stored[1] or stored[0] == profile or user_id in changed:
+                self.result.users_unchanged += 1
+                continue
             self.result.users_updated += 1
-            if stored is not None and not stored[1] and stored[0] != profile:
-                changed[user_id] = {"b_id": user_id, **dict(zip(USER_COLUMNS, profile, strict=True))}
+            changed[user_id] = {"b_id": user_id, **dict(zip(USER_COLUMNS, profile, strict=True))}
         self.insert_user(list(created.values()))
         self._update(User, USER_COLUMNS, list(changed.values()))
         if created:

@@ -10,9 +10,9 @@ Rules: a body is the whole resource (PUT), so required fields must be there, an 
 absent or null takes its default, unknown fields are refused, and so are the answers' read-only fields,
 as PermissionError (`strict=False`, for the platform's full resources embedded in an imported order,
 ignores them); `password` alone is write-only and optional: absent or null leaves the stored hash as
-it is, and a new one revokes the user's tokens and API keys. Sending the same body twice changes
-nothing and reports `created=False` the second time. Ids of rows made here (crowdexports.ids) are
-refused with 409: a sync never replaces a local row.
+it is, and a new one revokes the user's tokens and API keys. Each upsert says what it did
+(`Upserted`): sending the same body twice changes nothing and is `unchanged` the second time. Ids of
+rows made here (crowdexports.ids) are refused with 409: a sync never replaces a local row.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -235,9 +236,24 @@ def platform_id(kind: str, row_id: int, path: Sequence[str] = ()) -> None:
         raise Conflict(": ".join([*([" ".join(path)] if path else []), ids.refusal(kind, row_id)]))
 
 
+class Upserted(StrEnum):
+    """What an upsert did: `updated` only when a value changed (an unchanged row is not written)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+def _outcome(session: Session, row: object, created: bool) -> Upserted:
+    """Before the flush: `row` created, changed (a value set differs from the stored one), or neither."""
+    if created:
+        return Upserted.CREATED
+    return Upserted.UPDATED if session.is_modified(row) else Upserted.UNCHANGED
+
+
 def upsert_user(session: Session, user_id: int, body: object, path: Sequence[str] = (), *,
-                strict: bool = True) -> bool:
-    """User `user_id` as `body` says (SPEC §7's fields); True when created."""
+                strict: bool = True) -> Upserted:
+    """User `user_id` as `body` says (SPEC §7's fields)."""
     platform_id("user", user_id, path)
     fields = _Fields(body, path, USER_FIELDS, strict, USER_READ_ONLY)
     username = fields.text("username", required=True, max_length=150, check=check_username,
@@ -274,10 +290,11 @@ def upsert_user(session: Session, user_id: int, body: object, path: Sequence[str
         if user.password_hash is not None:
             revoke_credentials(session, user_id)
         user.password_hash = security.hash_password(password)
+    upserted = _outcome(session, user, created)
     session.flush()
     if created:
         keep_sequence_ahead(session, "users", user_id)
-    return created
+    return upserted
 
 
 def _repriced_rewards(session: Session, project: Project, currency: str, fields: _Fields) -> list[tuple[Reward, int]]:
@@ -299,8 +316,8 @@ def _repriced_rewards(session: Session, project: Project, currency: str, fields:
 
 
 def upsert_project(session: Session, project_id: int, body: object, path: Sequence[str] = (), *,
-                   strict: bool = True) -> bool:
-    """Project `project_id` as `body` says; True when created. See _repriced_rewards for a new currency."""
+                   strict: bool = True) -> Upserted:
+    """Project `project_id` as `body` says. See _repriced_rewards for a new currency."""
     platform_id("project", project_id, path)
     fields = _Fields(body, path, PROJECT_FIELDS, strict, PROJECT_READ_ONLY)
     owner_id = fields.integer("owner_id")
@@ -327,15 +344,16 @@ def upsert_project(session: Session, project_id: int, body: object, path: Sequen
     project.currency, project.timezone, project.lang = currency, timezone, lang
     for reward, price in repriced:
         reward.price = price
+    upserted = _outcome(session, project, created)
     session.flush()
     if created:
         keep_sequence_ahead(session, "projects", project_id)
-    return created
+    return upserted
 
 
 def upsert_reward(session: Session, reward_id: int, body: object, path: Sequence[str] = (), *,
-                  strict: bool = True) -> bool:
-    """Reward `reward_id` as `body` says, its price in its project's currency; True when created. It
+                  strict: bool = True) -> Upserted:
+    """Reward `reward_id` as `body` says, its price in its project's currency. It
     cannot move to another project once it is in orders, which belong to its project."""
     platform_id("reward", reward_id, path)
     fields = _Fields(body, path, REWARD_FIELDS, strict, REWARD_READ_ONLY)
@@ -357,7 +375,8 @@ def upsert_reward(session: Session, reward_id: int, body: object, path: Sequence
         session.add(reward)
     assert project_id is not None
     reward.project_id, reward.title, reward.description, reward.price = project_id, title, description, price
+    upserted = _outcome(session, reward, created)
     session.flush()
     if created:
         keep_sequence_ahead(session, "rewards", reward_id)
-    return created
+    return upserted

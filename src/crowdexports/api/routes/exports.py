@@ -29,6 +29,8 @@ from crowdexports.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["exports"])
+LIMIT_DESCRIPTION = (f"Page size: {queries.MAX_LIMIT} when absent. A larger number is not an error: the page holds "
+                     f"{queries.MAX_LIMIT}. 0, a negative number or anything but digits is a 400 ValueError.")
 CREATE_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": ExportCreate.model_json_schema()}}}}
 
@@ -65,12 +67,12 @@ def _json(content: dict[str, Any]) -> Response:
 
 # The two hot reads (owners' scripts poll them in loops: SPEC §8's throughput targets) take the request
 # alone, not dependencies, and answer JSON directly: FastAPI's dependency solving and response model
-# validation cost more than the rest of the request (README "Capacity"). `response_model` documents them.
+# validation cost more than the rest of the request (docs/capacity.md). `response_model` documents them.
 @router.get("/projects/{project_id}/exports", response_model=ExportPage)
 @answers(*CALLER, 400)  # authenticated here, not by a dependency; `limit` or `since` not a number
 async def list_exports(
     request: Request, project_id: str,
-    limit: str | None = Query(None, description="Page size, 1 to 20 (larger values count as 20)."),
+    limit: str | None = Query(None, description=LIMIT_DESCRIPTION),
     since: str | None = Query(None, description="Unix seconds (a fraction allowed): exports created before."),
 ) -> Response:
     """The project's exports, newest first, a page at a time (follow `meta.next`)."""

@@ -34,7 +34,7 @@ EXAMPLE = ('{"id": 1001, "user": {"id": 43, "username": "zoe", "email": "zoe@exa
            '"country": "FR"}, "items": [{"reward_id": 7, "quantity": 1, "unit_price": "25.00", "line_total": 25}], '
            '"tracking": {"source": "newsletter", "medium": "email"}}\n')
 BODY = {"requestBody": {"required": True, "content": {MEDIA_TYPE: {
-    "schema": {"type": "string", "description": "One Ulule order resource per line (README, \"Orders\")."},
+    "schema": {"type": "string", "description": "One Ulule order resource per line (docs/sync.md, \"Orders\")."},
     "example": EXAMPLE}}}}
 
 

@@ -63,7 +63,7 @@ def _reward_id(reward_id: str) -> int:
     return parse_id(reward_id)
 
 
-Upsert = Callable[[Session, int, object], bool]
+Upsert = Callable[[Session, int, object], records.Upserted]
 
 
 def _save(session: Session, upsert: Upsert, resource_id: int, payload: dict[str, Any], response: Response) -> None:
@@ -71,14 +71,14 @@ def _save(session: Session, upsert: Upsert, resource_id: int, payload: dict[str,
     username) collide on a unique index: the loser runs once more, and sees the winner's row."""
     for last in (False, True):
         try:
-            created = upsert(session, resource_id, payload)
+            upserted = upsert(session, resource_id, payload)
             session.commit()
         except IntegrityError:
             session.rollback()
             if last:
                 raise Conflict("A concurrent change collided with this one; send it again.") from None
             continue
-        response.status_code = 201 if created else 200
+        response.status_code = 201 if upserted is records.Upserted.CREATED else 200
         return
 
 
