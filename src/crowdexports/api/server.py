@@ -13,9 +13,8 @@ from fastapi import FastAPI
 from crowdexports import logs
 from crowdexports.api.app import create_app
 from crowdexports.api.protocol import ConnectionsPerAddress, LimitedProtocol
-from crowdexports.bootstrap import build_service, connections_needed
+from crowdexports.bootstrap import Service, build_service, connections_needed
 from crowdexports.config import Settings
-from crowdexports.runtime import Runtime
 
 
 def api_processes(settings: Settings, requested: int | None) -> int:
@@ -28,12 +27,12 @@ def api_app() -> FastAPI:
     settings = Settings()
     logs.configure(settings.log_format, settings.log_level)
     service = build_service(settings, connections=connections_needed(settings, api=True, export_threads=0))
-    return create_app(service.runtime)
+    return create_app(service.runtime, service.tasks.dispatch_export)
 
 
-def run(settings: Settings, host: str, port: int, processes: int, runtime: Runtime | None) -> None:
-    """Serve until stopped: in this process over `runtime` when `processes` is 1, else in `processes`
-    child processes, each building its own runtime (`api_app`), this one only supervising them."""
+def run(settings: Settings, host: str, port: int, processes: int, service: Service | None) -> None:
+    """Serve until stopped: in this process over `service` when `processes` is 1, else in `processes`
+    child processes, each building its own service (`api_app`), this one only supervising them."""
     options: dict[str, Any] = {
         "host": host, "port": port, "log_config": None,
         "http": functools.partial(LimitedProtocol, header_timeout=settings.header_timeout_seconds,
@@ -42,7 +41,7 @@ def run(settings: Settings, host: str, port: int, processes: int, runtime: Runti
         "limit_concurrency": settings.max_connections,
     }
     if processes == 1:
-        assert runtime is not None
-        uvicorn.run(create_app(runtime), **options)
+        assert service is not None
+        uvicorn.run(create_app(service.runtime, service.tasks.dispatch_export), **options)
     else:
         uvicorn.run(f"{__name__}:api_app", factory=True, workers=processes, **options)
