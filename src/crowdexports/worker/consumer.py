@@ -51,6 +51,7 @@ class Worker:
 
     def _terminate(self, signum: int, frame: FrameType | None) -> None:
         # A graceful stop first, so that threads take no new message once their export is handed back.
+        # Huey's private handler (pinned; tests/test_private_apis.py): its public stop() would join here.
         self.consumer._handle_signal(signal.SIGINT, frame)
         self.running.hand_back()
 
