@@ -12,7 +12,7 @@ from crowdexports.worker.queue import make_huey
 from crowdexports.worker.tasks import Tasks, bind_tasks
 
 
-@dataclass
+@dataclass(frozen=True)
 class Service:
     runtime: Runtime
     tasks: Tasks
@@ -25,10 +25,13 @@ def connections_needed(settings: Settings, *, api: bool, export_threads: int) ->
     return (2 * settings.api_concurrency if api else 0) + 2 * export_threads + 2
 
 
-def build_service(settings: Settings, *, immediate: bool = False, connections: int | None = None) -> Service:
-    """The wired service; `connections` sizes the database pool (default: an API and two export threads)."""
+def build_service(settings: Settings, *, connections: int | None = None) -> Service:
+    """The wired service; `connections` sizes the database pool (default: an API and two export threads).
+    The queue comes first, the runtime over it, then the tasks bound to that runtime: nothing is
+    patched in afterwards."""
     if connections is None:
         connections = connections_needed(settings, api=True, export_threads=2)
+    huey = make_huey(settings.resolved_broker_url, name=settings.queue_name)
     engine = make_engine(settings.resolved_database_url, connections)
     runtime = Runtime(
         settings=settings,
@@ -37,9 +40,6 @@ def build_service(settings: Settings, *, immediate: bool = False, connections: i
         storage=storage.from_url(settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url,
                                  s3_region=settings.s3_region),
         mailer=mail.from_url(settings.smtp_url, settings.outbox_dir),
-        dispatch_export=lambda export_id: None,
+        queue_size=huey.pending_count,
     )
-    tasks = bind_tasks(make_huey(settings.resolved_broker_url, name=settings.queue_name, immediate=immediate), runtime)
-    runtime.dispatch_export = tasks.dispatch_export
-    runtime.queue_size = tasks.huey.pending_count
-    return Service(runtime, tasks)
+    return Service(runtime, bind_tasks(huey, runtime))

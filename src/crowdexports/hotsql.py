@@ -56,6 +56,7 @@ class HotStatement:
         self._compiled: dict[str, _Compiled] = {}
 
     def _compile(self, dialect: Dialect) -> _Compiled:
+        # The compiler's binds and positiontup are SQLAlchemy internals (pinned; tests/test_private_apis.py).
         compiled = self.select.compile(dialect=dialect)
         positional = bool(compiled.positional)
         names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)

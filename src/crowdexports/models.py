@@ -25,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crowdexports.db import metadata
+from crowdexports.exports.statuses import EmailStatus, ExportStatus
 
 
 def utcnow() -> datetime:
@@ -233,7 +234,7 @@ class Export(Base):
     columns: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
     # writers.base.CsvDialect, csv only: null for xlsx (and on a csv row of the previous release: rfc4180).
     csv_dialect: Mapped[str | None] = mapped_column(String(16), default=None)
-    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    status: Mapped[str] = mapped_column(String(16), default=ExportStatus.WAITING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -252,7 +253,7 @@ class Export(Base):
     row_count: Mapped[int | None] = mapped_column(BigInteger, default=None)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Email: none -> pending -> sending -> sent | failed | unknown.
-    email_status: Mapped[str] = mapped_column(String(16), default="none")
+    email_status: Mapped[str] = mapped_column(String(16), default=EmailStatus.NONE)
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
     email_error: Mapped[str | None] = mapped_column(Text, default=None)
     email_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -14,11 +14,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Float, case, func, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
-from crowdexports.exports.lifecycle import SUCCEEDED
+from crowdexports.exports.statuses import EmailStatus, ExportStatus
 from crowdexports.models import Export
 from crowdexports.runtime import Runtime
 
-STATUSES = ("waiting", "processing", "succeeded", "failed", "canceled")
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600)
 HEALTH_PROBE_KEY = "healthz/probe"
 
@@ -63,16 +62,16 @@ class _DatabaseCollector(Collector):
             bucket_counts = session.execute(
                 select(*[func.sum(case((duration <= bound, 1), else_=0)) for bound in DURATION_BUCKETS],
                        func.count(), func.coalesce(func.sum(duration), 0.0))
-                .where(Export.status == SUCCEEDED, Export.started_at.is_not(None))
+                .where(Export.status == ExportStatus.SUCCEEDED, Export.started_at.is_not(None))
             ).one()
             emails = session.execute(select(
                 func.coalesce(func.sum(case((Export.email_attempts > 1, Export.email_attempts - 1), else_=0)), 0),
-                func.count().filter(Export.email_status == "failed"),
-                func.count().filter(Export.email_status == "unknown"),
-                func.count().filter(Export.email_status == "sent"),
+                func.count().filter(Export.email_status == EmailStatus.FAILED),
+                func.count().filter(Export.email_status == EmailStatus.UNKNOWN),
+                func.count().filter(Export.email_status == EmailStatus.SENT),
             )).one()
         exports = GaugeMetricFamily("crowdexports_exports", "Exports by status.", labels=["status"])
-        for status in STATUSES:
+        for status in ExportStatus:
             exports.add_metric([status], by_status.get(status, 0))
         yield exports
         *buckets, count, total = bucket_counts

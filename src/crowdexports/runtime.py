@@ -13,16 +13,17 @@ from crowdexports.mail.base import Mailer
 from crowdexports.storage.base import Storage
 
 
-@dataclass
+@dataclass(frozen=True)
 class Runtime:
+    """Built once (bootstrap.build_service) and never changed: a test that needs other settings or
+    backends builds a runtime of its own (`dataclasses.replace`). Ringing the worker's doorbell is not
+    here: the queue's tasks are bound to a runtime, so the API is given their dispatcher (api/app.py)."""
+
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     storage: Storage
     mailer: Mailer
-    # "Look at export N": enqueues a message after the row is committed. The row is the truth;
-    # a lost message is found again by the sweep.
-    dispatch_export: Callable[[int], None]
     # Messages waiting in the queue (for /metrics and /healthz); None where no queue is wired (tests).
     queue_size: Callable[[], int] | None = None
 

@@ -1,7 +1,7 @@
 """API fixtures: the real ASGI app over the selected stack's database and storage, and the outbox mailer.
 
-The task queue is not under test here: `dispatch_export` appends to a list, so tests can see what was
-dispatched. Everything else is the production code.
+The task queue is not under test here: the app's `dispatch_export` appends to a list, so tests can see
+what was dispatched. Everything else is the production code.
 
 Passwords are hashed with cheap argon2 parameters (CHEAP_HASHER): argon2 reads the parameters from
 the hash itself when verifying, so HTTP Basic and the password grant stay fast in tests.
@@ -60,21 +60,23 @@ def dispatched() -> list[int]:
     return []
 
 
+def ignore_dispatch(export_id: int) -> None:
+    """The doorbell of an app whose test does not look at what is dispatched."""
+
+
 @pytest.fixture
-def runtime(settings: Settings, engine: Engine, session_factory: sessionmaker[Session],
-            dispatched: list[int]) -> Runtime:
+def runtime(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> Runtime:
     return Runtime(
         settings=settings, engine=engine, sessions=session_factory,
         storage=storage.from_url(settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url,
                                  s3_region=settings.s3_region),
         mailer=mail.from_url(None, settings.outbox_dir),
-        dispatch_export=dispatched.append,
     )
 
 
 @pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime)) as test_client:
+def client(runtime: Runtime, dispatched: list[int]) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime, dispatched.append)) as test_client:
         yield test_client
 
 

@@ -20,7 +20,7 @@ from crowdexports.config import Settings
 from crowdexports.db import make_engine, make_session_factory
 from crowdexports.models import OAuthClient
 from crowdexports.runtime import Runtime
-from tests.api.conftest import Account
+from tests.api.conftest import Account, ignore_dispatch
 from tests.servers import free_port
 
 
@@ -59,7 +59,7 @@ def test_healthz_names_what_is_down(runtime: Runtime) -> None:
     def queue_down() -> int:
         raise ConnectionError("broker unreachable")  # stands in for a Redis that does not answer
 
-    with TestClient(create_app(replace(runtime, queue_size=queue_down))) as client:
+    with TestClient(create_app(replace(runtime, queue_size=queue_down), ignore_dispatch)) as client:
         response = client.get("/healthz")
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
     body = response.json()
@@ -73,12 +73,12 @@ def broken_runtime(runtime: Runtime, tmp_path: Path) -> Runtime:
     url = f"sqlite:///{tmp_path}" if runtime.engine.dialect.name == "sqlite" else (
         f"postgresql://crowdexports@127.0.0.1:{free_port()}/crowdexports")
     engine = make_engine(url)
-    return Runtime(runtime.settings, engine, make_session_factory(engine), runtime.storage, runtime.mailer,
-                   runtime.dispatch_export)
+    return replace(runtime, engine=engine, sessions=make_session_factory(engine))
 
 
 def test_a_database_that_is_down_gives_503_not_500(runtime: Runtime, tmp_path: Path, alice: Account) -> None:
-    with TestClient(create_app(broken_runtime(runtime, tmp_path)), raise_server_exceptions=False) as client:
+    app = create_app(broken_runtime(runtime, tmp_path), ignore_dispatch)
+    with TestClient(app, raise_server_exceptions=False) as client:
         health = client.get("/healthz")
         assert health.status_code == 503 and health.json()["database"] == "unavailable"
         assert health.json()["errors"][0]["classification"] == "ServiceUnavailableError"
@@ -88,7 +88,7 @@ def test_a_database_that_is_down_gives_503_not_500(runtime: Runtime, tmp_path: P
 
 
 def test_an_unexpected_error_is_a_500_without_details(runtime: Runtime) -> None:
-    app = create_app(runtime)
+    app = create_app(runtime, ignore_dispatch)
 
     @app.get("/boom")
     def boom() -> None:
@@ -154,7 +154,7 @@ class Body(BaseModel):
 
 def test_fastapi_parameter_validation_is_answered_400_in_the_envelope(runtime: Runtime) -> None:
     """Our routes validate by hand, but any route declaring typed parameters gets the same mapping."""
-    app = create_app(runtime)
+    app = create_app(runtime, ignore_dispatch)
 
     @app.post("/typed")
     def typed(body: Body, count: int) -> None:

@@ -24,7 +24,7 @@ from crowdexports.config import Settings
 from crowdexports.db import SPARE_CONNECTIONS, make_engine, make_session_factory
 from crowdexports.models import OAuthClient, Project
 from crowdexports.runtime import Runtime
-from tests.api.conftest import Account, request_export
+from tests.api.conftest import Account, ignore_dispatch, request_export
 from tests.conftest import STACK
 
 
@@ -80,7 +80,7 @@ def test_requests_arriving_together_share_one_password_check(runtime: Runtime, a
                                                              verifications: list[str]) -> None:
     """A client opening 64 connections at once with the same Basic pair costs one argon2 check (and one
     count against the username's password limit, 10 a minute by default), not 64."""
-    app = create_app(runtime)
+    app = create_app(runtime, ignore_dispatch)
 
     async def burst() -> list[int]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
@@ -114,7 +114,7 @@ def test_requests_waiting_on_a_password_check_hold_no_database_connection(
     """While one argon2 check runs and the other admitted requests wait for it, none of them holds a
     pooled connection: on SQLite each open one keeps its own page cache, and the soak of `make bench-api`
     saw a burst of Basic requests leave 16 per process open, 32 MiB that stayed."""
-    app = create_app(runtime)
+    app = create_app(runtime, ignore_dispatch)
 
     async def burst() -> list[int]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
@@ -160,7 +160,7 @@ def test_password_checks_at_once_are_bounded_and_the_overflow_is_refused_at_once
     monkeypatch.setattr(security, "verify_password", argon2)
     bounded = settings.model_copy(update={"password_checks": 2, "password_checks_waiting": 3,
                                           "rate_limit_password_address": None})
-    app = create_app(dataclasses.replace(runtime, settings=bounded))
+    app = create_app(dataclasses.replace(runtime, settings=bounded), ignore_dispatch)
 
     async def burst() -> tuple[list[httpx.Response], list[httpx.Response], list[int]]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
@@ -218,8 +218,8 @@ def test_a_burst_far_over_the_admitted_requests_never_waits_on_the_pool(
     pool: Any = engine.pool
     pool._max_overflow, pool._timeout = 0, 0.05  # a pool that cannot grow, and a wait fails fast
     small = Runtime(settings=settings_small, engine=engine, sessions=make_session_factory(engine),
-                    storage=runtime.storage, mailer=runtime.mailer, dispatch_export=runtime.dispatch_export)
-    app = create_app(small)
+                    storage=runtime.storage, mailer=runtime.mailer)
+    app = create_app(small, ignore_dispatch)
 
     async def burst() -> list[httpx.Response]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crowdexports.api.app import create_app
 from crowdexports.api.schemas import ExportOut
 from crowdexports.config import Settings
 from crowdexports.exports.types import get_type
@@ -94,8 +95,8 @@ def test_a_failed_dispatch_still_answers_201(client: TestClient, runtime: Runtim
     def broken(export_id: int) -> None:
         raise ConnectionError("queue down")
 
-    runtime.dispatch_export = broken
-    response = create(client, project_a, alice, with_())
+    with TestClient(create_app(runtime, broken)) as broken_queue:
+        response = create(broken_queue, project_a, alice, with_())
     assert response.status_code == 201
     assert session.get_one(Export, response.json()["id"]).status == "waiting"
 

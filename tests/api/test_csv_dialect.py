@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from crowdexports import accounts
 from crowdexports.api.schemas import ExportOut
-from crowdexports.exports.runner import Outcome, run_export
+from crowdexports.exports.runner import Outcome, RunningExports, run_export
 from crowdexports.models import Export, Order, OrderItem, Project
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, request_export
@@ -109,7 +109,7 @@ def _made_file(client: TestClient, runtime: Runtime, project: Project, account: 
     """Ask for a csv export over the API, let the real worker function make it, download it."""
     created = post(client, project, account, {"format": "csv", "type": "orders", "columns": COLUMNS,
                                               "csv_dialect": dialect})
-    assert run_export(runtime, int(str(created["id"]))) is Outcome.SUCCEEDED
+    assert run_export(runtime, RunningExports(), int(str(created["id"]))) is Outcome.SUCCEEDED
     body = client.get(f"/v1/exports/{created['id']}", headers=account.bearer).json()
     assert body["status"] == "succeeded" and body["csv_dialect"] == dialect
     download = fetch(client, str(body["url"]).removeprefix("http://testserver"))

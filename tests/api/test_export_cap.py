@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from crowdexports.exports import lifecycle
+from crowdexports.exports.statuses import ExportStatus
 from crowdexports.models import Export, Project
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account
@@ -42,7 +43,7 @@ def test_one_export_over_the_cap_is_429_and_a_finished_one_makes_room(
     assert error["classification"] == "RateLimitError" and "5 exports waiting or processing" in error["message"]
     assert _active(session, project_a) == cap and len(dispatched) == cap  # nothing stored, nothing queued
     # One finishes (any terminal state): there is room for exactly one more.
-    session.execute(update(Export).where(Export.id == created[0].json()["id"]).values(status=lifecycle.FAILED))
+    session.execute(update(Export).where(Export.id == created[0].json()["id"]).values(status=ExportStatus.FAILED))
     session.commit()
     assert _create(client, project_a, alice).status_code == 201
     assert _create(client, project_a, alice).status_code == 429

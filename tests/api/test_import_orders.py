@@ -18,7 +18,7 @@ from crowdexports import accounts
 from crowdexports.api.app import create_app
 from crowdexports.models import Address, Order, OrderItem, Project, Reward, User
 from crowdexports.runtime import Runtime
-from tests.api.conftest import Account
+from tests.api.conftest import Account, ignore_dispatch
 from tests.api.order_lines import (
     Number,
     address,
@@ -280,7 +280,7 @@ def test_imports_take_large_bodies_up_to_their_own_limit(client: TestClient, run
     assert other.status_code == 413
 
     small = dataclasses.replace(runtime, settings=runtime.settings.model_copy(update={"max_import_bytes": 100_000}))
-    with TestClient(create_app(small)) as limited:
+    with TestClient(create_app(small, ignore_dispatch)) as limited:
         declared = post_import(limited, staff, project_a.id, body)
         assert declared.status_code == 413 and declared.json()["errors"][0]["classification"] == "PayloadTooLargeError"
         chunked = limited.post(f"/v1/projects/{project_a.id}/orders/import",

@@ -41,7 +41,7 @@ from crowdexports.api.deps import JsonObject, SessionDep, StaffWriter
 from crowdexports.models import OAuthClient, Project
 from crowdexports.ratelimit import Limit
 from crowdexports.runtime import Runtime
-from tests.api.conftest import Account, request_export
+from tests.api.conftest import Account, ignore_dispatch, request_export
 from tests.api.syncing import project_body, put, reward_body, user_body
 from tests.api.test_app import broken_runtime
 
@@ -83,7 +83,7 @@ def target(request: pytest.FixtureRequest, runtime: Runtime, session: Session, t
     ids = {"project_id": str(project_a.id), "export_id": str(export.id), "user_id": str(alice.user.id),
            "reward_id": str(SYNCED_REWARD)}
     if role == "staff":
-        with TestClient(create_app(runtime)) as client:
+        with TestClient(create_app(runtime, ignore_dispatch)) as client:
             for kind, record_id, body in (("users", SYNCED_USER, user_body()),
                                           ("projects", SYNCED_PROJECT, project_body(SYNCED_USER)),
                                           ("rewards", SYNCED_REWARD, reward_body(SYNCED_PROJECT))):
@@ -93,7 +93,7 @@ def target(request: pytest.FixtureRequest, runtime: Runtime, session: Session, t
     served = replace(runtime, settings=runtime.settings.model_copy(update=limits))
     if condition == "database down":
         served = broken_runtime(served, tmp_path)
-    with TestClient(create_app(served)) as client:
+    with TestClient(create_app(served, ignore_dispatch)) as client:
         yield Target(client, alice if role == "owner" else staff, ids)
 
 
@@ -197,7 +197,7 @@ def test_a_rate_limited_token_request_answers_in_rfc6749_form(
     limited = replace(runtime, settings=runtime.settings.model_copy(update={"rate_limit_token_address": Limit(1, 60)}))
     _, client_id, client_secret = oauth_client
     form = {"grant_type": "password", "username": alice.user.username, "password": alice.password}
-    with TestClient(create_app(limited)) as client:
+    with TestClient(create_app(limited, ignore_dispatch)) as client:
         assert client.post("/oauth2/token/", data=form, auth=(client_id, client_secret)).status_code == 200
         answer = client.post("/oauth2/token/", data=form, auth=(client_id, client_secret))
     assert answer.status_code == 429 and 1 <= int(answer.headers["Retry-After"]) <= 60
@@ -210,7 +210,7 @@ def test_a_rate_limited_token_request_answers_in_rfc6749_form(
 def test_the_token_endpoint_answers_a_database_down_in_rfc6749_form(
         runtime: Runtime, tmp_path: Path, oauth_client: tuple[OAuthClient, str, str]) -> None:
     _, client_id, client_secret = oauth_client
-    with TestClient(create_app(broken_runtime(runtime, tmp_path))) as client:
+    with TestClient(create_app(broken_runtime(runtime, tmp_path), ignore_dispatch)) as client:
         answer = client.post("/oauth2/token/", data={"grant_type": "password", "username": "alice", "password": "x"},
                              auth=(client_id, client_secret))
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"

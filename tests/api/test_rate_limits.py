@@ -20,7 +20,7 @@ from crowdexports.api.app import create_app
 from crowdexports.models import OAuthClient, Project
 from crowdexports.ratelimit import Limit, RedisStore, SqliteStore
 from crowdexports.runtime import Runtime
-from tests.api.conftest import Account, request_export
+from tests.api.conftest import Account, ignore_dispatch, request_export
 from tests.conftest import STACK
 
 TOKEN = "/oauth2/token/"
@@ -29,7 +29,7 @@ TOKEN = "/oauth2/token/"
 def limited_client(runtime: Runtime, **limits: Limit | None | str) -> TestClient:
     settings = runtime.settings.model_copy(update=limits)
     settings.__dict__.pop("resolved_rate_limit_url", None)  # a cached_property: computed again from the update
-    return TestClient(create_app(dataclasses.replace(runtime, settings=settings)))
+    return TestClient(create_app(dataclasses.replace(runtime, settings=settings), ignore_dispatch))
 
 
 def at(client: TestClient, address: str) -> TestClient:

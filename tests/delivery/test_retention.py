@@ -22,7 +22,7 @@ from crowdexports.storage.base import Storage
 from crowdexports.storage.local import LocalStorage
 from crowdexports.worker.queue import make_huey
 from crowdexports.worker.tasks import bind_tasks, sweep_once
-from tests.api.conftest import Account, make_account, succeeded_export
+from tests.api.conftest import Account, ignore_dispatch, make_account, succeeded_export
 from tests.servers.s3 import FaultProxy, moto_server, s3_storage
 
 CONTENT = b"order.id\r\n1\r\n"
@@ -46,12 +46,12 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
 @pytest.fixture
 def runtime(settings: Settings, engine: Engine, session_factory: sessionmaker[Session], storage: Storage) -> Runtime:
     return Runtime(settings=settings, engine=engine, sessions=session_factory, storage=storage,
-                   mailer=mail.from_url(None, settings.outbox_dir), dispatch_export=lambda export_id: None)
+                   mailer=mail.from_url(None, settings.outbox_dir))
 
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime), follow_redirects=False) as test_client:
+    with TestClient(create_app(runtime, ignore_dispatch), follow_redirects=False) as test_client:
         yield test_client
 
 

@@ -86,7 +86,7 @@ def consumer(service: Service) -> Iterator[None]:
 
 @pytest.fixture
 def client(service: Service) -> TestClient:
-    return TestClient(create_app(service.runtime))
+    return TestClient(create_app(service.runtime, service.tasks.dispatch_export))
 
 
 class Owner:

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crowdexports.api.app import create_app
-from crowdexports.bootstrap import Service
+from crowdexports.bootstrap import Service, build_service
 from crowdexports.config import Settings
 from crowdexports.exports import lifecycle
 from crowdexports.models import Export
@@ -91,20 +91,19 @@ def test_workers_killed_at_random_lose_nothing_and_send_nothing_twice(
 
 
 def test_a_message_lost_between_commit_and_enqueue_is_dispatched_by_the_sweep(
-        service: Service, owner: Owner) -> None:
+        settings: Settings, service: Service, owner: Owner) -> None:
     def broker_down(export_id: int) -> None:
         raise ConnectionError("the broker is unreachable")  # the commit happened; the doorbell did not ring
 
-    api = TestClient(create_app(replace(service.runtime, dispatch_export=broker_down)))
+    api = TestClient(create_app(service.runtime, broker_down))
     created = api.post(f"/v1/projects/{owner.project.id}/exports", headers=owner.headers,
                        json={"format": "csv", "type": "orders"})
     assert created.status_code == 201  # the row is the truth: the request succeeds
     export_id = created.json()["id"]
     assert service.tasks.huey.pending_count() == 0
 
-    fast_sweep = service.runtime.settings.model_copy(update={"sweep_seconds": 0.2, "redispatch_after_seconds": 0.5})
-    service.runtime.settings = fast_sweep
-    worker = Worker(service, concurrency=1)
+    fast_sweep = build_service(settings.model_copy(update={"sweep_seconds": 0.2, "redispatch_after_seconds": 0.5}))
+    worker = Worker(fast_sweep, concurrency=1)
     worker.start()
     try:
         wait_for(lambda: _rows(service, [export_id])[0].email_status == "sent", timeout=20)
@@ -116,19 +115,19 @@ def test_a_message_lost_between_commit_and_enqueue_is_dispatched_by_the_sweep(
 def test_an_smtp_server_that_refuses_connections_is_retried_then_recorded(
         settings: Settings, service: Service, owner: Owner) -> None:
     from crowdexports.exports.emailing import EmailOutcome, deliver_email
-    from crowdexports.exports.runner import run_export
+    from crowdexports.exports.runner import RunningExports, run_export
     from crowdexports.mail import from_url
 
-    service.runtime.mailer = from_url(f"smtp://127.0.0.1:{closed_port()}", settings.outbox_dir)
-    service.runtime.settings = settings.model_copy(update={"email_retries": 2, "email_backoff_seconds": 0.01})
-    with service.runtime.sessions() as session:
+    runtime = replace(service.runtime, mailer=from_url(f"smtp://127.0.0.1:{closed_port()}", settings.outbox_dir),
+                      settings=settings.model_copy(update={"email_retries": 2, "email_backoff_seconds": 0.01}))
+    with runtime.sessions() as session:
         export_id = lifecycle.request(session, project=owner.project, user=owner.user, type_="orders",
                                       format_="csv", columns=None).id
-    run_export(service.runtime, export_id)
+    run_export(runtime, RunningExports(), export_id)
     outcomes = []
     for _ in range(3):
         time.sleep(0.1)
-        outcomes.append(deliver_email(service.runtime, export_id)[0])
+        outcomes.append(deliver_email(runtime, export_id)[0])
     assert outcomes == [EmailOutcome.RETRY, EmailOutcome.RETRY, EmailOutcome.FAILED]
     row = _rows(service, [export_id])[0]
     assert row.status == "succeeded" and row.email_status == "failed" and row.email_attempts == 3

@@ -154,7 +154,7 @@ def test_a_project_without_orders_gives_a_header_only_file_and_an_email(service:
     with service.runtime.sessions() as session:
         export_id = lifecycle.request(session, project=owner.project, user=owner.user, type_="orders",
                                       format_="csv", columns=None).id
-    assert run_export(service.runtime, export_id) is Outcome.SUCCEEDED
+    assert run_export(service.runtime, service.tasks.running, export_id) is Outcome.SUCCEEDED
     assert deliver_email(service.runtime, export_id)[0] is EmailOutcome.SENT
     with service.runtime.sessions() as session:
         row = session.get_one(Export, export_id)

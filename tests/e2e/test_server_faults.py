@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from crowdexports.api.app import create_app
 from crowdexports.bootstrap import Service
+from crowdexports.config import Settings
 from crowdexports.exports import lifecycle
 from crowdexports.models import Export
 from crowdexports.seed import seed_orders
@@ -22,8 +23,10 @@ pytestmark = [pytest.mark.slow,
                                  "scale-out pass")]
 
 
-def _fast_sweep(service: Service) -> None:
-    service.runtime.settings = service.runtime.settings.model_copy(update={
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """A sweep, leases and heartbeats quick enough for the tests to see work found again after a restart."""
+    return settings.model_copy(update={
         "sweep_seconds": 0.2, "redispatch_after_seconds": 0.5, "lease_seconds": 2.0, "heartbeat_seconds": 0.3})
 
 
@@ -44,7 +47,6 @@ def test_redis_restarted_with_its_data_gone_loses_no_export(service: Service, ow
     redis_server.restart()  # every message is gone
     assert service.tasks.huey.pending_count() == 0
 
-    _fast_sweep(service)
     worker = Worker(service, concurrency=2)
     worker.start()
     try:
@@ -58,8 +60,7 @@ def test_postgresql_restarted_under_the_api_and_a_running_export(
         service: Service, owner: Owner, postgres_server: PostgresServer) -> None:
     with service.runtime.sessions() as session:
         seed_orders(session, owner.project.id, 20_000, seed=9)
-    _fast_sweep(service)
-    api = TestClient(create_app(service.runtime), raise_server_exceptions=False)
+    api = TestClient(create_app(service.runtime, service.tasks.dispatch_export), raise_server_exceptions=False)
     worker = Worker(service, concurrency=1)
     worker.start()
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from crowdexports.bootstrap import Service
 from crowdexports.exports import lifecycle
-from crowdexports.exports.runner import Outcome, accept_exports, hand_back_running, run_export
+from crowdexports.exports.runner import Outcome
 from crowdexports.models import Export
 from tests.e2e.conftest import Owner
 
@@ -16,13 +16,14 @@ def test_a_process_shutting_down_declines_exports_and_queues_them_again(service:
                                    format_="csv", columns=None)
     assert service.runtime.queue_size is not None
     queued_before = service.runtime.queue_size()
-    hand_back_running()
+    process_export = service.tasks.process_export.call_local  # what a consumer thread runs for the message
+    service.tasks.running.hand_back()
     try:
-        assert run_export(service.runtime, export.id) is Outcome.DECLINED
+        assert process_export(export.id) is Outcome.DECLINED
     finally:
-        accept_exports()
+        service.tasks.running.accept()
     with service.runtime.sessions() as session:
         row = session.get_one(Export, export.id)
     assert (row.status, row.attempt, row.worker) == ("waiting", 0, None)  # never claimed
     assert service.runtime.queue_size() == queued_before + 1  # its message is back in the queue
-    assert run_export(service.runtime, export.id) is Outcome.SUCCEEDED  # a running process takes it
+    assert process_export(export.id) is Outcome.SUCCEEDED  # a running process takes it

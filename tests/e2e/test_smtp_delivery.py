@@ -33,7 +33,7 @@ def _succeeded_export(service: Service) -> tuple[Owner, int]:
         seed_orders(session, owner.project.id, 20, seed=5)
         export_id = lifecycle.request(session, project=owner.project, user=owner.user, type_="orders",
                                       format_="csv", columns=None).id
-    assert run_export(service.runtime, export_id) is Outcome.SUCCEEDED
+    assert run_export(service.runtime, service.tasks.running, export_id) is Outcome.SUCCEEDED
     return owner, export_id
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
@@ -19,8 +19,9 @@ from crowdexports.api.throttle import Throttle
 from crowdexports.runtime import Runtime
 
 
-def create_app(runtime: Runtime) -> FastAPI:
-    """The API over `runtime`; docs at /docs (api/docs.py), the schema at /openapi.json."""
+def create_app(runtime: Runtime, dispatch_export: Callable[[int], None]) -> FastAPI:
+    """The API over `runtime`, ringing `dispatch_export` for each export it creates (the queue's
+    `Tasks.dispatch_export`); docs at /docs (api/docs.py), the schema at /openapi.json."""
     throttle = Throttle(runtime.settings)
 
     @asynccontextmanager
@@ -41,6 +42,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         lifespan=lifespan, redirect_slashes=False,
     )
     app.state.runtime = runtime
+    app.state.dispatch_export = dispatch_export
     app.state.throttle = throttle
     app.state.password_checks = PasswordChecks(runtime.settings, throttle)
     app.state.basic_passwords = BasicPasswords(runtime.settings.resolved_secret_key, app.state.password_checks)

@@ -54,6 +54,15 @@ async def get_runtime(request: Request) -> Runtime:  # async: a sync dependency 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+async def get_dispatch_export(request: Request) -> Callable[[int], None]:
+    """The worker's doorbell for a new export (create_app's `dispatch_export`)."""
+    dispatch: Callable[[int], None] = request.app.state.dispatch_export
+    return dispatch
+
+
+DispatchExportDep = Annotated[Callable[[int], None], Depends(get_dispatch_export)]
+
+
 async def in_database(runtime: Runtime, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`work(*args, **kwargs)`, which reads the database, where it costs least. SQLite reads take
     microseconds on a local file and never wait on a writer (WAL): they run right here, on the event

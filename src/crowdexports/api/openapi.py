@@ -46,6 +46,7 @@ def answers(*statuses: int) -> Callable[[F], F]:
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    """Every callable of a route's dependency tree: FastAPI internals (pinned; tests/test_private_apis.py)."""
     if dependant.call is not None:
         yield dependant.call
     for dependency in dependant.dependencies:

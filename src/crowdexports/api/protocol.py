@@ -9,6 +9,7 @@ import asyncio
 import logging
 from typing import Any
 
+# uvicorn's internals (pinned; tests/test_private_apis.py checks the hooks and attributes used here).
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from crowdexports.api import errors

@@ -8,10 +8,11 @@ Request bodies are checked by `exports.requests` and `sync.records` (one place f
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.writers.base import CsvDialect
 
 
@@ -67,13 +68,22 @@ class Progress(Strict):
     rows_estimated: int | None = Field(description="Rows the file will have; null until the worker has counted.")
 
 
+def _export_status(value: str) -> str:
+    return ExportStatus(value).value  # ValueError unless one of them
+
+
+# A str checked against ExportStatus, documented inline as it always was (an enum type would add a component).
+StatusField = Annotated[str, AfterValidator(_export_status), Field(title="Status"),
+                        WithJsonSchema({"type": "string", "enum": [status.value for status in ExportStatus]})]
+
+
 class ExportOut(Strict):
     id: int
     project_id: int
     type: str
     format: str
     csv_dialect: str | None = Field(description="The csv dialect (`rfc4180`, `excel_eu`); null for xlsx.")
-    status: Literal["waiting", "processing", "succeeded", "failed", "canceled"]
+    status: StatusField
     created_at: str = Field(description="RFC 3339, UTC, with fractional seconds.")
     url: str | None = Field(description="Signed download link while the file is available.")
     user: Recipient

@@ -14,9 +14,8 @@ from fastapi import FastAPI
 from crowdexports import logs
 from crowdexports.api.app import create_app
 from crowdexports.api.protocol import ConnectionsPerAddress, LimitedProtocol
-from crowdexports.bootstrap import build_service, connections_needed
+from crowdexports.bootstrap import Service, build_service, connections_needed
 from crowdexports.config import ENV_PREFIX, Settings
-from crowdexports.runtime import Runtime
 
 
 def api_processes(settings: Settings, requested: int | None) -> int:
@@ -37,7 +36,7 @@ def api_app() -> FastAPI:
     settings = Settings()
     logs.configure(settings.log_format, settings.log_level)
     service = build_service(settings, connections=connections_needed(settings, api=True, export_threads=0))
-    return create_app(service.runtime)
+    return create_app(service.runtime, service.tasks.dispatch_export)
 
 
 def uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
@@ -52,13 +51,13 @@ def uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
     }
 
 
-def run(settings: Settings, host: str, port: int, processes: int, runtime: Runtime | None) -> None:
-    """Serve until stopped: in this process over `runtime` when `processes` is 1, else in `processes`
-    child processes, each building its own runtime (`api_app`), this one only supervising them."""
+def run(settings: Settings, host: str, port: int, processes: int, service: Service | None) -> None:
+    """Serve until stopped: in this process over `service` when `processes` is 1, else in `processes`
+    child processes, each building its own service (`api_app`), this one only supervising them."""
     options = uvicorn_options(settings, host, port)
     if processes == 1:
-        assert runtime is not None
-        uvicorn.run(create_app(runtime), **options)
+        assert service is not None
+        uvicorn.run(create_app(service.runtime, service.tasks.dispatch_export), **options)
     else:
         os.environ[ENV_PREFIX + "PUBLIC_URL"] = settings.public_url  # each child reads its settings anew
         uvicorn.run(f"{__name__}:api_app", factory=True, workers=processes, **options)

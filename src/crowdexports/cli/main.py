@@ -71,7 +71,7 @@ def serve(
     if in_process is not None:
         in_process.start()
     try:
-        server.run(settings, host, port, processes, service.runtime if service is not None else None)
+        server.run(settings, host, port, processes, service)
     finally:
         if in_process is not None:
             in_process.stop()

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from crowdexports.errors import PermanentMailError, TransientMailError
 from crowdexports.exports import lifecycle
 from crowdexports.exports.queries import download_url
+from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.writers import get_writer
 from crowdexports.logs import export_context
 from crowdexports.mail.compose import attachment_fits, compose_failed, compose_succeeded
@@ -41,7 +42,7 @@ def _compose(runtime: Runtime, export: Export, project: Project, recipient: User
     settings = runtime.settings
     to_name = recipient.name or f"{recipient.first_name} {recipient.last_name}".strip()
     domain = message_domain(settings.public_url)
-    if export.status == lifecycle.FAILED:
+    if export.status == ExportStatus.FAILED:
         return compose_failed(
             export_id=export.id, to=recipient.email, to_name=to_name, lang=recipient.lang,
             project_name=project.name, format_=export.format, error=export.error or "unknown error",

@@ -25,11 +25,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from crowdexports.errors import Conflict, RateLimited
+from crowdexports.exports.statuses import EmailStatus, ExportStatus
 from crowdexports.models import Export, ExportEvent, Project, User, UserRecord, utcnow
 
-WAITING, PROCESSING, SUCCEEDED, FAILED, CANCELED = "waiting", "processing", "succeeded", "failed", "canceled"
-TERMINAL = (SUCCEEDED, FAILED, CANCELED)
-ACTIVE = (WAITING, PROCESSING)
+ACTIVE = (ExportStatus.WAITING, ExportStatus.PROCESSING)
 MICROSECOND = timedelta(microseconds=1)
 ACTIVE_CAP_RETRY_SECONDS = 10  # a small export is done in about a second; a large one in about a minute
 
@@ -48,7 +47,7 @@ def _log(session: Session, export_id: int, kind: str, detail: str = "") -> None:
 
 
 def _fenced(claim: Claim) -> ColumnElement[bool]:
-    return and_(Export.id == claim.export_id, Export.attempt == claim.attempt, Export.status == PROCESSING)
+    return and_(Export.id == claim.export_id, Export.attempt == claim.attempt, Export.status == ExportStatus.PROCESSING)
 
 
 # Session.execute is typed to return a Result; an UPDATE's is a CursorResult, whose rowcount the
@@ -88,7 +87,7 @@ def request(
             now = latest + MICROSECOND
         export = Export(
             project_id=project.id, user_id=user.id, type=type_, format=format_, columns=columns,
-            csv_dialect=csv_dialect, status=WAITING, created_at=now, dispatched_at=now,
+            csv_dialect=csv_dialect, status=ExportStatus.WAITING, created_at=now, dispatched_at=now,
         )
         session.add(export)
         try:
@@ -119,10 +118,11 @@ def claim(session: Session, export_id: int, *, worker: str, lease_seconds: float
         .where(
             Export.id == export_id,
             Export.attempt < max_attempts,
-            or_(Export.status == WAITING, and_(Export.status == PROCESSING, Export.lease_until < now)),
+            or_(Export.status == ExportStatus.WAITING,
+                and_(Export.status == ExportStatus.PROCESSING, Export.lease_until < now)),
         )
         .values(
-            status=PROCESSING, attempt=Export.attempt + 1, worker=worker, started_at=now,
+            status=ExportStatus.PROCESSING, attempt=Export.attempt + 1, worker=worker, started_at=now,
             lease_until=now + timedelta(seconds=lease_seconds), rows_done=0, rows_estimated=None,
         )
         .returning(Export.attempt)
@@ -159,31 +159,31 @@ def succeed(
     """Record the published file. False if the claim is no longer ours (the caller drops its file)."""
     return _fenced_update(
         session, claim, "succeeded", f"{row_count} rows, {size} bytes",
-        status=SUCCEEDED, finished_at=utcnow(), lease_until=None, storage_key=storage_key, file_name=file_name,
-        size=size, row_count=row_count, rows_done=row_count, expires_at=expires_at, error=None,
-        email_status="pending",
+        status=ExportStatus.SUCCEEDED, finished_at=utcnow(), lease_until=None, storage_key=storage_key,
+        file_name=file_name, size=size, row_count=row_count, rows_done=row_count, expires_at=expires_at, error=None,
+        email_status=EmailStatus.PENDING,
     )
 
 
 def fail(session: Session, claim: Claim, error: str) -> bool:
     """End the export as failed with a readable reason; the owner is then told by email."""
-    return _fenced_update(session, claim, "failed", error, status=FAILED, finished_at=utcnow(), lease_until=None,
-                          error=error[:2000], email_status="pending")
+    return _fenced_update(session, claim, "failed", error, status=ExportStatus.FAILED, finished_at=utcnow(),
+                          lease_until=None, error=error[:2000], email_status=EmailStatus.PENDING)
 
 
 def hand_back(session: Session, claim: Claim) -> bool:
     """A worker shutting down returns its export to `waiting`; the attempt does not count against it."""
     return _fenced_update(session, claim, "handed_back", f"attempt {claim.attempt} by {claim.worker}",
-                          status=WAITING, attempt=Export.attempt - 1, lease_until=None, worker=None, rows_done=0,
-                          rows_estimated=None, dispatched_at=utcnow())
+                          status=ExportStatus.WAITING, attempt=Export.attempt - 1, lease_until=None, worker=None,
+                          rows_done=0, rows_estimated=None, dispatched_at=utcnow())
 
 
 def cancel(session: Session, export: Export, *, by_user_id: int) -> Export:
     """Staff cancel. A running worker sees it at its next heartbeat and stops; no file, no email."""
     result = session.execute(
         update(Export)
-        .where(Export.id == export.id, Export.status.in_((WAITING, PROCESSING)))
-        .values(status=CANCELED, finished_at=utcnow(), lease_until=None)
+        .where(Export.id == export.id, Export.status.in_((ExportStatus.WAITING, ExportStatus.PROCESSING)))
+        .values(status=ExportStatus.CANCELED, finished_at=utcnow(), lease_until=None)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -210,9 +210,9 @@ def fail_exhausted(session: Session, *, max_attempts: int) -> list[int]:
     now = utcnow()
     ids = list(session.scalars(
         update(Export)
-        .where(Export.status == PROCESSING, Export.lease_until < now, Export.attempt >= max_attempts)
+        .where(Export.status == ExportStatus.PROCESSING, Export.lease_until < now, Export.attempt >= max_attempts)
         .values(
-            status=FAILED, finished_at=now, lease_until=None, email_status="pending",
+            status=ExportStatus.FAILED, finished_at=now, lease_until=None, email_status=EmailStatus.PENDING,
             error=f"The export could not be completed: its worker stopped {max_attempts} times.",
         )
         .returning(Export.id)
@@ -229,9 +229,9 @@ def due_for_dispatch(session: Session, *, redispatch_after: timedelta) -> list[i
     now = utcnow()
     ids = list(session.scalars(
         select(Export.id).where(or_(
-            and_(Export.status == WAITING,
+            and_(Export.status == ExportStatus.WAITING,
                  or_(Export.dispatched_at.is_(None), Export.dispatched_at < now - redispatch_after)),
-            and_(Export.status == PROCESSING, Export.lease_until < now,
+            and_(Export.status == ExportStatus.PROCESSING, Export.lease_until < now,
                  or_(Export.dispatched_at.is_(None), Export.dispatched_at < Export.lease_until,
                      Export.dispatched_at < now - redispatch_after)),
         )).order_by(Export.id).limit(1000)
@@ -248,11 +248,11 @@ def begin_email(session: Session, export_id: int, *, lease_seconds: float) -> Ex
     result = session.execute(
         update(Export)
         .where(
-            Export.id == export_id, Export.email_status == "pending",
-            Export.status.in_((SUCCEEDED, FAILED)),
+            Export.id == export_id, Export.email_status == EmailStatus.PENDING,
+            Export.status.in_((ExportStatus.SUCCEEDED, ExportStatus.FAILED)),
             or_(Export.email_lease_until.is_(None), Export.email_lease_until <= now),
         )
-        .values(email_status="sending", email_attempts=Export.email_attempts + 1,
+        .values(email_status=EmailStatus.SENDING, email_attempts=Export.email_attempts + 1,
                 email_lease_until=now + timedelta(seconds=lease_seconds))
         .execution_options(synchronize_session=False)
     )
@@ -265,7 +265,7 @@ def begin_email(session: Session, export_id: int, *, lease_seconds: float) -> Ex
 
 def _end_email(session: Session, export_id: int, kind: str, detail: str, **values: object) -> bool:
     result = session.execute(
-        update(Export).where(Export.id == export_id, Export.email_status == "sending").values(**values)
+        update(Export).where(Export.id == export_id, Export.email_status == EmailStatus.SENDING).values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -277,24 +277,24 @@ def _end_email(session: Session, export_id: int, kind: str, detail: str, **value
 
 
 def email_sent(session: Session, export_id: int) -> bool:
-    return _end_email(session, export_id, "emailed", "", email_status="sent", emailed_at=utcnow(),
+    return _end_email(session, export_id, "emailed", "", email_status=EmailStatus.SENT, emailed_at=utcnow(),
                       email_error=None, email_lease_until=None)
 
 
 def email_retry_later(session: Session, export_id: int, error: str, *, delay_seconds: float) -> bool:
     """Transient failure: back to pending, not to be tried before `delay_seconds` from now."""
-    return _end_email(session, export_id, "email_retry", error, email_status="pending", email_error=error[:2000],
-                      email_lease_until=utcnow() + timedelta(seconds=delay_seconds))
+    return _end_email(session, export_id, "email_retry", error, email_status=EmailStatus.PENDING,
+                      email_error=error[:2000], email_lease_until=utcnow() + timedelta(seconds=delay_seconds))
 
 
 def email_failed(session: Session, export_id: int, error: str) -> bool:
-    return _end_email(session, export_id, "email_failed", error, email_status="failed",
+    return _end_email(session, export_id, "email_failed", error, email_status=EmailStatus.FAILED,
                       email_error=error[:2000], email_lease_until=None)
 
 
 def email_unknown(session: Session, export_id: int, error: str) -> bool:
     """The server may have accepted the message: record it and never send again (at most once)."""
-    return _end_email(session, export_id, "email_unknown", error, email_status="unknown",
+    return _end_email(session, export_id, "email_unknown", error, email_status=EmailStatus.UNKNOWN,
                       email_error=error[:2000], email_lease_until=None)
 
 
@@ -303,7 +303,7 @@ def due_emails(session: Session) -> list[int]:
     now = utcnow()
     ids = list(session.scalars(
         select(Export.id).where(
-            Export.email_status == "pending",
+            Export.email_status == EmailStatus.PENDING,
             or_(Export.email_lease_until.is_(None), Export.email_lease_until <= now),
         ).order_by(Export.id).limit(1000)
     ))
@@ -314,11 +314,11 @@ def due_emails(session: Session) -> list[int]:
 def recover_stale_sending(session: Session, *, resend_is_safe: bool) -> list[int]:
     """A worker died while sending. With an idempotent mailer (outbox) try again, else record `unknown`."""
     now = utcnow()
-    stale = and_(Export.email_status == "sending", Export.email_lease_until < now)
+    stale = and_(Export.email_status == EmailStatus.SENDING, Export.email_lease_until < now)
     if resend_is_safe:
-        values: dict[str, object] = {"email_status": "pending", "email_lease_until": None}
+        values: dict[str, object] = {"email_status": EmailStatus.PENDING, "email_lease_until": None}
     else:
-        values = {"email_status": "unknown", "email_lease_until": None,
+        values = {"email_status": EmailStatus.UNKNOWN, "email_lease_until": None,
                   "email_error": "The worker stopped while the mail server had the message; not resent."}
     ids = list(session.scalars(
         update(Export).where(stale).values(**values).returning(Export.id)
@@ -339,7 +339,7 @@ def file_expired(session: Session, export_id: int, storage_key: str, *, now: dat
     """
     result = session.execute(
         update(Export)
-        .where(Export.id == export_id, Export.status == SUCCEEDED, Export.storage_key == storage_key,
+        .where(Export.id == export_id, Export.status == ExportStatus.SUCCEEDED, Export.storage_key == storage_key,
                Export.expires_at <= now)
         .values(storage_key=None)
         .execution_options(synchronize_session=False)

@@ -18,7 +18,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from crowdexports import signing
 from crowdexports.config import Settings
 from crowdexports.errors import Forbidden, NotFound, invalid
-from crowdexports.exports import lifecycle
+from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.types import get_type
 from crowdexports.exports.types.base import select_columns
 from crowdexports.exports.writers.base import CsvDialect
@@ -190,7 +190,7 @@ def rfc3339(moment: datetime | str | None) -> str | None:
 
 def download_url(export: ExportFields, settings: Settings, now: datetime | None = None) -> str | None:
     """The signed link while the file can be downloaded, else None."""
-    if export.status != lifecycle.SUCCEEDED or not export.storage_key or export.expires_at is None:
+    if export.status != ExportStatus.SUCCEEDED or not export.storage_key or export.expires_at is None:
         return None
     expires_at = _moment(export.expires_at)
     if expires_at <= (now or utcnow()):
@@ -222,7 +222,7 @@ def _csv_dialect(export: ExportFields) -> str | None:
 
 def _progress(export: ExportFields) -> dict[str, int | None] | None:
     """Rows written so far and rows expected (null until the worker has counted them), while processing."""
-    if export.status != lifecycle.PROCESSING:
+    if export.status != ExportStatus.PROCESSING:
         return None
     return {"rows_done": export.rows_done, "rows_estimated": export.rows_estimated}
 
@@ -311,7 +311,7 @@ def downloadable(session: Session, export_id: int, expires: str | None, signatur
     if not signing.verify_download(settings.resolved_secret_key, export_id, expires, signature, now):
         raise gone
     export = session.get(Export, export_id) if export_id <= MAX_ID else None
-    if export is None or export.status != lifecycle.SUCCEEDED or not export.storage_key:
+    if export is None or export.status != ExportStatus.SUCCEEDED or not export.storage_key:
         raise gone
     if export.expires_at is None or export.expires_at <= now:
         raise gone

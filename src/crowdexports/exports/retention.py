@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from crowdexports.exports import lifecycle
+from crowdexports.exports.statuses import ExportStatus
 from crowdexports.models import Export, utcnow
 from crowdexports.runtime import Runtime
 
@@ -31,7 +32,7 @@ def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
     with runtime.sessions() as session:
         due = session.execute(
             select(Export.id, Export.storage_key)
-            .where(Export.status == lifecycle.SUCCEEDED, Export.storage_key.is_not(None), Export.expires_at <= now)
+            .where(Export.status == ExportStatus.SUCCEEDED, Export.storage_key.is_not(None), Export.expires_at <= now)
             .order_by(Export.expires_at).limit(BATCH)
         ).all()
         session.rollback()

@@ -6,6 +6,8 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from enum import StrEnum
 
@@ -62,27 +64,51 @@ class Heartbeat(threading.Thread):
                 return
 
 
-_running: set[pipeline.Progress] = set()
-_running_lock = threading.Lock()
+class RunningExports:
+    """The exports one worker's threads are making, and whether that worker is shutting down. On
+    shutdown every one is stopped and handed back to the queue, and any a thread still takes before
+    it stops is declined (a handed-back export's own message included, which a thread would otherwise
+    pick up again and run to the end). Owned by the bound tasks (worker/tasks.py), driven by the
+    worker (worker/consumer.py)."""
+
+    def __init__(self) -> None:
+        self._making: set[pipeline.Progress] = set()
+        self._lock = threading.Lock()
+        self._shutting_down = threading.Event()
+
+    @property
+    def shutting_down(self) -> bool:
+        return self._shutting_down.is_set()
+
+    def hand_back(self) -> None:
+        """Shutting down: stop every export being made, each to be handed back; take no new one."""
+        with self._lock:
+            self._shutting_down.set()
+            for progress in self._making:
+                _hand_back(progress)
+
+    def accept(self) -> None:
+        """Take exports again: a worker started anew over the same tasks (`serve` restarts, tests)."""
+        self._shutting_down.clear()
+
+    @contextmanager
+    def making(self, progress: pipeline.Progress) -> Iterator[None]:
+        """Count the export of `progress` as being made, handed back at once if shutdown began since
+        it was claimed."""
+        with self._lock:
+            self._making.add(progress)
+            if self._shutting_down.is_set():
+                _hand_back(progress)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._making.discard(progress)
 
 
-_shutting_down = threading.Event()
-
-
-def hand_back_running() -> None:
-    """On shutdown: stop every export this process is making, each handed back to the queue, and
-    decline any a consumer thread still takes before it stops (a handed-back export's own message
-    included, which a thread would otherwise pick up again and run to the end)."""
-    _shutting_down.set()
-    with _running_lock:
-        for progress in _running:
-            progress.hand_back = True
-            progress.stop.set()
-
-
-def accept_exports() -> None:
-    """Undo hand_back_running, for a worker started again in the same process (`serve` restarts, tests)."""
-    _shutting_down.clear()
+def _hand_back(progress: pipeline.Progress) -> None:
+    progress.hand_back = True
+    progress.stop.set()
 
 
 def _make_file(runtime: Runtime, session: Session, claim: lifecycle.Claim,
@@ -96,15 +122,16 @@ def _make_file(runtime: Runtime, session: Session, claim: lifecycle.Claim,
     return key, size, built
 
 
-def run_export(runtime: Runtime, export_id: int) -> Outcome:
+def run_export(runtime: Runtime, running: RunningExports, export_id: int) -> Outcome:
+    """Make export `export_id` if it can be claimed. DECLINED and HANDED_BACK leave it waiting: the
+    caller queues its message again (worker/tasks.py)."""
     with export_context(export_id):
-        return _run_export(runtime, export_id)
+        return _run_export(runtime, running, export_id)
 
 
-def _run_export(runtime: Runtime, export_id: int) -> Outcome:
+def _run_export(runtime: Runtime, running: RunningExports, export_id: int) -> Outcome:
     settings = runtime.settings
-    if _shutting_down.is_set():
-        runtime.dispatch_export(export_id)
+    if running.shutting_down:
         return Outcome.DECLINED
     with runtime.sessions() as session:
         claim = lifecycle.claim(session, export_id, worker=worker_name(), lease_seconds=settings.lease_seconds,
@@ -115,12 +142,11 @@ def _run_export(runtime: Runtime, export_id: int) -> Outcome:
         pipeline.discard_leftovers(runtime.storage.temp_dir(), export_id)
         progress = pipeline.Progress()
         heartbeat = Heartbeat(runtime, claim, progress)
-        with _running_lock:
-            _running.add(progress)
         heartbeat.start()
         stopped, failure = False, None
         try:
-            key, size, built = _make_file(runtime, session, claim, progress)
+            with running.making(progress):
+                key, size, built = _make_file(runtime, session, claim, progress)
         except ExportStopped:
             stopped = True
         except (OperationalError, InterfaceError) as exc:
@@ -136,13 +162,10 @@ def _run_export(runtime: Runtime, export_id: int) -> Outcome:
         finally:
             heartbeat.finished.set()
             heartbeat.join()
-            with _running_lock:
-                _running.discard(progress)
 
         if stopped:
             if progress.hand_back and lifecycle.hand_back(session, claim):
                 logger.info("export %s: attempt %s handed back on shutdown", export_id, claim.attempt)
-                runtime.dispatch_export(export_id)
                 return Outcome.HANDED_BACK
             logger.info("export %s: attempt %s stopped", export_id, claim.attempt)
             return Outcome.STOPPED

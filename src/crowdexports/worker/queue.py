@@ -9,12 +9,11 @@ from huey import Huey, RedisHuey, SqliteHuey
 from crowdexports.filemodes import private_dir
 
 
-def make_huey(broker_url: str, *, name: str = "crowdexports", immediate: bool = False) -> Huey:
+def make_huey(broker_url: str, *, name: str = "crowdexports") -> Huey:
     if broker_url.startswith("sqlite:///"):
         path = Path(broker_url.removeprefix("sqlite:///"))
         private_dir(path.parent)
-        return SqliteHuey(name=name, filename=str(path), results=False, immediate=immediate,
-                          timeout=30)
+        return SqliteHuey(name=name, filename=str(path), results=False, timeout=30)
     if broker_url.startswith(("redis://", "rediss://")):
-        return RedisHuey(name=name, url=broker_url, results=False, immediate=immediate)
+        return RedisHuey(name=name, url=broker_url, results=False)
     raise ValueError(f"unsupported CROWDEXPORTS_BROKER_URL {broker_url!r}: use sqlite:///path or redis://")

@@ -13,7 +13,7 @@ from huey import Huey
 
 from crowdexports.exports import lifecycle, retention
 from crowdexports.exports.emailing import EmailOutcome, deliver_email
-from crowdexports.exports.runner import Outcome, run_export
+from crowdexports.exports.runner import Outcome, RunningExports, run_export
 from crowdexports.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -26,22 +26,24 @@ class ExportTask(Protocol):
 
     def schedule(self, *, args: tuple[int], delay: float) -> object: ...
 
-    def call_local(self, export_id: int) -> None: ...
+    def call_local(self, export_id: int) -> object: ...
 
 
-def _export_task(huey: Huey, name: str) -> Callable[[Callable[[int], None]], ExportTask]:
+def _export_task(huey: Huey, name: str) -> Callable[[Callable[[int], object]], ExportTask]:
     """`huey.task(name=name)`, typed."""
-    decorator: Callable[[Callable[[int], None]], ExportTask] = huey.task(name=name)
+    decorator: Callable[[Callable[[int], object]], ExportTask] = huey.task(name=name)
     return decorator
 
 
-@dataclass
+@dataclass(frozen=True)
 class Tasks:
-    """The task callables bound to one Huey instance and one runtime (API and worker bind the same names)."""
+    """The task callables bound to one Huey instance and one runtime (API and worker bind the same names),
+    and the exports their consumer threads are making."""
 
     huey: Huey
     process_export: ExportTask
     send_export_email: ExportTask
+    running: RunningExports
 
     def dispatch_export(self, export_id: int) -> None:
         self.process_export(export_id)
@@ -54,6 +56,8 @@ class Tasks:
 
 
 def bind_tasks(huey: Huey, runtime: Runtime) -> Tasks:
+    running = RunningExports()
+
     @_export_task(huey, "send_export_email")
     def send_export_email(export_id: int) -> None:
         outcome, delay = deliver_email(runtime, export_id)
@@ -61,11 +65,15 @@ def bind_tasks(huey: Huey, runtime: Runtime) -> Tasks:
             tasks.dispatch_email(export_id, delay)
 
     @_export_task(huey, "process_export")
-    def process_export(export_id: int) -> None:
-        if run_export(runtime, export_id) in (Outcome.SUCCEEDED, Outcome.FAILED):
+    def process_export(export_id: int) -> Outcome:
+        outcome = run_export(runtime, running, export_id)
+        if outcome in (Outcome.SUCCEEDED, Outcome.FAILED):
             send_export_email.call_local(export_id)
+        elif outcome in (Outcome.DECLINED, Outcome.HANDED_BACK):  # this worker stops: another one takes it
+            tasks.dispatch_export(export_id)
+        return outcome
 
-    tasks = Tasks(huey, process_export, send_export_email)
+    tasks = Tasks(huey, process_export, send_export_email, running)
     return tasks
 
 

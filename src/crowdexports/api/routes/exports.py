@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from crowdexports.api.deps import (
     CallerDep,
     CancelableExport,
+    DispatchExportDep,
     JsonObject,
     OwnProjectForWrite,
     RuntimeDep,
@@ -25,7 +27,6 @@ from crowdexports.api.openapi import CALLER, answers
 from crowdexports.api.schemas import ExportCreate, ExportOut, ExportPage
 from crowdexports.exports import lifecycle, queries
 from crowdexports.exports.requests import validate_export_payload
-from crowdexports.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["exports"])
@@ -35,11 +36,11 @@ CREATE_BODY = {"requestBody": {"required": True, "content": {"application/json":
     "schema": ExportCreate.model_json_schema()}}}}
 
 
-def _dispatch(runtime: Runtime, export_id: int) -> None:
+def _dispatch(dispatch_export: Callable[[int], None], export_id: int) -> None:
     """Ring the worker's doorbell. The row is committed already: if the message is lost, the sweep
     dispatches the export again, so a failure here must not fail the request."""
     try:
-        runtime.dispatch_export(export_id)
+        dispatch_export(export_id)
     except Exception:
         logger.exception("dispatch of export %s failed; the sweep will retry it", export_id)
 
@@ -48,14 +49,14 @@ def _dispatch(runtime: Runtime, export_id: int) -> None:
              response_model_exclude_unset=True, openapi_extra=CREATE_BODY)
 @answers(400, 429)  # the request's values; too many exports of the project at once
 def create_export(project: OwnProjectForWrite, payload: JsonObject, caller: CallerDep, session: SessionDep,
-                  runtime: RuntimeDep, response: Response) -> dict[str, Any]:
+                  runtime: RuntimeDep, dispatch_export: DispatchExportDep, response: Response) -> dict[str, Any]:
     """Ask for an export of the project's orders; a worker makes it and emails it to the caller."""
     export_type, writer, columns, csv_dialect = validate_export_payload(payload, caller.user.lang)
     chosen = {column.id: column.header for column in columns} if payload.get("columns") is not None else None
     export = lifecycle.request(session, project=project, user=caller.user, type_=export_type.identifier,
                                format_=writer.format, columns=chosen, csv_dialect=csv_dialect,
                                max_active=runtime.settings.max_active_exports_per_project)
-    _dispatch(runtime, export.id)
+    _dispatch(dispatch_export, export.id)
     response.headers["Location"] = f"/v1/exports/{export.id}"
     return queries.export_resource(export, caller.user, caller.user, runtime.settings)
 
