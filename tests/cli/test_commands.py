@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
-from typing import Any
 
 import openpyxl
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -17,20 +14,7 @@ from crowdexports.config import Settings
 from crowdexports.db import make_engine, make_session_factory
 from crowdexports.models import ApiKey, OAuthClient, Order, Project, User
 from crowdexports.security import hash_token
-from tests.conftest import stack_env
-
-
-@pytest.fixture
-def cli(settings: Settings) -> CliRunner:
-    return CliRunner(env={"CROWDEXPORTS_DATA_DIR": str(settings.data_dir),
-                          "CROWDEXPORTS_SECRET_KEY": "test-secret-key-0123456789abcdef", **stack_env(settings)})
-
-
-def _run(cli: CliRunner, *args: str) -> dict[str, Any]:
-    result = cli.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return answer
+from tests.cli.conftest import run_json
 
 
 def _sessions(settings: Settings) -> sessionmaker[Session]:
@@ -39,14 +23,14 @@ def _sessions(settings: Settings) -> sessionmaker[Session]:
 
 def test_create_commands_print_json_and_store_only_hashes(cli: CliRunner, settings: Settings) -> None:
     assert cli.invoke(app, ["migrate"]).exit_code == 0
-    user = _run(cli, "users", "create", "--username", "zoé", "--email", "zoe@example.com", "--password",
-                "s3cret-pass", "--lang", "fr")
-    staff = _run(cli, "users", "create", "--username", "root", "--email", "root@example.com", "--password",
-                 "s3cret-pass", "--staff")
-    key = _run(cli, "apikeys", "create", "--username", "zoé")
-    client = _run(cli, "clients", "create", "--name", "bookkeeping")
-    project = _run(cli, "projects", "create", "--owner", "zoé", "--name", "Été à Tokyo", "--currency", "JPY",
-                   "--timezone", "Asia/Tokyo")
+    user = run_json(cli, "users", "create", "--username", "zoé", "--email", "zoe@example.com", "--password",
+                    "s3cret-pass", "--lang", "fr")
+    staff = run_json(cli, "users", "create", "--username", "root", "--email", "root@example.com", "--password",
+                     "s3cret-pass", "--staff")
+    key = run_json(cli, "apikeys", "create", "--username", "zoé")
+    client = run_json(cli, "clients", "create", "--name", "bookkeeping")
+    project = run_json(cli, "projects", "create", "--owner", "zoé", "--name", "Été à Tokyo", "--currency", "JPY",
+                       "--timezone", "Asia/Tokyo")
     assert user["lang"] == "fr" and staff["is_staff"] is True
     assert project["currency"] == "JPY" and project["timezone"] == "Asia/Tokyo"
     with _sessions(settings)() as session:
@@ -64,34 +48,34 @@ def test_domain_errors_are_one_line_not_a_traceback(cli: CliRunner) -> None:
     assert cli.invoke(app, ["migrate"]).exit_code == 0
     missing_owner = cli.invoke(app, ["projects", "create", "--owner", "nobody", "--name", "X"])
     assert missing_owner.exit_code == 1 and "Traceback" not in missing_owner.output
-    _run(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
+    run_json(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
     bad_zone = cli.invoke(app, ["projects", "create", "--owner", "ann", "--name", "X", "--timezone", "Nowhere/City"])
     assert bad_zone.exit_code == 1 and "error" in bad_zone.output and "Traceback" not in bad_zone.output
 
 
 def test_seed_then_export_run_in_both_formats(cli: CliRunner, settings: Settings, tmp_path: Path) -> None:
     assert cli.invoke(app, ["migrate"]).exit_code == 0
-    _run(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
-    project = _run(cli, "projects", "create", "--owner", "ann", "--name", "Kettle")
-    seeded = _run(cli, "orders", "seed", "--project", str(project["id"]), "--count", "120", "--seed", "4")
+    run_json(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
+    project = run_json(cli, "projects", "create", "--owner", "ann", "--name", "Kettle")
+    seeded = run_json(cli, "orders", "seed", "--project", str(project["id"]), "--count", "120", "--seed", "4")
     assert seeded["orders"] == 120
     with _sessions(settings)() as session:
         assert session.query(Order).filter_by(project_id=project["id"]).count() == 120
 
     out_csv, out_xlsx = tmp_path / "orders.csv", tmp_path / "orders.xlsx"
-    made_csv = _run(cli, "exports", "run", "--project", str(project["id"]), "--format", "csv", "--out", str(out_csv),
-                    "--columns", '{"order.id": "Order", "order.total": "Paid"}')
+    made_csv = run_json(cli, "exports", "run", "--project", str(project["id"]), "--format", "csv",
+                        "--out", str(out_csv), "--columns", '{"order.id": "Order", "order.total": "Paid"}')
     with out_csv.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["Order", "Paid"] and len(rows) - 1 == made_csv["rows"] >= 120
     out_eu = tmp_path / "orders-eu.csv"
-    _run(cli, "exports", "run", "--project", str(project["id"]), "--format", "csv", "--out", str(out_eu),
-         "--columns", '{"order.id": "Order", "order.total": "Paid"}', "--csv-dialect", "excel_eu")
+    run_json(cli, "exports", "run", "--project", str(project["id"]), "--format", "csv", "--out", str(out_eu),
+             "--columns", '{"order.id": "Order", "order.total": "Paid"}', "--csv-dialect", "excel_eu")
     with out_eu.open(encoding="utf-8-sig", newline="") as handle:
         eu_rows = list(csv.reader(handle, delimiter=";"))
     assert eu_rows == [[order, paid.replace(".", ",")] for order, paid in rows]
-    made_xlsx = _run(cli, "exports", "run", "--project", str(project["id"]), "--format", "xlsx", "--out",
-                     str(out_xlsx))
+    made_xlsx = run_json(cli, "exports", "run", "--project", str(project["id"]), "--format", "xlsx", "--out",
+                         str(out_xlsx))
     sheet = openpyxl.load_workbook(out_xlsx, read_only=True).worksheets[0]
     assert sum(1 for _ in sheet.iter_rows()) - 1 == made_xlsx["rows"] == made_csv["rows"]
     assert not list(out_xlsx.parent.glob("*.part"))
@@ -99,8 +83,8 @@ def test_seed_then_export_run_in_both_formats(cli: CliRunner, settings: Settings
 
 def test_export_run_rejects_bad_requests_clearly(cli: CliRunner) -> None:
     assert cli.invoke(app, ["migrate"]).exit_code == 0
-    _run(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
-    project = _run(cli, "projects", "create", "--owner", "ann", "--name", "Kettle")
+    run_json(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
+    project = run_json(cli, "projects", "create", "--owner", "ann", "--name", "Kettle")
     for extra in (["--format", "pdf"], ["--format", "csv", "--columns", "{"],
                   ["--format", "csv", "--columns", '{"nope": "x"}'], ["--format", "csv", "--csv-dialect", "tsv"],
                   ["--format", "xlsx", "--csv-dialect", "excel_eu"]):

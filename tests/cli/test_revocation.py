@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -17,20 +16,7 @@ from crowdexports.cli.main import app
 from crowdexports.config import Settings
 from crowdexports.db import make_engine, make_session_factory
 from crowdexports.hotsql import HotConnection
-from tests.conftest import stack_env
-
-
-@pytest.fixture
-def cli(settings: Settings) -> CliRunner:
-    return CliRunner(env={"CROWDEXPORTS_DATA_DIR": str(settings.data_dir),
-                          "CROWDEXPORTS_SECRET_KEY": "test-secret-key-0123456789abcdef", **stack_env(settings)})
-
-
-def _run(cli: CliRunner, *args: str) -> dict[str, Any]:
-    result = cli.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return answer
+from tests.cli.conftest import run_json
 
 
 @pytest.fixture
@@ -52,39 +38,39 @@ def _lookup(session: Session, find: Callable[[HotConnection, str], object], secr
 
 
 def test_users_deactivate_and_activate(cli: CliRunner, sessions: Session, settings: Settings) -> None:
-    _run(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
-    key = str(_run(cli, "apikeys", "create", "--username", "ann")["api_key"])
+    run_json(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
+    key = str(run_json(cli, "apikeys", "create", "--username", "ann")["api_key"])
     user = accounts.find_user(sessions, "ann")
     token = str(accounts.issue_tokens(sessions, user, None, settings)["access_token"])
-    assert _run(cli, "users", "deactivate", "--username", "ann") == {"id": user.id, "username": "ann",
+    assert run_json(cli, "users", "deactivate", "--username", "ann") == {"id": user.id, "username": "ann",
                                                                       "is_active": False}
     assert _lookup(sessions, security.user_for_api_key, key) is None
     assert _lookup(sessions, security.user_for_access_token, token) is None
     assert _lookup(sessions, security.user_and_password_hash, "ann") == (None, None)
-    assert _run(cli, "users", "activate", "--username", "ann")["is_active"] is True
+    assert run_json(cli, "users", "activate", "--username", "ann")["is_active"] is True
     assert _lookup(sessions, security.user_for_api_key, key) is not None
     assert _lookup(sessions, security.user_for_access_token, token) is not None
 
 
 def test_users_revoke_tokens(cli: CliRunner, sessions: Session, settings: Settings) -> None:
-    _run(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
+    run_json(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
     user = accounts.find_user(sessions, "ann")
     tokens = [str(accounts.issue_tokens(sessions, user, None, settings)["access_token"]) for _ in range(2)]
-    assert _run(cli, "users", "revoke-tokens", "--username", "ann") == {"username": "ann", "revoked": 2}
+    assert run_json(cli, "users", "revoke-tokens", "--username", "ann") == {"username": "ann", "revoked": 2}
     assert all(_lookup(sessions, security.user_for_access_token, token) is None for token in tokens)
-    assert _run(cli, "users", "revoke-tokens", "--username", "ann")["revoked"] == 0
+    assert run_json(cli, "users", "revoke-tokens", "--username", "ann")["revoked"] == 0
 
 
 def test_apikeys_create_with_expiry_list_and_revoke(cli: CliRunner, sessions: Session) -> None:
-    _run(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
-    lasting = _run(cli, "apikeys", "create", "--username", "ann")
-    expiring = _run(cli, "apikeys", "create", "--username", "ann", "--expires-in-days", "7")
+    run_json(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
+    lasting = run_json(cli, "apikeys", "create", "--username", "ann")
+    expiring = run_json(cli, "apikeys", "create", "--username", "ann", "--expires-in-days", "7")
     assert lasting["expires_at"] is None and expiring["expires_at"] is not None
-    listed = _run(cli, "apikeys", "list", "--username", "ann")["api_keys"]
+    listed = run_json(cli, "apikeys", "list", "--username", "ann")["api_keys"]
     assert [key["id"] for key in listed] == [lasting["id"], expiring["id"]]
     assert "api_key" not in str(listed) and str(lasting["api_key"]) not in str(listed)
 
-    revoked = _run(cli, "apikeys", "revoke", "--id", str(lasting["id"]))
+    revoked = run_json(cli, "apikeys", "revoke", "--id", str(lasting["id"]))
     assert revoked["id"] == lasting["id"] and revoked["revoked_at"] is not None
     assert _lookup(sessions, security.user_for_api_key, str(lasting["api_key"])) is None
     assert _lookup(sessions, security.user_for_api_key, str(expiring["api_key"])) is not None
@@ -95,11 +81,11 @@ def test_apikeys_create_with_expiry_list_and_revoke(cli: CliRunner, sessions: Se
 
 
 def test_clients_revoke(cli: CliRunner, sessions: Session, settings: Settings) -> None:
-    _run(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
-    made = _run(cli, "clients", "create", "--name", "bookkeeping")
+    run_json(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
+    made = run_json(cli, "clients", "create", "--name", "bookkeeping")
     client = accounts.find_client(sessions, str(made["client_id"]))
     token = str(accounts.issue_tokens(sessions, accounts.find_user(sessions, "ann"), client, settings)["access_token"])
-    revoked = _run(cli, "clients", "revoke", "--client-id", str(made["client_id"]))
+    revoked = run_json(cli, "clients", "revoke", "--client-id", str(made["client_id"]))
     assert revoked["tokens_revoked"] == 1 and revoked["revoked_at"] is not None
     assert _lookup(sessions, security.user_for_access_token, token) is None
     assert security.client_for_secret(sessions, str(made["client_id"]), str(made["client_secret"])) is None
@@ -110,12 +96,12 @@ def test_import_users_with_a_new_password_revokes_tokens_and_keys(cli: CliRunner
     line = {"id": 42, "username": "olga", "email": "olga@example.com", "password": "first password"}
     users = tmp_path / "users.jsonl"
     users.write_text(json.dumps(line) + "\n", encoding="utf-8")
-    _run(cli, "import", "users", str(users))
-    key = str(_run(cli, "apikeys", "create", "--username", "olga")["api_key"])
+    run_json(cli, "import", "users", str(users))
+    key = str(run_json(cli, "apikeys", "create", "--username", "olga")["api_key"])
     token = str(accounts.issue_tokens(sessions, accounts.find_user(sessions, "olga"), None, settings)["access_token"])
-    _run(cli, "import", "users", str(users))  # the same password: no change
+    run_json(cli, "import", "users", str(users))  # the same password: no change
     assert _lookup(sessions, security.user_for_access_token, token) is not None
     users.write_text(json.dumps({**line, "password": "second password"}) + "\n", encoding="utf-8")
-    _run(cli, "import", "users", str(users))
+    run_json(cli, "import", "users", str(users))
     assert _lookup(sessions, security.user_for_access_token, token) is None
     assert _lookup(sessions, security.user_for_api_key, key) is None

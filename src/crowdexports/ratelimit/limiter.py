@@ -57,10 +57,9 @@ class RateLimiter:
         if limit is None:
             return ALLOWED
         now = self._clock()
-        if limit.count == 0:
-            return decide(limit, 1, now)
-        if now < self._paused_until:
-            return ALLOWED
+        verdict = self._without_store(limit, now)
+        if verdict is not None:
+            return verdict
         slot, ends = self._slot(scope, identity, limit, now)
         with self._lock:
             left = self._reserved.get(slot, (0, ends))[0]
@@ -86,10 +85,9 @@ class RateLimiter:
         if limit is None:
             return ALLOWED
         now = self._clock()
-        if limit.count == 0:
-            return decide(limit, 1, now)
-        if now < self._paused_until:
-            return ALLOWED
+        verdict = self._without_store(limit, now)
+        if verdict is not None:
+            return verdict
         slot, ends = self._slot(scope, identity, limit, now)
         with self._lock:
             if self._reserved.get(slot, (0, ends))[0] < 0:
@@ -119,6 +117,15 @@ class RateLimiter:
             return
         if count >= limit.count:
             self._keep(slot, -1, ends, now)
+
+    def _without_store(self, limit: Limit, now: float) -> Decision | None:
+        """The verdict that needs no store, or None: a count of 0 is denied (an operator's "none at all"
+        holds while the store is down), and while the store is paused after a failure all is allowed."""
+        if limit.count == 0:
+            return decide(limit, 1, now)
+        if now < self._paused_until:
+            return ALLOWED
+        return None
 
     @staticmethod
     def _slot(scope: str, identity: str, limit: Limit, now: float) -> tuple[tuple[str, int], float]:
