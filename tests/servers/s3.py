@@ -21,7 +21,7 @@
         .delay(seconds, times=1, when=None)
                                     stall that long before forwarding (past the client's read timeout),
                                     or until .release()
-        .release()                  forward every stalled request now (closing the proxy does too)
+        .release()                  end every delay, now and from then on (closing the proxy does it)
         .clear()                    no more faults
         .seen                       every request that reached the proxy, faulted or not: [Seen(method, path, query)]
         .count(when=None)           how many of them match
