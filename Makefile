@@ -1,11 +1,12 @@
-# Two commands: `make run` serves on the embedded default, `make test` runs the whole suite.
+# Two commands: `make run` serves on the embedded default, `make test` runs the whole suite
+# (`make test-fast`: the quick part of it, while working).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-embedded test-scaleout bench bench-import bench-api clean
+.PHONY: run test test-fast test-embedded test-scaleout bench bench-import bench-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,11 @@ test: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/pytest
 	CROWDEXPORTS_TEST_STACK=scaleout $(BIN)/pytest
+
+# The inner loop: the tests not marked slow (no server in a subprocess, no LibreOffice, no Schemathesis,
+# nothing of tests/e2e), on the embedded stack, one pytest worker per core.
+test-fast: $(VENV)/.installed-test
+	CROWDEXPORTS_TEST_STACK=embedded $(BIN)/pytest -m "not slow" -q -n auto
 
 test-embedded: $(VENV)/.installed-test
 	$(BIN)/pytest

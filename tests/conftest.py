@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from crowdexports.config import Settings
@@ -145,11 +146,26 @@ def settings(tmp_path: Path, stack_overrides: dict[str, Any]) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def sqlite_schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the schema, made once: a test's database starts as a copy of it, a file copy
+    instead of a create_all (20 ms, for most tests)."""
+    path = tmp_path_factory.mktemp("schema") / "crowdexports.db"
+    engine = make_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def engine(settings: Settings, stack: Stack) -> Iterator[Engine]:
-    engine = make_engine(settings.resolved_database_url)
+def engine(settings: Settings, stack: Stack, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    url = settings.resolved_database_url
+    database = Path(str(make_url(url).database))
+    if not stack.migrated and not database.exists():  # a SQLite file, unless the test made it already
+        shutil.copyfile(request.getfixturevalue("sqlite_schema"), database)
+    engine = make_engine(url)
     if not stack.migrated:
-        Base.metadata.create_all(engine)
+        Base.metadata.create_all(engine)  # nothing to do on a copy of the schema
     yield engine
     engine.dispose()
 

@@ -128,6 +128,7 @@ def _send(target: Target, case: Case[Any], real_ids: bool, credentials: str) -> 
     case.validate_response(response, checks=cast(list[CheckFunction], CHECKS.get_by_names(list(CHECKED))))
 
 
+@pytest.mark.slow  # about 500 requests per run
 def test_every_answer_is_documented(target: Target) -> None:
     failures = []
     for operation in _operations(target):

@@ -34,7 +34,7 @@ def proxy() -> Iterator[FaultProxy]:
         yield fault_proxy
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.slow)])  # s3: a moto server
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     if request.param == "local":
         return LocalStorage(tmp_path / "files")

@@ -41,6 +41,8 @@ from tests.servers.s3 import (
     upload_part,
 )
 
+pytestmark = pytest.mark.slow  # a moto server in a subprocess
+
 MIB = 1024 * 1024
 CSV = "text/csv; charset=utf-8"
 STORE_FAILED = "Could not store the file: the storage service answered 500 InternalError after 3 attempt(s)."
@@ -152,7 +154,7 @@ def test_nothing_is_visible_until_the_multipart_upload_completes(request: pytest
     storage = s3_storage(request.node.nodeid, tmp_path, endpoint_url=proxy.url, multipart_threshold=5 * MIB)
     key = "exports/1/1-a/big.csv"
     data = os.urandom(11 * MIB)
-    proxy.delay(1.5, when=complete_upload)  # hold the completion while we look
+    proxy.delay(60, when=complete_upload)  # hold the completion while we look, until released
     publisher = threading.Thread(target=storage.publish, args=(temp_file(storage, data), key))
     publisher.start()
     deadline = time.monotonic() + 10
@@ -165,6 +167,7 @@ def test_nothing_is_visible_until_the_multipart_upload_completes(request: pytest
     assert direct.keys("") == []
     assert uploads_left(server, storage) == [storage.prefix + key]
 
+    proxy.release()
     publisher.join()
     assert read(direct, key) == data
     assert uploads_left(server, storage) == []
@@ -201,12 +204,10 @@ def test_transient_errors_are_retried_and_the_call_succeeds(faulty: S3Storage, p
 def test_an_error_that_lasts_fails_quickly_with_a_reason(faulty: S3Storage, proxy: FaultProxy) -> None:
     proxy.fail(500, times=None)
     tmp = temp_file(faulty, b"payload")
-    started = time.monotonic()
     with pytest.raises(Unavailable) as raised:
         faulty.publish(tmp, "exports/1/f.csv")
-    assert time.monotonic() - started < 5
     assert str(raised.value) == STORE_FAILED
-    assert proxy.count(put_object) == 3
+    assert proxy.count() == proxy.count(put_object) == 3  # quickly: its 3 attempts and nothing more
     assert not tmp.exists()
     for call in (faulty.open, faulty.delete, faulty.keys):
         with pytest.raises(Unavailable, match="answered 500 InternalError"):
@@ -218,12 +219,12 @@ def test_an_error_that_lasts_fails_quickly_with_a_reason(faulty: S3Storage, prox
 
 def test_a_stalled_server_times_out_within_seconds(request: pytest.FixtureRequest, proxy: FaultProxy,
                                                    tmp_path: Path) -> None:
+    """Each attempt gives up after the configured 0.5 s, long before the stalled answer would come: had
+    it waited for the answer (botocore's 60 s default, or READ_TIMEOUT's 20 s), the upload would succeed."""
     storage = s3_storage(request.node.nodeid, tmp_path, endpoint_url=proxy.url, **{**FAST, "read_timeout": 0.5})
-    proxy.delay(5, times=None)
-    started = time.monotonic()
+    proxy.delay(10, times=None)
     with pytest.raises(Unavailable, match="did not answer in time \\(3 attempts\\)"):
         storage.publish(temp_file(storage, b"payload"), "exports/1/f.csv")
-    assert time.monotonic() - started < 4
     assert proxy.count(put_object) == 3
 
 
@@ -353,11 +354,10 @@ def test_an_export_fails_with_a_reason_when_storage_stays_down(runtime: Runtime,
                                                                proxy: FaultProxy) -> None:
     export = request_export_with_orders(session, project, alice)
     proxy.fail(500, times=None, when=put_object)
-    started = time.monotonic()
 
     assert run_export(runtime, RunningExports(), export.id) is Outcome.FAILED
 
-    assert time.monotonic() - started < 5
+    assert proxy.count(put_object) == 3  # one upload's attempts, then the export gives up
     session.refresh(export)
     assert export.status == "failed" and export.storage_key is None
     assert export.error == STORE_FAILED

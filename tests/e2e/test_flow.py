@@ -24,6 +24,8 @@ from crowdexports.seed import seed_orders
 from tests.e2e.conftest import Owner, expected_row_count, wait_for
 from tests.servers.s3 import fetch
 
+pytestmark = pytest.mark.slow  # a wired service with a real consumer
+
 
 def _outbox(service: Service) -> list[EmailMessage]:
     folder = service.runtime.settings.outbox_dir
@@ -75,9 +77,13 @@ def test_export_is_made_stored_linked_and_emailed_once(service: Service, client:
     assert message["To"].addresses[0].addr_spec == "owner@example.com"
     attachments = list(message.iter_attachments())
     assert len(attachments) == 1 and attachments[0].get_payload(decode=True) == content
-    with service.runtime.sessions() as session:
-        row = session.get_one(Export, body["id"])
-        assert row.email_status == "sent" and row.emailed_at is not None
+
+    def emailed() -> bool:
+        with service.runtime.sessions() as session:
+            row = session.get_one(Export, body["id"])
+            return row.email_status == "sent" and row.emailed_at is not None
+
+    wait_for(emailed)  # the message is in the outbox a moment before the row says it was sent
 
 
 @pytest.mark.usefixtures("consumer")

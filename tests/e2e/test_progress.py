@@ -19,6 +19,8 @@ from crowdexports.exports import pipeline
 from crowdexports.seed import seed_orders
 from tests.e2e.conftest import Owner, expected_row_count, wait_for
 
+pytestmark = pytest.mark.slow  # a wired service with a real consumer
+
 PAUSE_AT_ROW = 25
 
 

@@ -3,11 +3,15 @@ consumer thread, not yet stopped, picked up again and ran to the end during the 
 
 from __future__ import annotations
 
+import pytest
+
 from crowdexports.bootstrap import Service
 from crowdexports.exports import lifecycle
 from crowdexports.exports.runner import Outcome
 from crowdexports.models import Export
 from tests.e2e.conftest import Owner
+
+pytestmark = pytest.mark.slow  # a wired service with a real consumer
 
 
 def test_a_process_shutting_down_declines_exports_and_queues_them_again(service: Service, owner: Owner) -> None:

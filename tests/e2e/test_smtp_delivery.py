@@ -18,6 +18,8 @@ from crowdexports.worker.consumer import Worker
 from tests.delivery.smtp_server import DROP_AFTER_BODY, SmtpTestServer, smtp_server
 from tests.e2e.conftest import Owner, wait_for
 
+pytestmark = pytest.mark.slow  # a wired service with a real consumer
+
 
 def _service(settings: Settings, server: SmtpTestServer, **overrides: object) -> Service:
     """The test's settings (so its stack) with real SMTP and `overrides`."""

@@ -18,6 +18,8 @@ from crowdexports.bootstrap import Service
 from tests.e2e.conftest import wait_for
 from tests.servers.s3 import fetch
 
+pytestmark = pytest.mark.slow  # a wired service with a real consumer
+
 OWNER, PROJECT, KETTLE, SPOON = 4242, 8080, 3030, 3031
 
 

@@ -8,7 +8,8 @@ files must read back the same in every reader, down to formats, frozen rows, fil
 
 LibreOffice is slow to start (seconds), so every xlsx of the module goes through one batch in the
 module fixture (`read_libreoffice`: two soffice runs in parallel, one per target format). Under
-~20 s for the module on a 2-core machine; a missing soffice fails the tests with what to install.
+~20 s for the module on a 2-core machine; a missing soffice fails the tests with what to install. The
+tests on that fixture are marked slow (`make test-fast` leaves them out).
 
 Two known faults have a test of their own (each fails while the fault is there, across readers):
 sub-second instants (test_sub_second_...) and chained `_xHHHH_` look-alikes (test_text_like_...).
@@ -143,6 +144,7 @@ def _sheets(torture: Torture, key: str, reader: str, writer: str = "xlsx") -> di
 
 # --- the data is what it claims to be ------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_torture_data_holds_what_it_promises(torture: Torture) -> None:
     rows = [row for key in ("EUR", "JPY", "KWD") for row in torture.cases[key].expected]
     columns = torture.cases["EUR"].columns
@@ -188,6 +190,7 @@ def test_torture_data_holds_what_it_promises(torture: Torture) -> None:
 
 # --- each reader, every cell, against the database ----------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", CASES)
 def test_csv_module_reads_the_database(torture: Torture, key: str) -> None:
     case = torture.cases[key]
@@ -197,6 +200,7 @@ def test_csv_module_reads_the_database(torture: Torture, key: str) -> None:
     check_sheets("csv", {"": read_csv(case.csv)}, case.columns, case.expected, case.project.currency)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", CASES)
 def test_openpyxl_reads_the_database(torture: Torture, key: str) -> None:
     case = torture.cases[key]
@@ -214,6 +218,7 @@ def test_openpyxl_reads_the_database(torture: Torture, key: str) -> None:
         assert len(sheets) > 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", CASES)
 def test_calamine_reads_the_database(torture: Torture, key: str) -> None:
     case = torture.cases[key]
@@ -221,6 +226,7 @@ def test_calamine_reads_the_database(torture: Torture, key: str) -> None:
                  rows_per_sheet=case.rows_per_sheet)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", CASES)
 def test_libreoffice_shows_the_database(torture: Torture, key: str) -> None:
     """As a bookkeeper sees it in Calc: formats applied (money with the currency's decimals and code)."""
@@ -231,6 +237,7 @@ def test_libreoffice_shows_the_database(torture: Torture, key: str) -> None:
                  rows_per_sheet=case.rows_per_sheet)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", CASES)
 def test_libreoffice_parses_values_and_types(torture: Torture, key: str) -> None:
     """LibreOffice's own xlsx of the file: numbers stay numbers, dates dates, look-alike text text; the
@@ -245,6 +252,7 @@ def test_libreoffice_parses_values_and_types(torture: Torture, key: str) -> None
         assert described["filter"] == f"A1:{last}{len(rows)}", described["name"]
 
 
+@pytest.mark.slow
 def test_libreoffice_read_every_file_in_one_batch(torture: Torture) -> None:
     """Every xlsx of the module (both writers' files of every case) went through the one batch."""
     assert set(torture.libreoffice) == {path for case in torture.cases.values() for path in (case.xlsx, case.reference)}
@@ -253,6 +261,7 @@ def test_libreoffice_read_every_file_in_one_batch(torture: Torture) -> None:
 
 # --- the streaming writer against the reference writer ------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", CASES)
 def test_production_and_reference_writers_read_back_identical(torture: Torture, key: str) -> None:
     """Every difference is listed: name, frozen pane, filter, widths, then each cell (value, type, number
@@ -297,6 +306,7 @@ MUTATIONS: dict[str, Callable[[Any], Any]] = {  # column -> a wrong expectation,
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize("column", list(MUTATIONS))
 def test_every_reader_notices_a_wrong_cell(torture: Torture, reader: str, column: str) -> None:
@@ -311,6 +321,7 @@ def test_every_reader_notices_a_wrong_cell(torture: Torture, reader: str, column
 
 # --- instants that are not whole seconds ------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sub_second_instants_show_the_second_of_the_csv(torture: Torture) -> None:
     """23:59:59.999999 on New Year's Eve is 23:59:59 in the csv; an xlsx value of 23:59:59.999999 is
     shown by Calc and Excel (format `hh:mm:ss`) rounded: 2027-01-01 00:00:00, another day, another year.
@@ -323,6 +334,7 @@ def test_sub_second_instants_show_the_second_of_the_csv(torture: Torture) -> Non
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.slow
 def test_text_like_ooxml_escapes_reads_back_as_written(torture: Torture) -> None:
     """xlsx text is XML where `_xHHHH_` stands for a character (Excel, calamine, LibreOffice decode it), so
     a writer must escape the underscore of every such sequence in the text, chained ones included:
@@ -359,6 +371,7 @@ def _failures(torture: Torture, key: str, readers: Sequence[str] = READERS,
 
 # --- ids past Excel's 15 significant digits ------------------------------------------------------------
 
+@pytest.mark.slow
 def test_ids_over_15_digits_are_their_digits_as_text_smaller_ones_numbers(torture: Torture) -> None:
     """Excel keeps 15 significant digits: a 19-digit order id in a number cell reads back as another id
     (1234567890123456768 in calamine, 1.23456789012346E+18 in Calc). Such an id must be a text cell of

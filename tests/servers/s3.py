@@ -19,7 +19,9 @@
                                     ServiceUnavailable for 503) instead of forwarding, for the next `times`
                                     matching requests (None: until cleared)
         .delay(seconds, times=1, when=None)
-                                    stall that long before forwarding (past the client's read timeout)
+                                    stall that long before forwarding (past the client's read timeout),
+                                    or until .release()
+        .release()                  end every delay, now and from then on (closing the proxy does it)
         .clear()                    no more faults
         .seen                       every request that reached the proxy, faulted or not: [Seen(method, path, query)]
         .count(when=None)           how many of them match
@@ -45,7 +47,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -211,6 +212,7 @@ class FaultProxy:
         self.seen: list[Seen] = []
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
+        self._released = threading.Event()  # ends every delay: a test need not wait out a long stall
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -225,6 +227,7 @@ class FaultProxy:
         self.close()
 
     def close(self) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
 
@@ -236,6 +239,9 @@ class FaultProxy:
     def delay(self, seconds: float, *, times: int | None = 1, when: Match | None = None) -> None:
         with self._lock:
             self._faults.append(_Fault(None, seconds, times, when, ""))
+
+    def release(self) -> None:
+        self._released.set()
 
     def clear(self) -> None:
         with self._lock:
@@ -314,7 +320,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                     self._send(fault.status, [("Content-Type", "application/xml")], error)
                     return
                 if fault is not None:
-                    time.sleep(fault.seconds)
+                    proxy._released.wait(fault.seconds)
                 self._forward(body)
             except OSError:  # the client gave up (timeout) or the upstream went away
                 self.close_connection = True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from crowdexports.models import Export, ExportEvent, Project, User, utcnow
 from tests.factories import make_project, make_user
 
 LEASE = 30.0
+PAST_LEASE = timedelta(seconds=LEASE + 1)  # how far a test moves `now` for a lease to run out, instead of sleeping
 
 
 def _request(session: Session, project: Project, owner: User) -> Export:
@@ -72,10 +72,13 @@ def test_parallel_claims_have_exactly_one_winner(session_factory: sessionmaker[S
 def test_expired_lease_is_retaken_and_the_zombie_is_fenced(session: Session,
                                                            owner_project: tuple[User, Project]) -> None:
     export = _request(session, owner_project[1], owner_project[0])
-    zombie = lifecycle.claim(session, export.id, worker="zombie", lease_seconds=0.05, max_attempts=3)
+    start = utcnow()
+    zombie = lifecycle.claim(session, export.id, worker="zombie", lease_seconds=LEASE, max_attempts=3, now=start)
     assert zombie is not None
-    time.sleep(0.1)
-    heir = lifecycle.claim(session, export.id, worker="heir", lease_seconds=LEASE, max_attempts=3)
+    assert lifecycle.claim(session, export.id, worker="heir", lease_seconds=LEASE, max_attempts=3,
+                           now=start + PAST_LEASE - timedelta(seconds=2)) is None  # not before the lease runs out
+    heir = lifecycle.claim(session, export.id, worker="heir", lease_seconds=LEASE, max_attempts=3,
+                           now=start + PAST_LEASE)
     assert heir is not None and heir.attempt == 2
     assert not lifecycle.renew(session, zombie, lease_seconds=LEASE, rows_done=5, rows_estimated=9)
     assert not _succeed(session, zombie)
@@ -99,22 +102,26 @@ def test_progress_is_renewed_and_starts_again_with_each_attempt(session: Session
     assert lifecycle.renew(session, first, lease_seconds=LEASE, rows_done=30, rows_estimated=40)
     assert progress() == (30, 40)
     assert lifecycle.hand_back(session, first) and progress() == (0, None)
-    second = lifecycle.claim(session, export.id, worker="w2", lease_seconds=0.01, max_attempts=3)
+    start = utcnow()
+    second = lifecycle.claim(session, export.id, worker="w2", lease_seconds=LEASE, max_attempts=3, now=start)
     assert second is not None
-    assert lifecycle.renew(session, second, lease_seconds=0.01, rows_done=10, rows_estimated=41)
-    time.sleep(0.03)  # its worker dies: the next claim starts from nothing
-    assert lifecycle.claim(session, export.id, worker="w3", lease_seconds=LEASE, max_attempts=3) is not None
+    assert lifecycle.renew(session, second, lease_seconds=LEASE, rows_done=10, rows_estimated=41, now=start)
+    # its worker dies: the next claim, once the lease has run out, starts from nothing
+    assert lifecycle.claim(session, export.id, worker="w3", lease_seconds=LEASE, max_attempts=3,
+                           now=start + PAST_LEASE) is not None
     assert progress() == (0, None)
 
 
 def test_retry_limit_then_failed_with_reason(session: Session, owner_project: tuple[User, Project]) -> None:
     export = _request(session, owner_project[1], owner_project[0])
+    now = utcnow()
     for attempt in (1, 2):
-        claim = lifecycle.claim(session, export.id, worker="w", lease_seconds=0.01, max_attempts=2)
+        claim = lifecycle.claim(session, export.id, worker="w", lease_seconds=LEASE, max_attempts=2, now=now)
         assert claim is not None and claim.attempt == attempt
-        time.sleep(0.03)
-    assert lifecycle.claim(session, export.id, worker="w", lease_seconds=0.01, max_attempts=2) is None
-    assert lifecycle.fail_exhausted(session, max_attempts=2) == [export.id]
+        assert lifecycle.fail_exhausted(session, max_attempts=2, now=now) == []  # its lease still runs
+        now += PAST_LEASE
+    assert lifecycle.claim(session, export.id, worker="w", lease_seconds=LEASE, max_attempts=2, now=now) is None
+    assert lifecycle.fail_exhausted(session, max_attempts=2, now=now) == [export.id]
     row = session.get_one(Export, export.id, populate_existing=True)
     assert row.status == "failed" and "2 times" in (row.error or "") and row.email_status == "pending"
 
@@ -193,12 +200,13 @@ def test_email_is_taken_once_and_retry_waits(session: Session, owner_project: tu
     assert lifecycle.due_emails(session) == [export.id]
     assert lifecycle.begin_email(session, export.id, lease_seconds=LEASE) is not None
     assert lifecycle.begin_email(session, export.id, lease_seconds=LEASE) is None
-    assert lifecycle.email_retry_later(session, export.id, "421 busy", delay_seconds=60)
-    assert lifecycle.due_emails(session) == []
-    assert lifecycle.begin_email(session, export.id, lease_seconds=LEASE) is None
-    session.execute(Export.__table__.update().values(email_lease_until=utcnow() - timedelta(seconds=1)))
-    session.commit()
-    taken = lifecycle.begin_email(session, export.id, lease_seconds=LEASE)
+    start = utcnow()
+    assert lifecycle.email_retry_later(session, export.id, "421 busy", delay_seconds=60, now=start)
+    assert lifecycle.due_emails(session, now=start + timedelta(seconds=59)) == []
+    assert lifecycle.begin_email(session, export.id, lease_seconds=LEASE, now=start + timedelta(seconds=59)) is None
+    later = start + timedelta(seconds=60)
+    assert lifecycle.due_emails(session, now=later) == [export.id]
+    taken = lifecycle.begin_email(session, export.id, lease_seconds=LEASE, now=later)
     assert taken is not None and taken.email_attempts == 2
     assert lifecycle.email_sent(session, export.id)
     assert not lifecycle.email_sent(session, export.id)
@@ -211,9 +219,11 @@ def test_a_worker_dying_while_sending(session: Session, owner_project: tuple[Use
     export = _request(session, owner_project[1], owner_project[0])
     claim = lifecycle.claim(session, export.id, worker="w", lease_seconds=LEASE, max_attempts=3)
     assert claim is not None and _succeed(session, claim)
-    assert lifecycle.begin_email(session, export.id, lease_seconds=0.01) is not None
-    time.sleep(0.03)
-    assert lifecycle.recover_stale_sending(session, resend_is_safe=resend_is_safe) == [export.id]
+    start = utcnow()
+    assert lifecycle.begin_email(session, export.id, lease_seconds=LEASE, now=start) is not None
+    assert lifecycle.recover_stale_sending(session, resend_is_safe=resend_is_safe, now=start) == []  # still sending
+    assert lifecycle.recover_stale_sending(session, resend_is_safe=resend_is_safe, now=start + PAST_LEASE) == [
+        export.id]
     assert session.get_one(Export, export.id, populate_existing=True).email_status == expected
 
 
@@ -221,12 +231,14 @@ def test_sweep_finds_lost_messages_and_dead_workers(session: Session, owner_proj
     owner, project = owner_project
     lost = _request(session, project, owner)
     dead = _request(session, project, owner)
-    assert lifecycle.claim(session, dead.id, worker="w", lease_seconds=0.01, max_attempts=3) is not None
-    time.sleep(0.03)
-    assert lifecycle.due_for_dispatch(session, redispatch_after=timedelta(seconds=60)) == [dead.id]
-    assert sorted(lifecycle.due_for_dispatch(session, redispatch_after=timedelta(0))) == [lost.id, dead.id]
-    lifecycle.mark_dispatched(session, [lost.id, dead.id])
-    assert lifecycle.due_for_dispatch(session, redispatch_after=timedelta(seconds=60)) == []
+    start = utcnow()
+    assert lifecycle.claim(session, dead.id, worker="w", lease_seconds=LEASE, max_attempts=3, now=start) is not None
+    assert lifecycle.due_for_dispatch(session, redispatch_after=timedelta(seconds=60), now=start) == []
+    now = start + PAST_LEASE  # the worker died: its lease runs out
+    assert lifecycle.due_for_dispatch(session, redispatch_after=timedelta(seconds=60), now=now) == [dead.id]
+    assert sorted(lifecycle.due_for_dispatch(session, redispatch_after=timedelta(0), now=now)) == [lost.id, dead.id]
+    lifecycle.mark_dispatched(session, [lost.id, dead.id], now=now)
+    assert lifecycle.due_for_dispatch(session, redispatch_after=timedelta(seconds=60), now=now) == []
 
 
 def test_every_transition_is_logged(session: Session, owner_project: tuple[User, Project]) -> None:

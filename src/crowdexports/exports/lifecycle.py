@@ -11,6 +11,9 @@ land, and a worker that lost its lease (fenced on `attempt`) can change nothing.
 
 Email (after succeeded or failed): pending ─begin─▶ sending ─▶ sent | failed | unknown,
 with `sending ─retry_later─▶ pending` on transient errors.
+
+The transitions that set or compare a lease take `now` (default: `utcnow()`), so that a test moves
+time past a lease instead of sleeping through it.
 """
 
 from __future__ import annotations
@@ -110,9 +113,10 @@ def _active_count(session: Session, project_id: int) -> int:
         Export.project_id == project_id, Export.status.in_(ACTIVE))) or 0
 
 
-def claim(session: Session, export_id: int, *, worker: str, lease_seconds: float, max_attempts: int) -> Claim | None:
+def claim(session: Session, export_id: int, *, worker: str, lease_seconds: float, max_attempts: int,
+          now: datetime | None = None) -> Claim | None:
     """Take a waiting export, or one whose worker's lease ran out; None if someone else has it."""
-    now = utcnow()
+    now = now or utcnow()
     attempt = session.execute(
         update(Export)
         .where(
@@ -137,13 +141,13 @@ def claim(session: Session, export_id: int, *, worker: str, lease_seconds: float
 
 
 def renew(session: Session, claim: Claim, *, lease_seconds: float, rows_done: int,
-          rows_estimated: int | None) -> bool:
+          rows_estimated: int | None, now: datetime | None = None) -> bool:
     """Extend the lease and record progress: rows written, and rows expected once the pipeline has
     counted them (None: not yet). False means stop: canceled, or the lease was lost."""
     result = session.execute(
         update(Export)
         .where(_fenced(claim))
-        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds), rows_done=rows_done,
+        .values(lease_until=(now or utcnow()) + timedelta(seconds=lease_seconds), rows_done=rows_done,
                 rows_estimated=rows_estimated)
         .execution_options(synchronize_session=False)
     )
@@ -196,18 +200,18 @@ def cancel(session: Session, export: Export, *, by_user_id: int) -> Export:
     return export
 
 
-def mark_dispatched(session: Session, export_ids: Sequence[int]) -> None:
+def mark_dispatched(session: Session, export_ids: Sequence[int], *, now: datetime | None = None) -> None:
     if export_ids:
         session.execute(
-            update(Export).where(Export.id.in_(export_ids)).values(dispatched_at=utcnow())
+            update(Export).where(Export.id.in_(export_ids)).values(dispatched_at=now or utcnow())
             .execution_options(synchronize_session=False)
         )
         session.commit()
 
 
-def fail_exhausted(session: Session, *, max_attempts: int) -> list[int]:
+def fail_exhausted(session: Session, *, max_attempts: int, now: datetime | None = None) -> list[int]:
     """Exports whose last allowed attempt lost its worker end `failed`; returns their ids."""
-    now = utcnow()
+    now = now or utcnow()
     ids = list(session.scalars(
         update(Export)
         .where(Export.status == ExportStatus.PROCESSING, Export.lease_until < now, Export.attempt >= max_attempts)
@@ -224,9 +228,9 @@ def fail_exhausted(session: Session, *, max_attempts: int) -> list[int]:
     return ids
 
 
-def due_for_dispatch(session: Session, *, redispatch_after: timedelta) -> list[int]:
+def due_for_dispatch(session: Session, *, redispatch_after: timedelta, now: datetime | None = None) -> list[int]:
     """Waiting exports whose message may be lost, and running ones whose worker died."""
-    now = utcnow()
+    now = now or utcnow()
     ids = list(session.scalars(
         select(Export.id).where(or_(
             and_(Export.status == ExportStatus.WAITING,
@@ -242,9 +246,10 @@ def due_for_dispatch(session: Session, *, redispatch_after: timedelta) -> list[i
 
 # --- email -------------------------------------------------------------------------------------
 
-def begin_email(session: Session, export_id: int, *, lease_seconds: float) -> Export | None:
+def begin_email(session: Session, export_id: int, *, lease_seconds: float,
+                now: datetime | None = None) -> Export | None:
     """Take the right to send this export's one email; None if it is not due or someone has it."""
-    now = utcnow()
+    now = now or utcnow()
     result = session.execute(
         update(Export)
         .where(
@@ -281,10 +286,11 @@ def email_sent(session: Session, export_id: int) -> bool:
                       email_error=None, email_lease_until=None)
 
 
-def email_retry_later(session: Session, export_id: int, error: str, *, delay_seconds: float) -> bool:
+def email_retry_later(session: Session, export_id: int, error: str, *, delay_seconds: float,
+                      now: datetime | None = None) -> bool:
     """Transient failure: back to pending, not to be tried before `delay_seconds` from now."""
     return _end_email(session, export_id, "email_retry", error, email_status=EmailStatus.PENDING,
-                      email_error=error[:2000], email_lease_until=utcnow() + timedelta(seconds=delay_seconds))
+                      email_error=error[:2000], email_lease_until=(now or utcnow()) + timedelta(seconds=delay_seconds))
 
 
 def email_failed(session: Session, export_id: int, error: str) -> bool:
@@ -298,9 +304,9 @@ def email_unknown(session: Session, export_id: int, error: str) -> bool:
                       email_error=error[:2000], email_lease_until=None)
 
 
-def due_emails(session: Session) -> list[int]:
+def due_emails(session: Session, *, now: datetime | None = None) -> list[int]:
     """Emails that are pending and due, for the sweep to dispatch (their message may be lost)."""
-    now = utcnow()
+    now = now or utcnow()
     ids = list(session.scalars(
         select(Export.id).where(
             Export.email_status == EmailStatus.PENDING,
@@ -311,9 +317,9 @@ def due_emails(session: Session) -> list[int]:
     return ids
 
 
-def recover_stale_sending(session: Session, *, resend_is_safe: bool) -> list[int]:
+def recover_stale_sending(session: Session, *, resend_is_safe: bool, now: datetime | None = None) -> list[int]:
     """A worker died while sending. With an idempotent mailer (outbox) try again, else record `unknown`."""
-    now = utcnow()
+    now = now or utcnow()
     stale = and_(Export.email_status == EmailStatus.SENDING, Export.email_lease_until < now)
     if resend_is_safe:
         values: dict[str, object] = {"email_status": EmailStatus.PENDING, "email_lease_until": None}
