@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -118,6 +119,19 @@ def run_cli(args: list[str], env: dict[str, str]) -> str:
     done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def demo_export(http: httpx.Client, demo: dict[str, str], format_: str) -> tuple[dict[str, str], int]:
+    """As `demo`'s owner on a served API: a Bearer token by the password grant, then an export of the demo
+    project in `format_`; its headers and the export's id."""
+    token = http.post("/oauth2/token/", auth=(demo["client_id"], demo["client_secret"]),
+                      data={"grant_type": "password", "username": demo["username"], "password": demo["password"]})
+    assert token.status_code == 200, token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    created = http.post(f"/v1/projects/{demo['project_id']}/exports", headers=headers,
+                        json={"format": format_, "type": "orders"})
+    assert created.status_code == 201, created.text
+    return headers, int(created.json()["id"])
 
 
 def expected_row_count(service: Service, project_id: int) -> int:

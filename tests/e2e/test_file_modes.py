@@ -18,7 +18,7 @@ import pytest
 
 from crowdexports.config import Settings
 from tests.conftest import STACK
-from tests.e2e.conftest import CLI, free_port, settings_env, wait_for
+from tests.e2e.conftest import CLI, demo_export, free_port, settings_env, wait_for
 
 pytestmark = pytest.mark.slow
 PERMISSIVE_UMASK = 0o022
@@ -58,15 +58,8 @@ def test_a_real_run_leaves_nothing_readable_by_others(settings: Settings, tmp_pa
     try:
         with httpx.Client(base_url=base, timeout=10) as http:
             wait_for(lambda: _healthy(http), timeout=30)
-            token = http.post("/oauth2/token/", auth=(demo["client_id"], demo["client_secret"]),
-                              data={"grant_type": "password", "username": demo["username"],
-                                    "password": demo["password"]})
-            assert token.status_code == 200, token.text
-            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-            created = http.post(f"/v1/projects/{demo['project_id']}/exports", headers=headers,
-                                json={"format": "xlsx", "type": "orders"})
-            assert created.status_code == 201, created.text
-            url = wait_for(lambda: http.get(f"/v1/exports/{created.json()['id']}", headers=headers).json()["url"])
+            headers, export_id = demo_export(http, demo, "xlsx")
+            url = wait_for(lambda: http.get(f"/v1/exports/{export_id}", headers=headers).json()["url"])
             assert http.get(url, follow_redirects=True).status_code == 200
             wait_for(lambda: list((data_dir / "outbox").glob("*.eml")), timeout=20)
     finally:

@@ -17,7 +17,7 @@ from crowdexports.config import Settings
 from crowdexports.exports import lifecycle
 from crowdexports.models import Export, ExportEvent
 from crowdexports.seed import seed_orders
-from tests.e2e.conftest import Owner, free_port, run_cli, settings_env, start_cli, wait_for
+from tests.e2e.conftest import Owner, demo_export, free_port, run_cli, settings_env, start_cli, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -39,15 +39,7 @@ def test_serve_demo_and_curl_walkthrough(settings: Settings, tmp_path: Path) -> 
     try:
         with httpx.Client(base_url=base, timeout=10) as http:
             wait_for(lambda: _healthy(http), timeout=30)
-            token = http.post("/oauth2/token/", auth=(demo["client_id"], demo["client_secret"]),
-                              data={"grant_type": "password", "username": demo["username"],
-                                    "password": demo["password"]})
-            assert token.status_code == 200, token.text
-            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-            created = http.post(f"/v1/projects/{demo['project_id']}/exports", headers=headers,
-                                json={"format": "csv", "type": "orders"})
-            assert created.status_code == 201, created.text
-            export_id = created.json()["id"]
+            headers, export_id = demo_export(http, demo, "csv")
             done = wait_for(lambda: _succeeded(http, headers, export_id), timeout=30)
             assert done["url"].startswith(f"{base}/v1/exports/{export_id}/download?")  # the port served on
             file = http.get(done["url"], follow_redirects=True)  # S3: on to a presigned URL

@@ -40,7 +40,7 @@ def test_claim_is_taken_once_and_replay_claims_nothing(session: Session, owner_p
     assert lifecycle.claim(session, export.id, worker="w2", lease_seconds=LEASE, max_attempts=3) is None
     assert _succeed(session, first)
     assert lifecycle.claim(session, export.id, worker="w3", lease_seconds=LEASE, max_attempts=3) is None
-    assert session.get(Export, export.id, populate_existing=True).status == "succeeded"  # type: ignore[union-attr]
+    assert session.get_one(Export, export.id, populate_existing=True).status == "succeeded"
 
 
 def test_parallel_claims_have_exactly_one_winner(session_factory: sessionmaker[Session],

@@ -56,11 +56,10 @@ class RateLimiter:
         even while the store is down."""
         if limit is None:
             return ALLOWED
-        now = self._clock()
-        verdict = self._without_store(limit, now)
-        if verdict is not None:
-            return verdict
-        slot, ends = self._slot(scope, identity, limit, now)
+        local = self._judge_locally(scope, identity, limit)
+        if isinstance(local, Decision):
+            return local
+        slot, ends, now = local
         with self._lock:
             left = self._reserved.get(slot, (0, ends))[0]
             if left > 0:
@@ -84,11 +83,10 @@ class RateLimiter:
         none once this process saw the window spent. Fails open, as `hit`."""
         if limit is None:
             return ALLOWED
-        now = self._clock()
-        verdict = self._without_store(limit, now)
-        if verdict is not None:
-            return verdict
-        slot, ends = self._slot(scope, identity, limit, now)
+        local = self._judge_locally(scope, identity, limit)
+        if isinstance(local, Decision):
+            return local
+        slot, ends, now = local
         with self._lock:
             if self._reserved.get(slot, (0, ends))[0] < 0:
                 return decide(limit, limit.count + 1, now)
@@ -118,14 +116,18 @@ class RateLimiter:
         if count >= limit.count:
             self._keep(slot, -1, ends, now)
 
-    def _without_store(self, limit: Limit, now: float) -> Decision | None:
-        """The verdict that needs no store, or None: a count of 0 is denied (an operator's "none at all"
-        holds while the store is down), and while the store is paused after a failure all is allowed."""
+    def _judge_locally(self, scope: str, identity: str, limit: Limit
+                       ) -> Decision | tuple[tuple[str, int], float, float]:
+        """The verdict that needs no store, or the (slot, its end, now) to ask the store about: a count of 0
+        is denied (an operator's "none at all" holds while the store is down), and while the store is
+        paused after a failure all is allowed."""
+        now = self._clock()
         if limit.count == 0:
             return decide(limit, 1, now)
         if now < self._paused_until:
             return ALLOWED
-        return None
+        slot, ends = self._slot(scope, identity, limit, now)
+        return slot, ends, now
 
     @staticmethod
     def _slot(scope: str, identity: str, limit: Limit, now: float) -> tuple[tuple[str, int], float]:
