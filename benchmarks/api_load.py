@@ -259,7 +259,8 @@ def _export_row(rng: random.Random, export_id: int, project_id: int, owner_id: i
     row: dict[str, Any] = {
         "id": export_id, "project_id": project_id, "user_id": owner_id, "type": "orders", "format": format_,
         "columns": CHOSEN_COLUMNS if rng.random() < 0.1 else None,
-        "csv_dialect": ("excel_eu" if rng.random() < 0.15 else "rfc4180") if format_ == "csv" else None,
+        "options": {"format": {"dialect": "excel_eu" if rng.random() < 0.15 else "rfc4180"} if format_ == "csv" else {},
+                    "type": {}},
         "status": status, "created_at": created_at, "dispatched_at": created_at + timedelta(milliseconds=3),
         "started_at": started_at, "finished_at": finished_at, "attempt": 1, "error": None,
         "rows_done": 0, "rows_estimated": None, "storage_key": None, "file_name": None, "size": None,

@@ -58,7 +58,8 @@ def test_migrate_twice_on_an_empty_database_gives_the_models_schema(stack: Stack
 
 
 def test_csv_exports_made_before_the_dialect_existed_are_rfc4180(stack: Stack, tmp_path: Path) -> None:
-    """Rows of the initial schema, upgraded: csv exports get `rfc4180` (all csv was then), xlsx stays null."""
+    """Rows of the initial schema, upgraded: csv exports get `rfc4180` (all csv was then), xlsx no option;
+    then `csv_dialect` moves into `options` and back on a downgrade."""
     with stack.database(tmp_path, empty=True) as url:
         config = _alembic_config(url)
         command.upgrade(config, "fa2c2092a199")  # the initial schema, before csv_dialect
@@ -80,12 +81,31 @@ def test_csv_exports_made_before_the_dialect_existed_are_rfc4180(stack: Stack, t
                         id=export_id, project_id=1, user_id=1, type="orders", format=format_, status="succeeded",
                         created_at=now.replace(second=export_id), attempt=1, rows_done=0, email_status="sent",
                         email_attempts=1))
-            command.upgrade(config, "head")
-            with engine.connect() as connection:
+            command.upgrade(config, "7c3f9e21b4d8")  # the last revision with csv_dialect
+            with engine.begin() as connection:
                 upgraded = Table("exports", MetaData(), autoload_with=connection)
                 rows = connection.execute(select(upgraded.c.id, upgraded.c.csv_dialect, upgraded.c.rows_estimated)
                                           .order_by(upgraded.c.id)).all()
-            assert [tuple(row) for row in rows] == [(1, "rfc4180", None), (2, None, None)]
+                assert [tuple(row) for row in rows] == [(1, "rfc4180", None), (2, None, None)]
+                connection.execute(insert(upgraded).values(
+                    id=3, project_id=1, user_id=1, type="orders", format="csv", csv_dialect="excel_eu",
+                    status="succeeded", created_at=now.replace(second=3), attempt=1, rows_done=0,
+                    email_status="sent", email_attempts=1))
+            command.upgrade(config, "head")
+            with engine.connect() as connection:
+                upgraded = Table("exports", MetaData(), autoload_with=connection)
+                assert "csv_dialect" not in upgraded.c
+                stored = connection.execute(select(upgraded.c.id, upgraded.c.options).order_by(upgraded.c.id)).all()
+            assert [tuple(row) for row in stored] == [(1, {"format": {"dialect": "rfc4180"}, "type": {}}),
+                                                       (2, {"format": {}, "type": {}}),
+                                                       (3, {"format": {"dialect": "excel_eu"}, "type": {}})]
+            command.downgrade(config, "7c3f9e21b4d8")
+            with engine.connect() as connection:
+                downgraded = Table("exports", MetaData(), autoload_with=connection)
+                assert "options" not in downgraded.c
+                back = connection.execute(select(downgraded.c.id, downgraded.c.csv_dialect)
+                                          .order_by(downgraded.c.id)).all()
+            assert [tuple(row) for row in back] == [(1, "rfc4180"), (2, None), (3, "excel_eu")]
         finally:
             engine.dispose()
 

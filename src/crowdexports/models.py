@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -232,8 +232,8 @@ class Export(Base):
     type: Mapped[str] = mapped_column(String(32))
     format: Mapped[str] = mapped_column(String(8))
     columns: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
-    # writers.base.CsvDialect, csv only: null for xlsx (and on a csv row of the previous release: rfc4180).
-    csv_dialect: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The writer's and the type's options, {"format": {...}, "type": {...}} (exports.options); null: defaults.
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     status: Mapped[str] = mapped_column(String(16), default=ExportStatus.WAITING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

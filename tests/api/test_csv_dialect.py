@@ -48,7 +48,8 @@ def test_the_dialect_is_stored_and_shown(client: TestClient, session: Session, p
                                          body: dict[str, object], shown: str | None) -> None:
     created = post(client, project_a, alice, {"type": "orders", **body})
     assert created["csv_dialect"] == shown
-    assert session.get_one(Export, created["id"]).csv_dialect == shown
+    stored = session.get_one(Export, created["id"]).options
+    assert stored == {"format": {"dialect": shown} if shown else {}, "type": {}}
     assert client.get(f"/v1/exports/{created['id']}", headers=alice.bearer).json()["csv_dialect"] == shown
     listed = client.get(f"/v1/projects/{project_a.id}/exports", headers=alice.bearer).json()["exports"]
     assert [export["csv_dialect"] for export in listed] == [shown]
@@ -89,7 +90,7 @@ def test_a_csv_row_without_a_dialect_reads_as_rfc4180(client: TestClient, sessio
     """What a process of the previous release writes during a rolling deploy (the migration backfills
     older rows: tests/test_database.py)."""
     export = request_export(session, project_a, alice.user)
-    session.execute(update(Export).where(Export.id == export.id).values(csv_dialect=None))
+    session.execute(update(Export).where(Export.id == export.id).values(options=None))
     session.commit()
     assert client.get(f"/v1/exports/{export.id}", headers=alice.bearer).json()["csv_dialect"] == "rfc4180"
 

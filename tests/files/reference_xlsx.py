@@ -20,6 +20,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from crowdexports.exports.filenames import sheet_title
+from crowdexports.exports.options import NoOptions, Options, parse_no_options
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
 from crowdexports.exports.writers.base import SheetInfo
 from crowdexports.exports.writers.xlsx import (
@@ -45,8 +46,11 @@ class ReferenceXlsxWriter:
     def __init__(self, rows_per_sheet: int = MAX_DATA_ROWS_PER_SHEET) -> None:
         self.rows_per_sheet = rows_per_sheet
 
+    def parse_options(self, raw: object) -> NoOptions:
+        return parse_no_options(raw)
+
     def write(self, path: Path, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
-              info: SheetInfo) -> int:
+              info: SheetInfo, options: Options | None = None) -> int:
         workbook = xlsxwriter.Workbook(str(path), {**_OPTIONS, "tmpdir": str(path.parent)})
         try:
             count = _Filler(workbook, columns, info, self.rows_per_sheet).fill(iter(rows))

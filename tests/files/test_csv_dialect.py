@@ -12,8 +12,9 @@ import pytest
 
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
 from crowdexports.exports.writers import get_writer
-from crowdexports.exports.writers.base import CsvDialect, SheetInfo
+from crowdexports.exports.writers.base import SheetInfo
 from crowdexports.exports.writers.cells import format_money_decimal_comma
+from crowdexports.exports.writers.csv import CsvDialect, CsvOptions
 
 COLUMNS = [OutputColumn("n", ColumnKind.INTEGER, "N"), OutputColumn("t", ColumnKind.TEXT, "Text; notes"),
            OutputColumn("m", ColumnKind.MONEY, "Money"), OutputColumn("d", ColumnKind.DATETIME, "When"),
@@ -45,7 +46,7 @@ EXPECTED = {
 @pytest.mark.parametrize("dialect", list(CsvDialect))
 def test_each_dialect_byte_for_byte(tmp_path: Path, dialect: CsvDialect) -> None:
     path = tmp_path / f"{dialect}.csv"
-    count = get_writer("csv").write(path, COLUMNS, ROWS, SheetInfo("EUR", "t", csv_dialect=dialect))
+    count = get_writer("csv").write(path, COLUMNS, ROWS, SheetInfo("EUR", "t"), CsvOptions(dialect))
     assert count == len(ROWS)
     assert path.read_bytes() == EXPECTED[dialect].encode()
 
@@ -58,7 +59,7 @@ def test_the_default_dialect_is_rfc4180(tmp_path: Path) -> None:
 
 def test_excel_eu_reads_back_with_a_semicolon_reader(tmp_path: Path) -> None:
     path = tmp_path / "eu.csv"
-    get_writer("csv").write(path, COLUMNS, ROWS, SheetInfo("EUR", "t", csv_dialect=CsvDialect.EXCEL_EU))
+    get_writer("csv").write(path, COLUMNS, ROWS, SheetInfo("EUR", "t"), CsvOptions(CsvDialect.EXCEL_EU))
     with path.open(encoding="utf-8-sig", newline="") as handle:
         header, *rows = list(csv.reader(handle, delimiter=";"))
     assert header == ["N", "Text; notes", "Money", "When", "Zip"]

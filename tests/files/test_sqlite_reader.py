@@ -225,7 +225,8 @@ def test_an_export_ended_early_stops_its_reader_at_once(data: Data, tmp_path: Pa
     if how == "canceled":
         progress.stop.set()
     else:
-        def failing_write(path: Path, columns: Any, rows: Iterable[Sequence[object]], info: Any) -> int:
+        def failing_write(path: Path, columns: Any, rows: Iterable[Sequence[object]], info: Any,
+                          options: Any = None) -> int:
             path.write_bytes(b"partial")
             for number, _row in enumerate(rows, 1):
                 if number == 20:

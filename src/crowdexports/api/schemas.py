@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from crowdexports.exports.statuses import ExportStatus
-from crowdexports.exports.writers.base import CsvDialect
+from crowdexports.exports.writers.csv import CsvDialect
 
 
 class Strict(BaseModel):

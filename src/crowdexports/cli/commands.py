@@ -195,9 +195,9 @@ def exports_run(
         owner_project = _project(session, project)
         recipient = session.get_one(User, owner_project.owner_id)
         requested = _parse_columns(columns)
-        dialect = validate_export_request(type_, format_, requested, recipient.lang, csv_dialect).csv_dialect
+        options = validate_export_request(type_, format_, requested, recipient.lang, csv_dialect).options
         export = Export(id=0, project_id=project, user_id=recipient.id, type=type_, format=format_,
-                        columns=requested, csv_dialect=dialect, created_at=utcnow())
+                        columns=requested, options=options, created_at=utcnow())
         progress = pipeline.Progress()
         result: dict[str, pipeline.BuiltFile] = {}
         errors: list[BaseException] = []

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -70,7 +71,7 @@ def _fenced_update(session: Session, claim: Claim, kind: str, detail: str, **val
 
 def request(
     session: Session, *, project: Project, user: User | UserRecord, type_: str, format_: str,
-    columns: dict[str, str] | None, csv_dialect: str | None = None, max_active: int | None = None,
+    columns: dict[str, str] | None, options: dict[str, Any] | None = None, max_active: int | None = None,
 ) -> Export:
     """Create a `waiting` export. Arguments are already validated (see exports.requests).
 
@@ -90,7 +91,7 @@ def request(
             now = latest + MICROSECOND
         export = Export(
             project_id=project.id, user_id=user.id, type=type_, format=format_, columns=columns,
-            csv_dialect=csv_dialect, status=ExportStatus.WAITING, created_at=now, dispatched_at=now,
+            options=options, status=ExportStatus.WAITING, created_at=now, dispatched_at=now,
         )
         session.add(export)
         try:

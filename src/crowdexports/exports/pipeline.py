@@ -15,7 +15,7 @@ from crowdexports.errors import ExportStopped
 from crowdexports.exports.filenames import export_file_name, sheet_title
 from crowdexports.exports.requests import validate_export_request
 from crowdexports.exports.types.base import ExportContext
-from crowdexports.exports.writers.base import CsvDialect, SheetInfo
+from crowdexports.exports.writers.base import SheetInfo
 from crowdexports.filemodes import private_dir
 from crowdexports.models import Export, Project, User
 from crowdexports.storage.base import Storage
@@ -64,20 +64,19 @@ class BuiltFile:
 def build_file(session: Session, export: Export, project: Project, recipient: User, out_dir: Path,
                progress: Progress) -> BuiltFile:
     """Write the export's file into `out_dir` under a temporary name; the caller publishes or discards it."""
-    export_type, writer, columns, csv_dialect = validate_export_request(
-        export.type, export.format, export.columns, recipient.lang, export.csv_dialect)
+    export_type, writer, columns, format_options, type_options = validate_export_request(
+        export.type, export.format, export.columns, recipient.lang, options=export.options)
     context = ExportContext(
         project_id=project.id, lang=recipient.lang, project_lang=project.lang, currency=project.currency,
-        timezone=ZoneInfo(project.timezone), columns=columns,
+        timezone=ZoneInfo(project.timezone), columns=columns, options=type_options,
     )
     progress.estimated_total = export_type.estimate_rows(session, project.id)
-    info = SheetInfo(currency=project.currency, title=sheet_title(project.name),
-                     csv_dialect=csv_dialect or CsvDialect.RFC4180)  # None: not a csv export
+    info = SheetInfo(currency=project.currency, title=sheet_title(project.name))
     private_dir(out_dir)
     path = out_dir / f"export-{export.id}-{uuid.uuid4().hex}.{writer.extension}.part"
     rows = export_type.rows(session, context)
     try:
-        row_count = writer.write(path, columns, progress.watch(rows), info)
+        row_count = writer.write(path, columns, progress.watch(rows), info, format_options)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -18,11 +18,10 @@ from sqlalchemy.sql.functions import FunctionElement
 from crowdexports import signing
 from crowdexports.config import Settings
 from crowdexports.errors import Forbidden, NotFound, invalid
+from crowdexports.exports.requests import csv_dialect_of
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.types import get_type
 from crowdexports.exports.types.base import select_columns
-from crowdexports.exports.writers.base import CsvDialect
-from crowdexports.exports.writers.csv import CsvWriter
 from crowdexports.hotsql import HotConnection, HotStatement
 from crowdexports.models import USER_RECORD_COLUMNS, Export, Project, User, UserRecord, utcnow
 
@@ -59,7 +58,7 @@ def _rfc3339_postgresql(element: rfc3339_text, compiler: SQLCompiler, **kw: Any)
 _TIMESTAMPS = ("created_at", "started_at", "finished_at", "expires_at")
 # The columns the resource shows (export_resource): the hot reads read only these, timestamps as text.
 _SHOWN_COLUMNS = tuple(rfc3339_text(_EXPORTS.c[name]).label(name) if name in _TIMESTAMPS else _EXPORTS.c[name]
-                       for name in ("id", "project_id", "user_id", "type", "format", "columns", "csv_dialect",
+                       for name in ("id", "project_id", "user_id", "type", "format", "columns", "options",
                                     "status", "created_at", "storage_key", "expires_at", "row_count", "size",
                                     "started_at", "finished_at", "error", "rows_done", "rows_estimated",
                                     "email_status"))
@@ -212,14 +211,6 @@ def _default_columns(type_: str, lang: str) -> dict[str, str]:
     return {column.id: column.header for column in select_columns(get_type(type_).catalogue, None, lang)}
 
 
-def _csv_dialect(export: ExportFields) -> str | None:
-    """The dialect of a csv export, None for other formats. A csv row without one was written by a
-    process of the previous release (during a rolling deploy) and got the only csv there was then."""
-    if export.format != CsvWriter.format:
-        return None
-    return export.csv_dialect or CsvDialect.RFC4180.value
-
-
 def _progress(export: ExportFields) -> dict[str, int | None] | None:
     """Rows written so far and rows expected (null until the worker has counted them), while processing."""
     if export.status != ExportStatus.PROCESSING:
@@ -245,7 +236,8 @@ def export_resource(export: ExportFields, recipient: User | UserRecord, caller: 
     `now`, the same for each of its exports."""
     return {
         "id": export.id, "project_id": export.project_id, "type": export.type, "format": export.format,
-        "csv_dialect": _csv_dialect(export), "status": export.status, "created_at": rfc3339(export.created_at),
+        "csv_dialect": csv_dialect_of(export.format, export.options), "status": export.status,
+        "created_at": rfc3339(export.created_at),
         "url": download_url(export, settings, now), "user": user or user_fields(recipient, caller),
         "columns": _columns(export, recipient),
         "row_count": export.row_count, "size": export.size, "started_at": rfc3339(export.started_at),

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Mapping
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from crowdexports.errors import FieldProblem, InvalidInput
+from crowdexports.exports.options import Options, format_part, stored, type_part
 from crowdexports.exports.types import get_type
 from crowdexports.exports.types.base import ExportType, OutputColumn, select_columns
 from crowdexports.exports.writers import get_writer
-from crowdexports.exports.writers.base import CsvDialect, RowWriter
-from crowdexports.exports.writers.csv import CsvWriter
+from crowdexports.exports.writers.base import RowWriter
+from crowdexports.exports.writers.csv import CsvWriter, parse_csv_options
 
 FIELDS = ("type", "format", "columns", "csv_dialect")
 REQUIRED = ("type", "format")
@@ -29,14 +30,21 @@ class Validated(NamedTuple):
     export_type: ExportType
     writer: RowWriter
     columns: list[OutputColumn]
-    csv_dialect: CsvDialect | None  # the one to use for csv (the default when none was given); None otherwise
+    format_options: Options  # the writer's (writer.parse_options)
+    type_options: Options  # the export type's (export_type.parse_options)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """What the export row stores (`exports.options`)."""
+        return stored(self.format_options, self.type_options)
 
 
 def validate_export_request(type_: object, format_: object, columns: object, lang: str,
-                            csv_dialect: object = None) -> Validated:
+                            csv_dialect: object = None, *, options: Mapping[str, Any] | None = None) -> Validated:
     """Check a request given as values (CLI, pipeline); `columns` None means the type's defaults,
-    `csv_dialect` None the default dialect."""
-    return _validate({"type": type_, "format": format_, "columns": columns, "csv_dialect": csv_dialect}, lang, [])
+    `csv_dialect` (the API's field) None the default dialect, `options` an export's stored options."""
+    values = {"type": type_, "format": format_, "columns": columns, "csv_dialect": csv_dialect}
+    return _validate(values, lang, [], options)
 
 
 def validate_export_payload(payload: Mapping[str, object], lang: str) -> Validated:
@@ -46,10 +54,11 @@ def validate_export_payload(payload: Mapping[str, object], lang: str) -> Validat
                 for key in payload if key not in FIELDS]
     problems += [FieldProblem([key], "this field is required", "RequiredError")
                  for key in REQUIRED if key not in payload]
-    return _validate(payload, lang, problems)
+    return _validate(payload, lang, problems, None)
 
 
-def _validate(values: Mapping[str, object], lang: str, problems: list[FieldProblem]) -> Validated:
+def _validate(values: Mapping[str, object], lang: str, problems: list[FieldProblem],
+              options: Mapping[str, Any] | None) -> Validated:
     export_type = _pick(get_type, values, "type", problems)
     writer = _pick(get_writer, values, "format", problems)
     columns: list[OutputColumn] = []
@@ -62,27 +71,57 @@ def _validate(values: Mapping[str, object], lang: str, problems: list[FieldProbl
             columns = select_columns(export_type.catalogue, requested, lang)
         except InvalidInput as exc:
             problems += exc.problems
-    csv_dialect = _csv_dialect(values.get("csv_dialect"), writer, problems)
-    if problems or export_type is None or writer is None:
+    format_raw = _with_csv_dialect(format_part(options), values.get("csv_dialect"), writer, problems)
+    format_options = _parse_options(writer, format_raw, "format", problems)
+    type_options = _parse_options(export_type, type_part(options), "type", problems)
+    if problems or export_type is None or writer is None or format_options is None or type_options is None:
         raise InvalidInput(problems)
-    return Validated(export_type, writer, columns, csv_dialect)
+    return Validated(export_type, writer, columns, format_options, type_options)
 
 
-def _csv_dialect(value: object, writer: RowWriter | None, problems: list[FieldProblem]) -> CsvDialect | None:
-    """The dialect of a csv export: null or absent means the default. For another format it must be
-    absent or null: a dialect asked of an xlsx export is a client's mistake, not something to ignore."""
-    is_csv = writer is not None and writer.format == CsvWriter.format
+def _with_csv_dialect(raw: Mapping[str, Any], value: object, writer: RowWriter | None,
+                      problems: list[FieldProblem]) -> dict[str, Any]:
+    """The writer's options with the API's `csv_dialect`, which is the csv writer's `dialect` option (the
+    one place the API's field maps to it; csv_dialect_of maps back). Null or absent means the default.
+    For another format it must be absent or null: a dialect asked of an xlsx export is a client's
+    mistake, not something to ignore."""
     if value is None:
-        return CsvDialect.RFC4180 if is_csv else None
-    if not isinstance(value, str):
-        problems.append(FieldProblem(["csv_dialect"], "must be a string", "TypeError"))
-    elif value not in set(CsvDialect):
-        problems.append(FieldProblem(["csv_dialect"], f"must be one of: {', '.join(CsvDialect)}"))
-    elif writer is not None and not is_csv:
+        return dict(raw)
+    try:
+        parse_csv_options({"dialect": value})
+    except InvalidInput as exc:
+        problems += [FieldProblem(["csv_dialect"], problem.message, problem.classification) for problem in exc.problems]
+        return dict(raw)
+    if writer is not None and writer.format != CsvWriter.format:
         problems.append(FieldProblem(["csv_dialect"], "only applies to csv exports"))
-    else:
-        return CsvDialect(value)
-    return None
+        return dict(raw)
+    return {**raw, "dialect": value}
+
+
+class _HasOptions(Protocol):
+    def parse_options(self, raw: Any) -> Options: ...
+
+
+def _parse_options(owner: _HasOptions | None, raw: Mapping[str, Any], part: str,
+                   problems: list[FieldProblem]) -> Options | None:
+    """`owner`'s options; problems under `options.<part>.<name>` (stored options only: the API sets
+    none directly)."""
+    if owner is None:
+        return None
+    try:
+        return owner.parse_options(raw)
+    except InvalidInput as exc:
+        problems += [FieldProblem(["options", part, *problem.field_names], problem.message, problem.classification)
+                     for problem in exc.problems]
+        return None
+
+
+def csv_dialect_of(format_: str, options: Mapping[str, Any] | None) -> str | None:
+    """The API's `csv_dialect` of an export (see _with_csv_dialect): None unless csv. A csv row without
+    stored options got the default dialect."""
+    if format_ != CsvWriter.format:
+        return None
+    return parse_csv_options(format_part(options)).dialect.value
 
 
 def _pick(lookup: Callable[[str], T], values: Mapping[str, object], name: str,

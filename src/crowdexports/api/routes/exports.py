@@ -51,10 +51,10 @@ def _dispatch(dispatch_export: Callable[[int], None], export_id: int) -> None:
 def create_export(project: OwnProjectForWrite, payload: JsonObject, caller: CallerDep, session: SessionDep,
                   runtime: RuntimeDep, dispatch_export: DispatchExportDep, response: Response) -> dict[str, Any]:
     """Ask for an export of the project's orders; a worker makes it and emails it to the caller."""
-    export_type, writer, columns, csv_dialect = validate_export_payload(payload, caller.user.lang)
-    chosen = {column.id: column.header for column in columns} if payload.get("columns") is not None else None
-    export = lifecycle.request(session, project=project, user=caller.user, type_=export_type.identifier,
-                               format_=writer.format, columns=chosen, csv_dialect=csv_dialect,
+    valid = validate_export_payload(payload, caller.user.lang)
+    chosen = {column.id: column.header for column in valid.columns} if payload.get("columns") is not None else None
+    export = lifecycle.request(session, project=project, user=caller.user, type_=valid.export_type.identifier,
+                               format_=valid.writer.format, columns=chosen, options=valid.options,
                                max_active=runtime.settings.max_active_exports_per_project)
     _dispatch(dispatch_export, export.id)
     response.headers["Location"] = f"/v1/exports/{export.id}"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from crowdexports.errors import FieldProblem, InvalidInput
+from crowdexports.exports.options import NO_OPTIONS, Options
 
 MAX_HEADER_LENGTH = 255
 
@@ -58,6 +59,7 @@ class ExportContext:
     currency: str
     timezone: ZoneInfo
     columns: Sequence[OutputColumn]
+    options: Options = NO_OPTIONS  # what the type's parse_options returned
 
 
 class ExportType(Protocol):
@@ -65,6 +67,10 @@ class ExportType(Protocol):
 
     identifier: str
     catalogue: Sequence[Column]
+
+    def parse_options(self, raw: Any) -> Options:
+        """This type's options (see exports.options; `{}`: all defaults); InvalidInput otherwise."""
+        ...
 
     def estimate_rows(self, session: Session, project_id: int) -> int:
         """A cheap estimate of the number of rows, for progress; need not be exact."""

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from crowdexports.exports import sqlite_reader
+from crowdexports.exports.options import NoOptions, parse_no_options
 from crowdexports.exports.types.base import Column, ColumnKind, ExportContext, OutputColumn
 from crowdexports.models import Address, Order, OrderItem, Reward, User, UTCDateTime
 from crowdexports.money import decimal_converter
@@ -241,6 +242,10 @@ class OrdersExport:
     identifier = "orders"
     catalogue: Sequence[Column] = tuple(field.column for field in _FIELDS)
     _fields = {field.column.id: field for field in _FIELDS}
+
+    def parse_options(self, raw: object) -> NoOptions:
+        """Orders have no options: the columns are its only choice."""
+        return parse_no_options(raw)
 
     def estimate_rows(self, session: Session, project_id: int) -> int:
         """Exact row count (items, plus one per itemless order): two index lookups per order."""

@@ -1,4 +1,5 @@
-"""csv, in one of two dialects (`writers.base.CsvDialect`), both UTF-8 with a byte-order mark and CRLF:
+"""csv, in one of two dialects (`CsvDialect`, the writer's one option, `CsvOptions`), both UTF-8 with a
+byte-order mark and CRLF:
 
 - `rfc4180` (the default): RFC 4180, comma separator, `"` quoting when needed, money as `1234.50`;
 - `excel_eu`: what Excel expects in locales with a decimal comma (French, German, ...): `;` separator,
@@ -14,12 +15,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from crowdexports.errors import FieldProblem, InvalidInput
+from crowdexports.exports.options import Options, check_mapping
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
-from crowdexports.exports.writers.base import CsvDialect, SheetInfo
+from crowdexports.exports.writers.base import SheetInfo
 from crowdexports.exports.writers.cells import (
     MAYBE_FORMULA,
     format_datetime,
@@ -27,6 +32,37 @@ from crowdexports.exports.writers.cells import (
     format_money_decimal_comma,
     safe_text,
 )
+
+
+class CsvDialect(StrEnum):
+    """The csv flavours an export may ask for (the API's `csv_dialect`). The one list: request validation,
+    the API docs and this writer (which maps each to its separator and money text) all read it from here."""
+
+    RFC4180 = "rfc4180"  # comma, decimal point: Excel in English locales, and every other program
+    EXCEL_EU = "excel_eu"  # semicolon, decimal comma: what Excel expects in French, German, ... locales
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """The csv writer's options (stored as `{"dialect": ...}`)."""
+
+    dialect: CsvDialect = CsvDialect.RFC4180
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dialect": self.dialect.value}
+
+
+def parse_csv_options(raw: object) -> CsvOptions:
+    values = check_mapping(raw, ("dialect",))
+    dialect = values.get("dialect")
+    if dialect is None:
+        return CsvOptions()
+    if not isinstance(dialect, str):
+        raise InvalidInput([FieldProblem(["dialect"], "must be a string", "TypeError")])
+    if dialect not in set(CsvDialect):
+        raise InvalidInput([FieldProblem(["dialect"], f"must be one of: {', '.join(CsvDialect)}")])
+    return CsvOptions(CsvDialect(dialect))
+
 
 BOM = "\ufeff"
 _TEXT_KINDS = (ColumnKind.TEXT, ColumnKind.IDENTIFIER)
@@ -44,9 +80,13 @@ class CsvWriter:
     extension = "csv"
     mime_type = "text/csv; charset=utf-8"
 
+    def parse_options(self, raw: object) -> CsvOptions:
+        return parse_csv_options(raw)
+
     def write(self, path: Path, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
-              info: SheetInfo) -> int:
-        delimiter, by_kind = _DIALECTS[info.csv_dialect]
+              info: SheetInfo, options: Options | None = None) -> int:
+        chosen = options if isinstance(options, CsvOptions) else CsvOptions()
+        delimiter, by_kind = _DIALECTS[chosen.dialect]
         typed = [(index, by_kind[column.kind]) for index, column in enumerate(columns) if column.kind in _TYPED_KINDS]
         texts = [index for index, column in enumerate(columns) if column.kind in _TEXT_KINDS]
         count = 0

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from crowdexports.exports.filenames import sheet_title
+from crowdexports.exports.options import NoOptions, Options, parse_no_options
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
 from crowdexports.exports.writers.base import SheetInfo
 from crowdexports.exports.writers.cells import clean_text, cut_utf16
@@ -76,8 +77,12 @@ class XlsxWriter:
         self.rows_per_sheet = rows_per_sheet
         self.max_sheet_bytes = max_sheet_bytes
 
+    def parse_options(self, raw: object) -> NoOptions:
+        """xlsx has no options."""
+        return parse_no_options(raw)
+
     def write(self, path: Path, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
-              info: SheetInfo) -> int:
+              info: SheetInfo, options: Options | None = None) -> int:
         rows = iter(rows)
         head = list(islice(rows, WIDTH_SAMPLE_ROWS))
         widths = [column_width(column.kind, column.header, (row[i] for row in head))
