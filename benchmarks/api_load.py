@@ -197,7 +197,7 @@ def _bulk_seed(database: Path, owner_id: int) -> None:
     left out take the models' defaults, so a column added later needs nothing here)."""
     from sqlalchemy import insert
 
-    from crowdexports.db import make_engine
+    from crowdexports.database.engine import make_engine
     from crowdexports.models import Export, Project, User
 
     rng = random.Random(6)

@@ -67,7 +67,7 @@ XLSX_TARGET = 1 / 3  # xlsx export time / XlsxWriter constant_memory time
 PEAK_RSS_TARGET = 150_000_000  # bytes (150 MB, MB = 10^6 bytes), in both formats...
 PEAK_RSS_TARGET_ORDERS = MILLION  # ...at this many orders
 LINEAR_TARGET = 2.2  # time at twice the orders / time at the orders
-PRELOADED = ("crowdexports.db", "crowdexports.models", "crowdexports.exports.types",
+PRELOADED = ("crowdexports.database.engine", "crowdexports.models", "crowdexports.exports.types",
              "crowdexports.exports.types.orders", "crowdexports.exports.writers", "crowdexports.exports.writers.base")
 
 
@@ -100,7 +100,7 @@ def _ensure_seeded(url: str, orders: int) -> None:
     """Reuse the database if its benchmark project has exactly `orders` orders, else seed it afresh."""
     from sqlalchemy import func, inspect, select
 
-    from crowdexports.db import make_engine, make_session_factory
+    from crowdexports.database.engine import make_engine, make_session_factory
     from crowdexports.models import Base, Order, Project, User
     from crowdexports.seed import seed_orders
 
@@ -139,7 +139,7 @@ def _ensure_seeded(url: str, orders: int) -> None:
 def _context(engine: Engine) -> tuple[ExportType, ExportContext, Project]:
     from sqlalchemy import select
 
-    from crowdexports.db import make_session_factory
+    from crowdexports.database.engine import make_session_factory
     from crowdexports.exports.types import get_type
     from crowdexports.exports.types.base import ExportContext, select_columns
     from crowdexports.models import Project
@@ -177,7 +177,7 @@ def _writer(run: str) -> RowWriter:
 
 def _export(engine: Engine, writer: RowWriter, out: Path) -> int:
     """The export's real path: the type registry's rows from a session, into `writer`; data rows written."""
-    from crowdexports.db import make_session_factory
+    from crowdexports.database.engine import make_session_factory
     from crowdexports.exports.writers.base import SheetInfo
 
     export_type, context, project = _context(engine)
@@ -207,7 +207,7 @@ def _dump_raw_rows(engine: Engine, out: Path) -> int:
 def _child(run: str, url: str, out: Path) -> None:
     """One measured run; prints its Measure as a JSON line. Peak RSS is this process's own; the clock
     starts after the imports and the writer's construction, the same for ours and the references."""
-    from crowdexports.db import make_engine
+    from crowdexports.database.engine import make_engine
 
     for module in PRELOADED:  # imported before the clock starts, whichever the run
         importlib.import_module(module)
@@ -472,7 +472,7 @@ def main() -> None:
     if args.child == "seed":
         _ensure_seeded(args.database_url, args.orders)
     elif args.child == "sql":
-        from crowdexports.db import make_engine
+        from crowdexports.database.engine import make_engine
 
         print(json.dumps(_sql(make_engine(args.database_url))))
     elif args.child:

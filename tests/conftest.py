@@ -25,8 +25,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from crowdexports.config import Settings
-from crowdexports.db import make_engine, make_session_factory
-from crowdexports.migrate import upgrade
+from crowdexports.database.engine import make_engine, make_session_factory
+from crowdexports.database.migrate import upgrade
 from crowdexports.models import Base
 
 if TYPE_CHECKING:  # imported by pytest as plugins (pytest_plugins below)

@@ -15,8 +15,8 @@ from sqlalchemy import MetaData, Table, insert, select
 from typer.testing import CliRunner
 
 from crowdexports.cli.main import app
-from crowdexports.db import SPARE_CONNECTIONS, make_engine, normalize_url
-from crowdexports.migrate import MIGRATIONS
+from crowdexports.database.engine import SPARE_CONNECTIONS, make_engine, normalize_url
+from crowdexports.database.migrate import MIGRATIONS
 from crowdexports.models import Base
 from tests.conftest import Stack
 

@@ -1,4 +1,4 @@
-"""HotStatement (crowdexports/hotsql.py) gives the values Core gives, for every hot statement, on both
+"""HotStatement (crowdexports/database/hotsql.py) gives the values Core gives, for every hot statement, on both
 stacks: the library stays the reference for what it replaces on the API's hottest reads."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from crowdexports import accounts, security
+from crowdexports.auth import accounts, credentials
 from crowdexports.config import Settings
+from crowdexports.database.hotsql import HotConnection, HotStatement
 from crowdexports.exports import queries
-from crowdexports.hotsql import HotConnection, HotStatement
 from crowdexports.models import Export, UserRecord, utcnow
 
 
@@ -33,7 +33,7 @@ def filled(session: Session, settings: Settings) -> dict[str, dict[str, object]]
         for n in range(25)])
     session.commit()
     return {
-        "api key": {"key_hash": security.hash_token(key)}, "token": {"access_hash": security.hash_token(token)},
+        "api key": {"key_hash": credentials.hash_token(key)}, "token": {"access_hash": credentials.hash_token(token)},
         "named user": {"username": "zoé"}, "project owner": {"project_id": project.id},
         "user": {"user_id": user.id}, "first page": {"project_id": project.id},
         "since page": {"project_id": project.id, "since": now - timedelta(seconds=7)},
@@ -42,7 +42,7 @@ def filled(session: Session, settings: Settings) -> dict[str, dict[str, object]]
 
 
 HOT: dict[str, HotStatement] = {
-    "api key": security._API_KEY_USER, "token": security._TOKEN_USER, "named user": security._NAMED_USER,
+    "api key": credentials._API_KEY_USER, "token": credentials._TOKEN_USER, "named user": credentials._NAMED_USER,
     "project owner": queries._PROJECT_OWNER, "user": queries._USER, "first page": queries._PAGES[False],
     "since page": queries._PAGES[True], "shown": queries._SHOWN,
 }

@@ -195,7 +195,7 @@ def test_uvicorn_calls_the_hooks_limited_protocol_overrides_with_the_state_it_re
     assert written.startswith(b"HTTP/1.1 204 "), changed("uvicorn", "the answer of HttpToolsProtocol")
 
 
-# --- SQLAlchemy: hotsql.py executes compiled Core statements itself --------------------------------------
+# --- SQLAlchemy: database/hotsql.py executes compiled Core statements itself --------------------------------------
 
 TABLE = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("name", String(10)))
 

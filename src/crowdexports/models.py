@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from crowdexports.db import metadata
+from crowdexports.database.engine import metadata
 from crowdexports.exports.statuses import EmailStatus, ExportStatus
 
 
@@ -76,7 +76,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(300), default="")
     lang: Mapped[str] = mapped_column(String(10), default="en")
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
-    # False refuses every credential of the user at once: the caller lookups join on it (security.py).
+    # False refuses every credential of the user at once: the caller lookups join on it (auth/credentials.py).
     # A server default only: the bulk inserts (seed, order import) name their columns and leave it out.
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)

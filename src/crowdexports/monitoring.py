@@ -7,6 +7,7 @@ any API process answers for the whole fleet of API and worker processes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -16,7 +17,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from crowdexports.exports.statuses import EmailStatus, ExportStatus
 from crowdexports.models import Export
-from crowdexports.runtime import Runtime
+
+if TYPE_CHECKING:  # runtime.py wires these modules together, so they may not import it
+    from crowdexports.runtime import Runtime
 
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600)
 HEALTH_PROBE_KEY = "healthz/probe"

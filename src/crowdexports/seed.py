@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from crowdexports import ids
-from crowdexports.bulk import BulkInsert
+from crowdexports.database.bulk import BulkInsert
 from crowdexports.models import Address, Base, Order, OrderItem, Project, Reward, User
 from crowdexports.money import exponent
 

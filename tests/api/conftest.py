@@ -21,8 +21,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from crowdexports import accounts, mail, security, storage
+from crowdexports import mail, storage
 from crowdexports.api.app import create_app
+from crowdexports.auth import accounts, credentials
 from crowdexports.config import Settings
 from crowdexports.exports import lifecycle
 from crowdexports.models import Export, OAuthClient, Project, User, utcnow
@@ -90,7 +91,7 @@ def make_account(session: Session, settings: Settings, username: str, client: OA
     user = accounts.create_user(session, username=username, email=f"{username}@example.com",
                                 is_staff=is_staff, lang=lang, first_name=username.title(), last_name="Tester")
     password = f"{username}-password-{uuid.uuid4().hex[:6]}"
-    user.password_hash = security.hash_password(password, CHEAP_HASHER)
+    user.password_hash = credentials.hash_password(password, CHEAP_HASHER)
     session.commit()
     tokens = accounts.issue_tokens(session, user, client, settings)
     return Account(user, password, accounts.create_api_key(session, user)[1], tokens["access_token"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from crowdexports import accounts, security
+from crowdexports.auth import accounts, credentials
 from crowdexports.errors import Conflict, InvalidInput, NotFound
 from tests.api.conftest import Account
 
@@ -28,9 +28,9 @@ def test_create_user_refuses_a_taken_username_and_bad_fields(session: Session, a
 def test_a_created_password_verifies_and_only_its_hash_is_kept(session: Session) -> None:
     user = accounts.create_user(session, username="dora", email="dora@example.com", password="s3cret pass")
     assert user.password_hash is not None and "s3cret" not in user.password_hash
-    assert security.verify_password("s3cret pass", user.password_hash)
-    assert not security.verify_password("s3cret pasS", user.password_hash)
-    assert not security.verify_password("s3cret pass", None)
+    assert credentials.verify_password("s3cret pass", user.password_hash)
+    assert not credentials.verify_password("s3cret pasS", user.password_hash)
+    assert not credentials.verify_password("s3cret pass", None)
 
 
 def test_create_project_checks_currency_timezone_and_lang(session: Session, alice: Account) -> None:

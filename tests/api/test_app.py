@@ -14,10 +14,10 @@ from sqlalchemy import inspect
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
-from crowdexports import accounts, security
 from crowdexports.api.app import create_app
+from crowdexports.auth import accounts, credentials
 from crowdexports.config import Settings
-from crowdexports.db import make_engine, make_session_factory
+from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.models import OAuthClient
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, ignore_dispatch
@@ -132,7 +132,7 @@ def test_no_secret_is_stored_in_clear(client: TestClient, session: Session, sett
     for secret in secrets:
         assert secret.encode() not in raw
     for secret in secrets[1:]:
-        assert security.hash_token(secret).encode() in raw  # proves these bytes are the live data
+        assert credentials.hash_token(secret).encode() in raw  # proves these bytes are the live data
     assert b"$argon2id$" in raw
 
 

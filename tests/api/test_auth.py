@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from crowdexports import security
+from crowdexports.auth import credentials
 from crowdexports.models import OAuthToken, Project, utcnow
 from tests.api.conftest import CHEAP_HASHER, Account, request_export
 
@@ -108,7 +108,7 @@ def test_writes_with_read_only_credentials_are_403(client: TestClient, alice: Ac
 def test_a_changed_password_stops_working_at_once(client: TestClient, session: Session, alice: Account,
                                                   export_url: str) -> None:
     assert client.get(export_url, headers=alice.basic).status_code == 200  # now remembered as verified
-    alice.user.password_hash = security.hash_password("a new password", CHEAP_HASHER)
+    alice.user.password_hash = credentials.hash_password("a new password", CHEAP_HASHER)
     session.commit()
     assert client.get(export_url, headers=alice.basic).status_code == 401
     assert client.get(export_url, headers=basic("alice", "a new password")).status_code == 200

@@ -17,13 +17,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from crowdexports import security
 from crowdexports.api.app import create_app
-from crowdexports.bootstrap import connections_needed
+from crowdexports.auth import credentials
 from crowdexports.config import Settings
-from crowdexports.db import SPARE_CONNECTIONS, make_engine, make_session_factory
+from crowdexports.database.engine import SPARE_CONNECTIONS, make_engine, make_session_factory
 from crowdexports.models import OAuthClient, Project
-from crowdexports.runtime import Runtime
+from crowdexports.runtime import Runtime, connections_needed
 from tests.api.conftest import Account, ignore_dispatch, request_export
 from tests.conftest import STACK
 
@@ -39,15 +38,15 @@ def export_url(session: Session, project_a: Project, alice: Account) -> str:
 
 @pytest.fixture
 def verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The passwords argon2 checked, in order (security.verify_password, spied on)."""
+    """The passwords argon2 checked, in order (credentials.verify_password, spied on)."""
     checked: list[str] = []
-    real_verify = security.verify_password
+    real_verify = credentials.verify_password
 
     def counted(password: str, password_hash: str | None) -> bool:
         checked.append(password)
         return real_verify(password, password_hash)
 
-    monkeypatch.setattr(security, "verify_password", counted)
+    monkeypatch.setattr(credentials, "verify_password", counted)
     return checked
 
 
@@ -67,12 +66,12 @@ def test_the_memory_of_verified_passwords_holds_no_password(client: TestClient, 
                                                            export_url: str) -> None:
     assert client.get(export_url, headers=alice.basic).status_code == 200
     # TestClient types its app as any ASGI app; this one is ours, a FastAPI app with this state.
-    remembered: security.VerifiedPasswords = client.app.state.basic_passwords.verified  # type: ignore[attr-defined]
+    remembered: credentials.VerifiedPasswords = client.app.state.basic_passwords.verified  # type: ignore[attr-defined]
     keys = list(remembered._entries)
     assert len(keys) == 1 and len(keys[0]) == 32  # an HMAC-SHA256 digest
     assert alice.password.encode() not in keys[0] and b"alice" not in keys[0]
     # Keyed: the same pair under another server secret gives another key.
-    other = security.VerifiedPasswords("another-secret-key-0123456789")
+    other = credentials.VerifiedPasswords("another-secret-key-0123456789")
     assert other.key("alice", alice.password, "h") != remembered.key("alice", alice.password, "h")
 
 
@@ -98,14 +97,14 @@ def held_during_checks(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> lis
     pool: Any = runtime.engine.pool
     held: list[int] = []
     held_before = pool.checkedout()
-    real_verify = security.verify_password
+    real_verify = credentials.verify_password
 
     def slow_verify(password: str, password_hash: str | None) -> bool:
         time.sleep(0.3)
         held.append(pool.checkedout() - held_before)
         return real_verify(password, password_hash)
 
-    monkeypatch.setattr(security, "verify_password", slow_verify)
+    monkeypatch.setattr(credentials, "verify_password", slow_verify)
     return held
 
 
@@ -157,7 +156,7 @@ def test_password_checks_at_once_are_bounded_and_the_overflow_is_refused_at_once
             running -= 1
         return False
 
-    monkeypatch.setattr(security, "verify_password", argon2)
+    monkeypatch.setattr(credentials, "verify_password", argon2)
     bounded = settings.model_copy(update={"password_checks": 2, "password_checks_waiting": 3,
                                           "rate_limit_password_address": None})
     app = create_app(dataclasses.replace(runtime, settings=bounded), ignore_dispatch)
@@ -185,7 +184,7 @@ def test_password_checks_at_once_are_bounded_and_the_overflow_is_refused_at_once
 def test_remembered_passwords_expire(alice: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
     monkeypatch.setattr(time, "monotonic", lambda: now[0])
-    remembered = security.VerifiedPasswords("a-server-secret-0123456789", ttl_seconds=60)
+    remembered = credentials.VerifiedPasswords("a-server-secret-0123456789", ttl_seconds=60)
     password_hash = alice.user.password_hash
     assert password_hash is not None
     remembered.remember("alice", alice.password, password_hash)

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from crowdexports import accounts
 from crowdexports.api.schemas import ExportOut
+from crowdexports.auth import accounts
 from crowdexports.exports.runner import Outcome, RunningExports, run_export
 from crowdexports.models import Export, Order, OrderItem, Project
 from crowdexports.runtime import Runtime

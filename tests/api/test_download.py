@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from crowdexports import signing
+from crowdexports.auth import signing
 from crowdexports.config import Settings
 from crowdexports.models import Export, Project, utcnow
 from crowdexports.runtime import Runtime

@@ -17,7 +17,7 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crowdexports import accounts
+from crowdexports.auth import accounts
 from crowdexports.models import OrderItem
 from tests.api.conftest import Account
 from tests.api.order_lines import Number, answer, item, ndjson, order, post_import

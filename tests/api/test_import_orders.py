@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crowdexports import accounts
 from crowdexports.api.app import create_app
+from crowdexports.auth import accounts
 from crowdexports.models import Address, Order, OrderItem, Project, Reward, User
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, ignore_dispatch

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from crowdexports import accounts
+from crowdexports.auth import accounts
 from crowdexports.models import OAuthClient, OAuthToken, utcnow
 from tests.api.conftest import Account
 

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from crowdexports import security
 from crowdexports.api.app import create_app
+from crowdexports.auth import credentials
 from crowdexports.models import OAuthClient, Project
 from crowdexports.ratelimit import Limit, RedisStore, SqliteStore
 from crowdexports.runtime import Runtime
@@ -190,7 +190,7 @@ def test_failed_password_checks_are_limited_per_address_before_any_hash(
         hashed.append(password)
         return False
 
-    monkeypatch.setattr(security, "verify_password", verify_password)
+    monkeypatch.setattr(credentials, "verify_password", verify_password)
     with limited_client(runtime, rate_limit_password_address=Limit(4, 60)) as client:
         def random_user() -> str:
             return secrets.token_hex(8)

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from crowdexports import accounts, security
+from crowdexports.auth import accounts, credentials
 from crowdexports.config import Settings
 from crowdexports.models import ApiKey, OAuthClient, OAuthToken, Project, User
 from tests.api.conftest import Account
@@ -108,7 +108,7 @@ def test_a_token_minted_for_a_user_acts_as_them(client: TestClient, staff: Accou
     created = client.post(f"/v1/projects/{project_a.id}/exports", headers=bearer,
                           json={"format": "csv", "type": "orders"})
     assert created.status_code == 201 and created.json()["user"]["id"] == alice.user.id
-    row = session.query(OAuthToken).filter_by(access_hash=security.hash_token(tokens["access_token"])).one()
+    row = session.query(OAuthToken).filter_by(access_hash=credentials.hash_token(tokens["access_token"])).one()
     assert row.user_id == alice.user.id and row.client_id is None
     # Issued to no client, the pair refreshes with any OAuth client (the platform's own, say).
     _, client_id, secret = oauth_client
@@ -123,7 +123,7 @@ def test_an_api_key_minted_for_a_user_reads_as_them_once_shown(client: TestClien
     assert response.status_code == 201, response.text
     assert response.headers["cache-control"] == "no-store"
     key = response.json()["key"]
-    stored = session.query(ApiKey).filter_by(key_hash=security.hash_token(key)).one()
+    stored = session.query(ApiKey).filter_by(key_hash=credentials.hash_token(key)).one()
     assert response.json() == {"id": stored.id, "user_id": alice.user.id, "key": key, "expires_at": None,
                                "revoked_at": None, "created_at": response.json()["created_at"]}
     assert stored.user_id == alice.user.id and key not in stored.key_hash

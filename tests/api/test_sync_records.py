@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from crowdexports import accounts, security
+from crowdexports.auth import accounts, credentials
 from crowdexports.models import OAuthClient, Project, Reward, User
 from tests.api.conftest import Account
 from tests.api.syncing import problems, project_body, put, put_raw, reward_body, snapshot, user_body
@@ -70,7 +70,7 @@ def test_a_user_is_created_then_the_same_body_changes_nothing(client: TestClient
     assert snapshot(session_factory) == stored  # same count, same values, same password hash
     password_hash = row(session_factory, User, USER_ID).password_hash
     assert "correct horse" not in created.text + again.text and password_hash not in created.text
-    assert security.verify_password("correct horse battery", password_hash)
+    assert credentials.verify_password("correct horse battery", password_hash)
 
 
 def test_a_put_is_the_whole_user(client: TestClient, staff: Account, owner: int,
@@ -105,7 +105,7 @@ def test_password_is_kept_when_absent_and_rehashed_only_when_new(
     assert row(session_factory, User, USER_ID).password_hash == first
     assert put(client, staff, "users", USER_ID, user_body(password="second pass")).status_code == 200
     second = row(session_factory, User, USER_ID).password_hash
-    assert second != first and security.verify_password("second pass", second)
+    assert second != first and credentials.verify_password("second pass", second)
     _, client_id, secret = oauth_client
     grant = {"grant_type": "password", "username": "zoe"}
     assert client.post("/oauth2/token/", auth=(client_id, secret),

@@ -9,11 +9,11 @@ import openpyxl
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from crowdexports.auth.credentials import hash_token
 from crowdexports.cli.main import app
 from crowdexports.config import Settings
-from crowdexports.db import make_engine, make_session_factory
+from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.models import ApiKey, OAuthClient, Order, Project, User
-from crowdexports.security import hash_token
 from tests.cli.conftest import run_json
 
 

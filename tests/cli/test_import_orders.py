@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from crowdexports import accounts
+from crowdexports.auth import accounts
 from crowdexports.cli.main import app
 from crowdexports.config import Settings
 from crowdexports.models import Order, OrderItem, Project, User

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from crowdexports.cli.main import app
 from crowdexports.config import Settings
-from crowdexports.db import make_engine, make_session_factory
+from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.models import Project, Reward, User
 from crowdexports.sync import jsonlines, records
 from tests.api.syncing import snapshot

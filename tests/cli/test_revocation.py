@@ -1,5 +1,5 @@
 """The revocation commands: users (de)activate and revoke-tokens, apikeys create/list/revoke, clients revoke.
-Each is checked where it matters, in the caller lookups the API runs (security.py)."""
+Each is checked where it matters, in the caller lookups the API runs (credentials.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from crowdexports import accounts, security
+from crowdexports.auth import accounts, credentials
 from crowdexports.cli.main import app
 from crowdexports.config import Settings
-from crowdexports.db import make_engine, make_session_factory
-from crowdexports.hotsql import HotConnection
+from crowdexports.database.engine import make_engine, make_session_factory
+from crowdexports.database.hotsql import HotConnection
 from tests.cli.conftest import run_json
 
 
@@ -44,12 +44,12 @@ def test_users_deactivate_and_activate(cli: CliRunner, sessions: Session, settin
     token = str(accounts.issue_tokens(sessions, user, None, settings)["access_token"])
     assert run_json(cli, "users", "deactivate", "--username", "ann") == {"id": user.id, "username": "ann",
                                                                       "is_active": False}
-    assert _lookup(sessions, security.user_for_api_key, key) is None
-    assert _lookup(sessions, security.user_for_access_token, token) is None
-    assert _lookup(sessions, security.user_and_password_hash, "ann") == (None, None)
+    assert _lookup(sessions, credentials.user_for_api_key, key) is None
+    assert _lookup(sessions, credentials.user_for_access_token, token) is None
+    assert _lookup(sessions, credentials.user_and_password_hash, "ann") == (None, None)
     assert run_json(cli, "users", "activate", "--username", "ann")["is_active"] is True
-    assert _lookup(sessions, security.user_for_api_key, key) is not None
-    assert _lookup(sessions, security.user_for_access_token, token) is not None
+    assert _lookup(sessions, credentials.user_for_api_key, key) is not None
+    assert _lookup(sessions, credentials.user_for_access_token, token) is not None
 
 
 def test_users_revoke_tokens(cli: CliRunner, sessions: Session, settings: Settings) -> None:
@@ -57,7 +57,7 @@ def test_users_revoke_tokens(cli: CliRunner, sessions: Session, settings: Settin
     user = accounts.find_user(sessions, "ann")
     tokens = [str(accounts.issue_tokens(sessions, user, None, settings)["access_token"]) for _ in range(2)]
     assert run_json(cli, "users", "revoke-tokens", "--username", "ann") == {"username": "ann", "revoked": 2}
-    assert all(_lookup(sessions, security.user_for_access_token, token) is None for token in tokens)
+    assert all(_lookup(sessions, credentials.user_for_access_token, token) is None for token in tokens)
     assert run_json(cli, "users", "revoke-tokens", "--username", "ann")["revoked"] == 0
 
 
@@ -72,8 +72,8 @@ def test_apikeys_create_with_expiry_list_and_revoke(cli: CliRunner, sessions: Se
 
     revoked = run_json(cli, "apikeys", "revoke", "--id", str(lasting["id"]))
     assert revoked["id"] == lasting["id"] and revoked["revoked_at"] is not None
-    assert _lookup(sessions, security.user_for_api_key, str(lasting["api_key"])) is None
-    assert _lookup(sessions, security.user_for_api_key, str(expiring["api_key"])) is not None
+    assert _lookup(sessions, credentials.user_for_api_key, str(lasting["api_key"])) is None
+    assert _lookup(sessions, credentials.user_for_api_key, str(expiring["api_key"])) is not None
     missing = cli.invoke(app, ["apikeys", "revoke", "--id", "999"])
     assert missing.exit_code == 1 and "no API key 999" in missing.output
     bad = cli.invoke(app, ["apikeys", "create", "--username", "ann", "--expires-in-days", "0"])
@@ -87,8 +87,8 @@ def test_clients_revoke(cli: CliRunner, sessions: Session, settings: Settings) -
     token = str(accounts.issue_tokens(sessions, accounts.find_user(sessions, "ann"), client, settings)["access_token"])
     revoked = run_json(cli, "clients", "revoke", "--client-id", str(made["client_id"]))
     assert revoked["tokens_revoked"] == 1 and revoked["revoked_at"] is not None
-    assert _lookup(sessions, security.user_for_access_token, token) is None
-    assert security.client_for_secret(sessions, str(made["client_id"]), str(made["client_secret"])) is None
+    assert _lookup(sessions, credentials.user_for_access_token, token) is None
+    assert credentials.client_for_secret(sessions, str(made["client_id"]), str(made["client_secret"])) is None
 
 
 def test_import_users_with_a_new_password_revokes_tokens_and_keys(cli: CliRunner, sessions: Session,
@@ -100,8 +100,8 @@ def test_import_users_with_a_new_password_revokes_tokens_and_keys(cli: CliRunner
     key = str(run_json(cli, "apikeys", "create", "--username", "olga")["api_key"])
     token = str(accounts.issue_tokens(sessions, accounts.find_user(sessions, "olga"), None, settings)["access_token"])
     run_json(cli, "import", "users", str(users))  # the same password: no change
-    assert _lookup(sessions, security.user_for_access_token, token) is not None
+    assert _lookup(sessions, credentials.user_for_access_token, token) is not None
     users.write_text(json.dumps({**line, "password": "second password"}) + "\n", encoding="utf-8")
     run_json(cli, "import", "users", str(users))
-    assert _lookup(sessions, security.user_for_access_token, token) is None
-    assert _lookup(sessions, security.user_for_api_key, key) is None
+    assert _lookup(sessions, credentials.user_for_access_token, token) is None
+    assert _lookup(sessions, credentials.user_for_api_key, key) is None

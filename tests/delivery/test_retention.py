@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from crowdexports import accounts, mail, signing
+from crowdexports import mail
 from crowdexports.api.app import create_app
+from crowdexports.auth import accounts, signing
 from crowdexports.config import Settings
 from crowdexports.exports.retention import purge_expired
 from crowdexports.models import Export, ExportEvent, Project, utcnow

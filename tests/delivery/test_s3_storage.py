@@ -16,8 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from crowdexports import accounts, mail, signing
+from crowdexports import mail
 from crowdexports.api.app import create_app
+from crowdexports.auth import accounts, signing
 from crowdexports.config import Settings
 from crowdexports.errors import NotFound, Unavailable
 from crowdexports.exports import lifecycle

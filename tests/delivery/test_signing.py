@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from crowdexports.signing import download_path, verify_download
+from crowdexports.auth.signing import download_path, verify_download
 
 SECRET = "test-secret-key-0123456789abcdef"
 NOW = datetime(2025, 6, 13, 14, 5, 30, tzinfo=UTC)

@@ -18,12 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from crowdexports import accounts
 from crowdexports.api.app import create_app
-from crowdexports.bootstrap import Service, build_service
+from crowdexports.auth import accounts
 from crowdexports.config import Settings
-from crowdexports.migrate import upgrade
+from crowdexports.database.migrate import upgrade
 from crowdexports.models import Order, OrderItem, Project, User
+from crowdexports.runtime import Service, build_service
 from crowdexports.worker.consumer import Worker
 from tests.conftest import stack_env
 

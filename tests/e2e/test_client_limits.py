@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from crowdexports import accounts, signing
-from crowdexports.bootstrap import Service
+from crowdexports.auth import accounts, signing
 from crowdexports.config import Settings
+from crowdexports.runtime import Service
 from tests.e2e.conftest import free_port, settings_env, start_cli, wait_for
 
 pytestmark = pytest.mark.slow

@@ -15,10 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crowdexports.api.app import create_app
-from crowdexports.bootstrap import Service, build_service
 from crowdexports.config import Settings
 from crowdexports.exports import lifecycle
 from crowdexports.models import Export
+from crowdexports.runtime import Service, build_service
 from crowdexports.seed import seed_orders
 from crowdexports.worker.consumer import Worker
 from tests.delivery.smtp_server import free_port as closed_port

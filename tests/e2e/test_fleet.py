@@ -16,9 +16,9 @@ import httpx
 import openpyxl
 import pytest
 
-from crowdexports.bootstrap import Service
 from crowdexports.config import Settings
 from crowdexports.models import Export
+from crowdexports.runtime import Service
 from crowdexports.seed import seed_orders
 from tests.delivery.smtp_server import smtp_server
 from tests.e2e.conftest import Owner, free_port, settings_env, start_cli, wait_for

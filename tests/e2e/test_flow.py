@@ -14,12 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from crowdexports import accounts
-from crowdexports.bootstrap import Service
+from crowdexports.auth import accounts
 from crowdexports.exports import lifecycle
 from crowdexports.exports.emailing import EmailOutcome, deliver_email
 from crowdexports.exports.runner import Outcome, run_export
 from crowdexports.models import Export, ExportEvent, Project
+from crowdexports.runtime import Service
 from crowdexports.seed import seed_orders
 from tests.e2e.conftest import Owner, expected_row_count, wait_for
 from tests.servers.s3 import fetch

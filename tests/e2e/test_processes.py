@@ -12,10 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from crowdexports.bootstrap import Service
 from crowdexports.config import Settings
 from crowdexports.exports import lifecycle
 from crowdexports.models import Export, ExportEvent
+from crowdexports.runtime import Service
 from crowdexports.seed import seed_orders
 from tests.e2e.conftest import Owner, demo_export, free_port, run_cli, settings_env, start_cli, wait_for
 

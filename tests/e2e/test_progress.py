@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from crowdexports.bootstrap import Service
 from crowdexports.exports import pipeline
+from crowdexports.runtime import Service
 from crowdexports.seed import seed_orders
 from tests.e2e.conftest import Owner, expected_row_count, wait_for
 

@@ -7,10 +7,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crowdexports.api.app import create_app
-from crowdexports.bootstrap import Service
 from crowdexports.config import Settings
 from crowdexports.exports import lifecycle
 from crowdexports.models import Export
+from crowdexports.runtime import Service
 from crowdexports.seed import seed_orders
 from crowdexports.worker.consumer import Worker
 from tests.conftest import STACK

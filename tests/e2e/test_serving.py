@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crowdexports.bootstrap import Service
 from crowdexports.config import Settings
+from crowdexports.runtime import Service
 from crowdexports.seed import seed_orders
 from tests.e2e.conftest import Owner, free_port, settings_env, start_cli, wait_for
 

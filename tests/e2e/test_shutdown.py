@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from crowdexports.bootstrap import Service
 from crowdexports.exports import lifecycle
 from crowdexports.exports.runner import Outcome
 from crowdexports.models import Export
+from crowdexports.runtime import Service
 from tests.e2e.conftest import Owner
 
 pytestmark = pytest.mark.slow  # a wired service with a real consumer

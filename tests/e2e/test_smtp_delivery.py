@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from crowdexports.bootstrap import Service, build_service
 from crowdexports.config import Settings
+from crowdexports.database.migrate import upgrade
 from crowdexports.exports import lifecycle
 from crowdexports.exports.emailing import EmailOutcome, deliver_email
 from crowdexports.exports.runner import Outcome, run_export
-from crowdexports.migrate import upgrade
 from crowdexports.models import Export
+from crowdexports.runtime import Service, build_service
 from crowdexports.seed import seed_orders
 from crowdexports.worker.consumer import Worker
 from tests.delivery.smtp_server import DROP_AFTER_BODY, SmtpTestServer, smtp_server

@@ -13,8 +13,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from crowdexports import accounts
-from crowdexports.bootstrap import Service
+from crowdexports.auth import accounts
+from crowdexports.runtime import Service
 from tests.e2e.conftest import wait_for
 from tests.servers.s3 import fetch
 

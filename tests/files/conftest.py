@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.orm import Session
 
-from crowdexports.db import make_engine, make_session_factory
+from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.models import Base, Project
 from crowdexports.seed import seed_orders
 from tests.conftest import Stack

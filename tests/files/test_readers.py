@@ -29,7 +29,7 @@ import pytest
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
-from crowdexports.db import make_engine, make_session_factory
+from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
 from crowdexports.exports.writers import get_writer
 from crowdexports.exports.writers.base import SheetInfo

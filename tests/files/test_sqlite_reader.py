@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from crowdexports.db import make_engine, make_session_factory
+from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.errors import ExportStopped
 from crowdexports.exports import lifecycle, pipeline, sqlite_reader
 from crowdexports.exports.sqlite_reader import RowReaderError, read_rows

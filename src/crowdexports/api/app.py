@@ -12,10 +12,10 @@ from fastapi.routing import APIRoute
 
 from crowdexports.api import docs, errors, openapi
 from crowdexports.api.limits import Admission, BodyBeforeTurn, BodyDeadline, BodySizeLimit
-from crowdexports.api.passwords import BasicPasswords, PasswordChecks
 from crowdexports.api.paths import EitherTrailingSlash
 from crowdexports.api.routes import credentials, downloads, exports, health, imports, oauth, sync
-from crowdexports.api.throttle import Throttle
+from crowdexports.auth.passwords import BasicPasswords, PasswordChecks
+from crowdexports.auth.throttle import Throttle
 from crowdexports.runtime import Runtime
 
 

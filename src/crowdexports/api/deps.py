@@ -29,13 +29,13 @@ from sqlalchemy.pool import PoolProxiedConnection
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from crowdexports import security
 from crowdexports.api.openapi import CALLER, answers
-from crowdexports.api.passwords import BasicPasswords
-from crowdexports.api.throttle import Throttle, address_of
+from crowdexports.auth import credentials
+from crowdexports.auth.passwords import BasicPasswords
+from crowdexports.auth.throttle import Throttle, address_of
+from crowdexports.database.hotsql import HotConnection
 from crowdexports.errors import AuthenticationFailed, Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from crowdexports.exports import queries
-from crowdexports.hotsql import HotConnection
 from crowdexports.models import ApiKey, Export, Project, User, UserRecord
 from crowdexports.runtime import Runtime
 from crowdexports.sync.records import decode_json
@@ -118,7 +118,7 @@ class PooledReads(HotConnection):
 @asynccontextmanager
 async def hot_reads(runtime: Runtime) -> AsyncIterator[PooledReads]:
     """Pooled reads for what every request reads (who is calling) and the hot routes (show, list), run
-    as HotStatements (crowdexports/hotsql.py says why); the connection is back in the pool at the end.
+    as HotStatements (crowdexports/database/hotsql.py says why); the connection is back in the pool at the end.
     The driver's errors are raised as SQLAlchemy's, as Core would: api/errors.py maps them (503)."""
     driver_error = runtime.engine.dialect.loaded_dbapi.Error
     reads = PooledReads(runtime.engine)
@@ -138,13 +138,13 @@ class Caller:
 
 def _api_key(connection: HotConnection, username: str, key: str) -> UserRecord | None:
     """`APIKey <key>`, or the older `ApiKey <username>:<key>` where the key must be that user's."""
-    user = security.user_for_api_key(connection, key)
+    user = credentials.user_for_api_key(connection, key)
     return user if user is not None and (not username or user.username == username) else None
 
 
-def _basic_pair(credentials: str) -> tuple[str, str] | None:
+def _basic_pair(presented: str) -> tuple[str, str] | None:
     try:
-        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        decoded = base64.b64decode(presented, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         return None
     username, colon, password = decoded.partition(":")
@@ -153,7 +153,7 @@ def _basic_pair(credentials: str) -> tuple[str, str] | None:
 
 async def _basic(request: Request, runtime: Runtime, reads: PooledReads, username: str,
                  password: str) -> UserRecord | None:
-    user, password_hash = await in_database(runtime, security.user_and_password_hash, reads, username)
+    user, password_hash = await in_database(runtime, credentials.user_and_password_hash, reads, username)
     passwords: BasicPasswords = request.app.state.basic_passwords
     if passwords.verified.remembers(username, password, password_hash):
         return user
@@ -163,23 +163,23 @@ async def _basic(request: Request, runtime: Runtime, reads: PooledReads, usernam
 
 async def authenticate(request: Request, runtime: Runtime, connection: PooledReads) -> Caller:
     """Who is calling, from the Authorization header (scheme names are case-insensitive). Each call
-    counts against its credential's rate limit first (api/throttle.py), found or not: the credential
+    counts against its credential's rate limit first (auth/throttle.py), found or not: the credential
     itself, so `APIKey K`, `ApiKey :K` and `ApiKey user:K` share one budget."""
-    scheme, _, credentials = request.headers.get("authorization", "").strip().partition(" ")
-    scheme, credentials = scheme.lower(), credentials.strip()
+    scheme, _, presented = request.headers.get("authorization", "").strip().partition(" ")
+    scheme, presented = scheme.lower(), presented.strip()
     throttle: Throttle = request.app.state.throttle
     if scheme == "bearer":
-        await throttle.api_request(f"bearer:{credentials}")
-        user = await in_database(runtime, security.user_for_access_token, connection, credentials)
+        await throttle.api_request(f"bearer:{presented}")
+        user = await in_database(runtime, credentials.user_for_access_token, connection, presented)
         if user is None:
             raise AuthenticationFailed("The access token is invalid or has expired.", INVALID_TOKEN)
         return Caller(user, can_write=True)
     if scheme == "apikey":
-        username, _, key = credentials.rpartition(":")
+        username, _, key = presented.rpartition(":")
         await throttle.api_request(f"apikey:{key}")
         user = await in_database(runtime, _api_key, connection, username, key)
     elif scheme == "basic":
-        pair = _basic_pair(credentials)
+        pair = _basic_pair(presented)
         if pair is not None:
             await throttle.api_request(f"basic:{pair[0]}")
         user = await _basic(request, runtime, connection, *pair) if pair is not None else None

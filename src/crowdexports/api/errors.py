@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
-from crowdexports.accounts import OAuthError
+from crowdexports.auth.accounts import OAuthError
 from crowdexports.errors import (
     AuthenticationFailed,
     Conflict,

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from crowdexports import logs
 from crowdexports.api.app import create_app
 from crowdexports.api.protocol import ConnectionsPerAddress, LimitedProtocol
-from crowdexports.bootstrap import Service, build_service, connections_needed
 from crowdexports.config import ENV_PREFIX, Settings
+from crowdexports.runtime import Service, build_service, connections_needed
 
 
 def api_processes(settings: Settings, requested: int | None) -> int:

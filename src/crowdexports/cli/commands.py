@@ -12,12 +12,12 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session
 
-from crowdexports import accounts
-from crowdexports import migrate as migrations
+from crowdexports.auth import accounts
 from crowdexports.cli.imports import imports
 from crowdexports.cli.output import command_group, domain_errors, emit, progress_bar
 from crowdexports.config import DEFAULT_PUBLIC_URL, Settings
-from crowdexports.db import make_engine, make_session_factory
+from crowdexports.database import migrate as migrations
+from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.errors import NotFound, invalid
 from crowdexports.exports import pipeline
 from crowdexports.exports.queries import rfc3339

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from crowdexports.cli.output import command_group, console, domain_errors, emit, progress_bar
 from crowdexports.config import Settings
-from crowdexports.db import make_engine, make_session_factory
+from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.errors import NotFound
 from crowdexports.models import Project
 from crowdexports.sync import jsonlines, orders, records

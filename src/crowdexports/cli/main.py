@@ -7,11 +7,11 @@ import errno
 import typer
 
 from crowdexports import filemodes, logs
-from crowdexports import migrate as migrations
-from crowdexports.bootstrap import build_service, connections_needed
 from crowdexports.cli import commands
 from crowdexports.cli.output import check_settings, console
 from crowdexports.config import Settings
+from crowdexports.database import migrate as migrations
+from crowdexports.runtime import build_service, connections_needed
 from crowdexports.worker.consumer import Worker
 
 app = typer.Typer(help="Exports of a crowdfunding project's orders, made by workers and emailed.",

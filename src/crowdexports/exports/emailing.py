@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from email.message import EmailMessage
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crowdexports.errors import PermanentMailError, TransientMailError
@@ -19,7 +20,9 @@ from crowdexports.exports.writers import get_writer
 from crowdexports.logs import export_context
 from crowdexports.mail.compose import attachment_fits, compose_failed, compose_succeeded
 from crowdexports.models import Export, Project, User
-from crowdexports.runtime import Runtime
+
+if TYPE_CHECKING:  # runtime.py wires these modules together, so they may not import it
+    from crowdexports.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

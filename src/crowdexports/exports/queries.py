@@ -15,14 +15,14 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from crowdexports import signing
+from crowdexports.auth import signing
 from crowdexports.config import Settings
+from crowdexports.database.hotsql import HotConnection, HotStatement
 from crowdexports.errors import Forbidden, NotFound, invalid
 from crowdexports.exports.requests import csv_dialect_of
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.types import get_type
 from crowdexports.exports.types.base import select_columns
-from crowdexports.hotsql import HotConnection, HotStatement
 from crowdexports.models import USER_RECORD_COLUMNS, Export, Project, User, UserRecord, utcnow
 
 MAX_ID = 2**63 - 1  # the largest id a BIGINT holds: larger ones cannot exist
@@ -103,7 +103,7 @@ _PROJECT_OWNER = HotStatement(select(_PROJECTS.c.owner_id).where(_PROJECTS.c.id 
 
 
 def readable_project_id(connection: HotConnection, project_id: int, caller_user: UserRecord) -> int:
-    """`owned_project` for the list, on the hot path (crowdexports/hotsql.py): the project's id."""
+    """`owned_project` for the list, on the hot path (crowdexports/database/hotsql.py): the project's id."""
     row = connection.first(_PROJECT_OWNER, project_id=project_id) if 0 < project_id <= MAX_ID else None
     _check_project_owned(project_id, None if row is None else row.owner_id, caller_user, staff_allowed=True)
     return project_id
@@ -275,7 +275,7 @@ def _recipient(row: Any) -> UserRecord:
 def shown_resource(connection: HotConnection, export_id: int, caller: UserRecord,
                    settings: Settings) -> dict[str, Any]:
     """`GET /v1/exports/{id}`: the export, its owner and its recipient in one statement on the hot path
-    (crowdexports/hotsql.py), checked by the same rule as `visible_export`."""
+    (crowdexports/database/hotsql.py), checked by the same rule as `visible_export`."""
     row = connection.first(_SHOWN, export_id=export_id) if 0 < export_id <= MAX_ID else None
     _check_export_visible(export_id, None if row is None else row.owner_id, caller)
     return export_resource(row, _recipient(row), caller, settings)

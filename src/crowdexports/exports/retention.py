@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from crowdexports.exports import lifecycle
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.models import Export, utcnow
-from crowdexports.runtime import Runtime
+
+if TYPE_CHECKING:  # runtime.py wires these modules together, so they may not import it
+    from crowdexports.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
@@ -18,7 +19,9 @@ from crowdexports.errors import CrowdexportsError, ExportStopped
 from crowdexports.exports import lifecycle, pipeline
 from crowdexports.logs import export_context
 from crowdexports.models import Export, Project, User, utcnow
-from crowdexports.runtime import Runtime
+
+if TYPE_CHECKING:  # runtime.py wires these modules together, so they may not import it
+    from crowdexports.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

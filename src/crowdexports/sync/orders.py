@@ -31,8 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crowdexports import ids
-from crowdexports.accounts import EMAIL, LANG
-from crowdexports.bulk import BulkInsert
+from crowdexports.auth.accounts import EMAIL, LANG
+from crowdexports.database.bulk import BulkInsert
 from crowdexports.errors import Conflict, FieldProblem, InvalidInput
 from crowdexports.models import Address, Base, Order, OrderItem, Project, Reward, User, UTCDateTime, utcnow
 from crowdexports.money import to_minor

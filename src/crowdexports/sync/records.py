@@ -28,8 +28,9 @@ from sqlalchemy import select
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
-from crowdexports import ids, security
-from crowdexports.accounts import (
+from crowdexports import ids
+from crowdexports.auth import credentials
+from crowdexports.auth.accounts import (
     CURRENCY,
     EMAIL,
     LANG,
@@ -286,10 +287,10 @@ def upsert_user(session: Session, user_id: int, body: object, path: Sequence[str
     # The same password again leaves the row as it is (a new hash would have a new salt). A replaced
     # one ends every session and key given out under the old one.
     if password is not None and (user.password_hash is None
-                                 or not security.verify_password(password, user.password_hash)):
+                                 or not credentials.verify_password(password, user.password_hash)):
         if user.password_hash is not None:
             revoke_credentials(session, user_id)
-        user.password_hash = security.hash_password(password)
+        user.password_hash = credentials.hash_password(password)
     upserted = _outcome(session, user, created)
     session.flush()
     if created:

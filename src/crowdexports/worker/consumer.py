@@ -8,7 +8,7 @@ from types import FrameType
 
 from huey.consumer import Consumer, ConsumerStopped
 
-from crowdexports.bootstrap import Service
+from crowdexports.runtime import Service
 from crowdexports.worker.tasks import Sweeper
 
 # SqliteHuey is polled: keep the idle poll short so a new export starts within half a second.

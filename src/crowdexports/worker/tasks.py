@@ -7,14 +7,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from huey import Huey
 
 from crowdexports.exports import lifecycle, retention
 from crowdexports.exports.emailing import EmailOutcome, deliver_email
 from crowdexports.exports.runner import Outcome, RunningExports, run_export
-from crowdexports.runtime import Runtime
+
+if TYPE_CHECKING:  # runtime.py wires these modules together, so they may not import it
+    from crowdexports.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

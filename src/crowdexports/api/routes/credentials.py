@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
-from crowdexports import accounts
 from crowdexports.api.deps import CallerDep, RevocableApiKey, SessionDep, StaffWriter, parse_id
 from crowdexports.api.schemas import ApiKeyList, TokensRevoked
+from crowdexports.auth import accounts
 from crowdexports.errors import NotFound
 from crowdexports.exports.queries import rfc3339
 from crowdexports.models import ApiKey, User

@@ -15,13 +15,13 @@ from urllib.parse import parse_qs, unquote_plus
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from crowdexports import accounts
-from crowdexports.accounts import OAuthError
 from crowdexports.api.deps import RuntimeDep, SessionDep
 from crowdexports.api.errors import NO_STORE
-from crowdexports.api.passwords import PasswordChecks
 from crowdexports.api.schemas import OAuthErrorBody, TokenOut
-from crowdexports.api.throttle import Throttle, address_of
+from crowdexports.auth import accounts
+from crowdexports.auth.accounts import OAuthError
+from crowdexports.auth.passwords import PasswordChecks
+from crowdexports.auth.throttle import Throttle, address_of
 
 router = APIRouter(tags=["oauth2"])
 FORM = "application/x-www-form-urlencoded"
@@ -82,7 +82,7 @@ async def token_request(request: Request) -> TokenRequest:
 
 async def throttled_token_request(request: Request,
                                   form: Annotated[TokenRequest, Depends(token_request)]) -> TokenRequest:
-    """Counted against the caller's address before any check (api/throttle.py), whatever the answer."""
+    """Counted against the caller's address before any check (auth/throttle.py), whatever the answer."""
     throttle: Throttle = request.app.state.throttle
     await throttle.token_request(address_of(request))
     return form

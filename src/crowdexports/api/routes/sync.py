@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crowdexports import accounts
 from crowdexports.api.deps import (
     ActedUser,
     ExactJsonObject,
@@ -38,6 +37,7 @@ from crowdexports.api.schemas import (
     UserOut,
     UserPut,
 )
+from crowdexports.auth import accounts
 from crowdexports.errors import Conflict, FieldProblem, InvalidInput
 from crowdexports.models import Project, Reward, User
 from crowdexports.money import to_decimal

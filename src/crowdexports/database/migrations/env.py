@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from crowdexports.config import Settings
-from crowdexports.db import make_engine
+from crowdexports.database.engine import make_engine
 from crowdexports.models import Base
 
 config = context.config

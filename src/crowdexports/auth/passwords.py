@@ -4,10 +4,10 @@ argon2 costs ~120 ms of CPU and 64 MiB per check (SPEC §8). `PasswordChecks` ru
 `password_checks` at once in a process, lets at most `password_checks_waiting` more wait, and answers
 any beyond 429 at once: memory stays flat and other requests keep their turns (a flood of Basic
 requests with random usernames took each process from ~190 MiB to 1.2 GiB, and /healthz 12-24 s).
-Failed checks are rate limited per username and address (api/throttle.py), before any hash.
+Failed checks are rate limited per username and address (auth/throttle.py), before any hash.
 
 HTTP Basic also goes without a hash per request: a verified (username, password) pair is remembered
-for a minute (`security.VerifiedPasswords`: under a keyed hash, with the stored hash in the key, so a
+for a minute (`credentials.VerifiedPasswords`: under a keyed hash, with the stored hash in the key, so a
 changed password counts at once), and requests from one address that arrive together with the same
 pair share one check: a client opening 64 connections at once costs one hash, not 64.
 """
@@ -21,8 +21,8 @@ from contextlib import contextmanager
 
 from starlette.concurrency import run_in_threadpool
 
-from crowdexports import security
-from crowdexports.api.throttle import Throttle
+from crowdexports.auth import credentials
+from crowdexports.auth.throttle import Throttle
 from crowdexports.config import Settings
 from crowdexports.errors import RateLimited
 
@@ -36,11 +36,11 @@ class PasswordChecks:
         self._lock = threading.Lock()
 
     def verify(self, password: str, password_hash: str | None, *, username: str, address: str) -> bool:
-        """security.verify_password, bounded and throttled. Blocks its thread (argon2 is CPU): call it
+        """credentials.verify_password, bounded and throttled. Blocks its thread (argon2 is CPU): call it
         from a thread, never the event loop."""
         self.throttle.password_attempt(username, address)
         with self._turn():
-            matched = security.verify_password(password, password_hash)
+            matched = credentials.verify_password(password, password_hash)
         if not matched:
             self.throttle.password_failed(username, address)
         return matched
@@ -61,7 +61,7 @@ class PasswordChecks:
 
 class BasicPasswords:
     def __init__(self, secret: str, checks: PasswordChecks) -> None:
-        self.verified = security.VerifiedPasswords(secret)
+        self.verified = credentials.VerifiedPasswords(secret)
         self.checks = checks
         self._in_flight: dict[tuple[bytes, str], asyncio.Future[bool]] = {}
 

@@ -17,7 +17,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crowdexports import ids, security
+from crowdexports import ids
+from crowdexports.auth import credentials
 from crowdexports.config import Settings
 from crowdexports.errors import Conflict, CrowdexportsError, FieldProblem, InvalidInput, NotFound, invalid
 from crowdexports.models import ApiKey, OAuthClient, OAuthToken, Project, User, utcnow
@@ -70,7 +71,7 @@ def create_user(
     user = User(
         id=ids.next_local_id(session, User), username=username, email=email, is_staff=is_staff, lang=lang,
         first_name=first_name, last_name=last_name, name=name or f"{first_name} {last_name}".strip(),
-        password_hash=security.hash_password(password) if password is not None else None,
+        password_hash=credentials.hash_password(password) if password is not None else None,
     )
     session.add(user)
     try:
@@ -95,8 +96,8 @@ def create_api_key(session: Session, user: User, expires_in_days: int | None = N
         raise invalid("expires_in_days", "must be an integer", "TypeError")
     if expires_in_days is not None and not 0 < expires_in_days <= MAX_API_KEY_DAYS:
         raise invalid("expires_in_days", f"must be from 1 to {MAX_API_KEY_DAYS} days")
-    key, now = security.new_token(), utcnow()
-    row = ApiKey(user_id=user.id, key_hash=security.hash_token(key), created_at=now,
+    key, now = credentials.new_token(), utcnow()
+    row = ApiKey(user_id=user.id, key_hash=credentials.hash_token(key), created_at=now,
                  expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None)
     session.add(row)
     session.commit()
@@ -141,7 +142,7 @@ def revoke_credentials(session: Session, user_id: int) -> None:
 
 
 def set_active(session: Session, user: User, active: bool) -> None:
-    """An inactive user's every credential is refused (security.py); activating gives back those that are
+    """An inactive user's every credential is refused (credentials.py); activating gives back those that are
     neither revoked nor expired."""
     user.is_active = active
     session.commit()
@@ -168,8 +169,8 @@ def revoke_client(session: Session, client: OAuthClient) -> int:
 
 def create_client(session: Session, name: str) -> tuple[OAuthClient, str, str]:
     """A new OAuth client: (row, client_id, client_secret); the secret is returned once."""
-    client_id, client_secret = security.new_token()[:32], security.new_token()
-    client = OAuthClient(name=name, client_id=client_id, secret_hash=security.hash_token(client_secret))
+    client_id, client_secret = credentials.new_token()[:32], credentials.new_token()
+    client = OAuthClient(name=name, client_id=client_id, secret_hash=credentials.hash_token(client_secret))
     session.add(client)
     session.commit()
     return client, client_id, client_secret
@@ -216,10 +217,10 @@ def issue_tokens(session: Session, user: User, client: OAuthClient | None, setti
                  family: int | None = None) -> dict[str, Any]:
     """A new access/refresh pair for `user`: the token answer of SPEC §2 (RFC 6749 §5.1). `family` is
     the first token of the refresh chain it continues, if it continues one."""
-    access, refresh, now = security.new_token(), security.new_token(), utcnow()
+    access, refresh, now = credentials.new_token(), credentials.new_token(), utcnow()
     session.add(OAuthToken(
         user_id=user.id, client_id=client.id if client else None, family=family,
-        access_hash=security.hash_token(access), refresh_hash=security.hash_token(refresh),
+        access_hash=credentials.hash_token(access), refresh_hash=credentials.hash_token(refresh),
         access_expires_at=now + timedelta(seconds=settings.access_token_seconds),
         refresh_expires_at=now + timedelta(days=settings.refresh_token_days),
     ))
@@ -229,7 +230,7 @@ def issue_tokens(session: Session, user: User, client: OAuthClient | None, setti
 
 
 def authenticate_client(session: Session, client_id: str, client_secret: str) -> OAuthClient:
-    client = security.client_for_secret(session, client_id, client_secret)
+    client = credentials.client_for_secret(session, client_id, client_secret)
     if client is None:
         raise OAuthError("invalid_client", "Client authentication failed.")
     return client
@@ -238,8 +239,8 @@ def authenticate_client(session: Session, client_id: str, client_secret: str) ->
 def password_grant(session: Session, client: OAuthClient, username: str, password: str, settings: Settings,
                    verify: Callable[[str, str | None], bool]) -> dict[str, Any]:
     """RFC 6749 §4.3. Kept for Ulule clients although RFC 9700 advises against it. `verify` checks
-    the password against the user's hash (the API bounds and throttles it: api/passwords.py)."""
-    user = security.user_named(session, username)
+    the password against the user's hash (the API bounds and throttles it: auth/passwords.py)."""
+    user = credentials.user_named(session, username)
     # The read is over: its connection goes back to the pool for the hash, as for HTTP Basic
     # (api/deps.py PooledReads). A commit, not a rollback: that would expire `user` and the client.
     session.commit()
@@ -257,7 +258,7 @@ def refresh_grant(session: Session, client: OAuthClient, refresh_token: str,
     issued from the same first token, is revoked, whichever client refreshed it. Tokens issued to no
     client (by the platform) may be refreshed by any authenticated client; others only by their own.
     """
-    row = security.token_for_refresh(session, refresh_token)
+    row = credentials.token_for_refresh(session, refresh_token)
     now = utcnow()
     if row is None or (row.client_id is not None and row.client_id != client.id):
         raise OAuthError("invalid_grant", "Invalid refresh token.", ["refresh_token"])

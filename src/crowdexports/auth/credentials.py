@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from crowdexports.hotsql import HotConnection, HotStatement
+from crowdexports.database.hotsql import HotConnection, HotStatement
 from crowdexports.models import USER_RECORD_COLUMNS, ApiKey, OAuthClient, OAuthToken, User, UserRecord, utcnow
 
 _hasher = PasswordHasher()
@@ -61,7 +61,7 @@ def _same(stored_hash: str, token: str) -> bool:
 
 
 # The caller's lookups run on every API request: one statement each, its user's fields included, run
-# on the DBAPI connection (crowdexports/hotsql.py says why). An inactive user, a revoked key or token
+# on the DBAPI connection (crowdexports/database/hotsql.py says why). An inactive user, a revoked key or token
 # is never found: the rules of revocation are in the statement itself, not in another query.
 _USERS, _KEYS, _TOKENS = User.__table__, ApiKey.__table__, OAuthToken.__table__
 _API_KEY_USER = HotStatement(select(*USER_RECORD_COLUMNS, _KEYS.c.key_hash, _KEYS.c.expires_at)

@@ -45,7 +45,7 @@ def normalize_url(url: str) -> str:
 
 def make_engine(url: str, connections: int = 10) -> Engine:
     """An engine whose pool keeps `connections` open: the most this process uses at once
-    (`bootstrap.connections_needed`), so no request or export waits for one. SQLite opens more
+    (`runtime.connections_needed`), so no request or export waits for one. SQLite opens more
     whenever needed (a file handle each); PostgreSQL up to SPARE_CONNECTIONS more (server processes:
     its max_connections must cover connections + SPARE_CONNECTIONS per process)."""
     if url.startswith("sqlite"):

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from crowdexports.db import make_engine
+from crowdexports.database.engine import make_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
