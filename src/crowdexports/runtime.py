@@ -3,6 +3,7 @@ shared by API, worker and CLI. The one place things are wired."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,8 @@ class Runtime:
     mailer: Mailer
     # Messages waiting in the queue (for /metrics and /healthz); None where no queue is wired (tests).
     queue_size: Callable[[], int] | None = None
+    # Seconds since the epoch, for the rate limits' windows: a test fixes it so a window never ends mid-test.
+    clock: Callable[[], float] = time.time
 
     @property
     def reads_on_event_loop(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import secrets
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -27,9 +28,13 @@ TOKEN = "/oauth2/token/"
 
 
 def limited_client(runtime: Runtime, **limits: Limit | None | str) -> TestClient:
+    """The app with these limits, its clock stopped: a test's hits all fall in one window, however long
+    it runs and whenever it starts (a minute's end mid-test would otherwise reset the counts)."""
     settings = runtime.settings.model_copy(update=limits)
     settings.__dict__.pop("resolved_rate_limit_url", None)  # a cached_property: computed again from the update
-    return TestClient(create_app(dataclasses.replace(runtime, settings=settings), ignore_dispatch))
+    started = time.time()
+    limited = dataclasses.replace(runtime, settings=settings, clock=lambda: started)
+    return TestClient(create_app(limited, ignore_dispatch))
 
 
 def at(client: TestClient, address: str) -> TestClient:

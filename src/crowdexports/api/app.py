@@ -22,7 +22,7 @@ from crowdexports.runtime import Runtime
 def create_app(runtime: Runtime, dispatch_export: Callable[[int], None]) -> FastAPI:
     """The API over `runtime`, ringing `dispatch_export` for each export it creates (the queue's
     `Tasks.dispatch_export`); docs at /docs (api/docs.py), the schema at /openapi.json."""
-    throttle = Throttle(runtime.settings)
+    throttle = Throttle(runtime.settings, runtime.clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -16,6 +16,8 @@ Counting is `crowdexports.ratelimit`'s, in a store every API process shares; the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -37,9 +39,9 @@ def _refuse(decision: Decision, what: str) -> None:
 class Throttle:
     """The async methods are for the event loop; the others are for code already in a thread."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float]) -> None:
         store = store_from_url(settings.resolved_rate_limit_url, namespace=settings.queue_name)
-        self.limiter = RateLimiter(store)
+        self.limiter = RateLimiter(store, clock)
         self.settings = settings
         # A SQLite count is a short local write: done on the event loop, like SQLite reads (api/deps.py).
         self.on_event_loop = isinstance(store, SqliteStore)
