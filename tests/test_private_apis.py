@@ -195,7 +195,7 @@ def test_uvicorn_calls_the_hooks_limited_protocol_overrides_with_the_state_it_re
     assert written.startswith(b"HTTP/1.1 204 "), changed("uvicorn", "the answer of HttpToolsProtocol")
 
 
-# --- SQLAlchemy: database/hotsql.py executes compiled Core statements itself --------------------------------------
+# --- SQLAlchemy: database/hotsql.py and exports/database_rows.py execute compiled Core statements -----------------
 
 TABLE = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("name", String(10)))
 
@@ -205,7 +205,8 @@ TABLE = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("
                          ids=["sqlite", "postgresql"])
 def test_sqlalchemy_compiled_statements_have_the_shape_hotsql_reads(dialect: Dialect) -> None:
     """HotStatement._compile reads `positional`, `positiontup` (the driver's order of the parameters),
-    `binds` (name: BindParameter with `.type` and `.value`, a LIMIT's given value) and `string`."""
+    `binds` (name: BindParameter with `.type` and `.value`, a LIMIT's given value) and `string`;
+    database_rows.stream_rows reads `positional`, `positiontup` and `string`."""
     statement = (select(TABLE.c.id).where(TABLE.c.name == bindparam("name"), TABLE.c.id > bindparam("after"))
                  .limit(5))
     compiled = statement.compile(dialect=dialect)

@@ -36,7 +36,7 @@ from crowdexports.exports.types import get_type
 from crowdexports.exports.types.base import ColumnKind, ExportContext, OutputColumn, select_columns
 from crowdexports.exports.writers import get_writer
 from crowdexports.exports.writers.base import RowWriter, SheetInfo
-from crowdexports.exports.writers.xlsx import TRUNCATION_MARKER
+from crowdexports.exports.writers.xlsx.cells import TRUNCATION_MARKER
 from crowdexports.models import Address, Order, OrderItem, Project, Reward, User
 from tests.servers import ServerError
 

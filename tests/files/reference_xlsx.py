@@ -3,7 +3,7 @@ XlsxWriter library (constant_memory). Tests prove the streaming writer's files e
 back by openpyxl, python-calamine and LibreOffice; the benchmark times it as the baseline.
 
 Only the cell calls differ from the production writer: widths, formats, titles, truncation, the limit
-past which an integer is text and the sheet split come from the production module, so a difference read
+past which an integer is text and the sheet split come from the production package, so a difference read
 back is a difference in the XML. (tests/files/expect.py re-derives that limit on its own.)
 """
 
@@ -23,15 +23,8 @@ from crowdexports.exports.filenames import sheet_title
 from crowdexports.exports.options import NoOptions, Options, parse_no_options
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
 from crowdexports.exports.writers.base import SheetInfo
-from crowdexports.exports.writers.xlsx import (
-    DATETIME_FORMAT,
-    EXACT_INTEGER_LIMIT,
-    MAX_DATA_ROWS_PER_SHEET,
-    WIDTH_SAMPLE_ROWS,
-    column_width,
-    fit_cell_text,
-    money_format,
-)
+from crowdexports.exports.writers.xlsx.cells import DATETIME_FORMAT, EXACT_INTEGER_LIMIT, fit_cell_text, money_format
+from crowdexports.exports.writers.xlsx.writer import MAX_DATA_ROWS_PER_SHEET, WIDTH_SAMPLE_ROWS, column_width
 
 Put = Callable[[int, int, object], int]  # (row, col, value) -> XlsxWriter return code
 _OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,

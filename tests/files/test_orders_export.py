@@ -17,9 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crowdexports.errors import InvalidInput
-from crowdexports.exports import sqlite_reader
+from crowdexports.exports import database_rows, sqlite_reader
 from crowdexports.exports.types import EXPORT_TYPES, get_type
-from crowdexports.exports.types import orders as orders_module
 from crowdexports.exports.types.base import ColumnKind, ExportContext, select_columns
 from crowdexports.exports.types.orders import html_to_text
 from crowdexports.exports.writers import WRITERS, get_writer
@@ -125,7 +124,7 @@ def test_rows_come_from_one_streamed_query_whatever_the_row_count(seeded: Seeded
     statements: list[str] = []
     # On SQLite the rows' SELECT runs in a child process (exports/sqlite_reader.py): what it is asked to run
     # is recorded here; the switch sends it back to the session's connection.
-    monkeypatch.setattr(orders_module, "SQLITE_ROWS_IN_CHILD", in_child)
+    monkeypatch.setattr(database_rows, "SQLITE_ROWS_IN_CHILD", in_child)
     in_child_reader = sqlite_reader.read_rows
 
     def read_rows(database: str, sql: str, params: Sequence[Any], **options: Any) -> Iterator[tuple[Any, ...]]:

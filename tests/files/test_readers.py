@@ -33,7 +33,8 @@ from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
 from crowdexports.exports.writers import get_writer
 from crowdexports.exports.writers.base import SheetInfo
-from crowdexports.exports.writers.xlsx import TRUNCATION_MARKER, XlsxWriter
+from crowdexports.exports.writers.xlsx.cells import TRUNCATION_MARKER
+from crowdexports.exports.writers.xlsx.writer import XlsxWriter
 from crowdexports.models import Base, Project
 from tests.conftest import Stack
 from tests.files import expect

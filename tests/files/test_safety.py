@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
 from crowdexports.exports.writers import get_writer
 from crowdexports.exports.writers.base import SheetInfo
-from crowdexports.exports.writers.xlsx import TRUNCATION_MARKER, XlsxWriter
+from crowdexports.exports.writers.xlsx.cells import TRUNCATION_MARKER
+from crowdexports.exports.writers.xlsx.writer import XlsxWriter
 from crowdexports.models import User
 from tests.factories import make_order, make_project, make_reward, make_user
 from tests.files.expect import ooxml_unescape, read_calamine, read_csv, read_openpyxl, write_both

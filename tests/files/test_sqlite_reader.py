@@ -27,11 +27,10 @@ from sqlalchemy.orm import Session
 
 from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.errors import ExportStopped
-from crowdexports.exports import lifecycle, pipeline, sqlite_reader
+from crowdexports.exports import database_rows, lifecycle, pipeline, sqlite_reader
 from crowdexports.exports.sqlite_reader import RowReaderError, read_rows
-from crowdexports.exports.types import orders as orders_module
 from crowdexports.exports.types.base import ExportContext, select_columns
-from crowdexports.exports.types.orders import _SQL, ORDERS, _driver_rows
+from crowdexports.exports.types.orders import _SQL, ORDERS
 from crowdexports.exports.writers import get_writer
 from crowdexports.models import Base, Order, Project, User
 from crowdexports.seed import seed_orders
@@ -69,7 +68,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Data]:
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The SQL each child reader was started for (the orders export calls the module's read_rows)."""
+    """The SQL each child reader was started for (database_rows calls the module's read_rows)."""
     started: list[str] = []
     real = sqlite_reader.read_rows
 
@@ -83,9 +82,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def _both(monkeypatch: pytest.MonkeyPatch, read: Callable[[], list[Any]]) -> tuple[list[Any], list[Any]]:
     """`read()` with the rows read by a child process, then in this process."""
-    monkeypatch.setattr(orders_module, "SQLITE_ROWS_IN_CHILD", True)
+    monkeypatch.setattr(database_rows, "SQLITE_ROWS_IN_CHILD", True)
     in_child = read()
-    monkeypatch.setattr(orders_module, "SQLITE_ROWS_IN_CHILD", False)
+    monkeypatch.setattr(database_rows, "SQLITE_ROWS_IN_CHILD", False)
     return in_child, read()
 
 
@@ -113,13 +112,13 @@ def test_export_rows_are_the_in_process_rows(data: Data, monkeypatch: pytest.Mon
     assert any(NUL_SAMPLE in str(value) for row in everything for _type, value in row)  # the torture data is in
 
 
-def test_driver_rows_are_the_cursor_rows_value_and_type(data: Data, monkeypatch: pytest.MonkeyPatch,
-                                                        reads: list[str]) -> None:
+def test_streamed_rows_are_the_cursor_rows_value_and_type(data: Data, monkeypatch: pytest.MonkeyPatch,
+                                                          reads: list[str]) -> None:
     for project in data.projects:
         statement = ORDERS.statement(project.id, list(_SQL))
 
         def read(statement: Select[Any] = statement) -> list[Any]:
-            return list(map(_typed, _driver_rows(data.session, statement)))
+            return list(map(_typed, database_rows.stream_rows(data.session, statement)))
 
         in_child, in_process = _both(monkeypatch, read)
         assert in_child == in_process, project.name
@@ -131,7 +130,7 @@ def test_driver_rows_are_the_cursor_rows_value_and_type(data: Data, monkeypatch:
 def test_rows_are_read_in_process_when_a_child_could_not_see_them(data: Data, monkeypatch: pytest.MonkeyPatch,
                                                                   reads: list[str]) -> None:
     session, project = data.session, data.projects[0]
-    monkeypatch.setattr(orders_module, "SQLITE_ROWS_IN_CHILD", True)
+    monkeypatch.setattr(database_rows, "SQLITE_ROWS_IN_CHILD", True)
     columns = select_columns(ORDERS.catalogue, {"order.id": "ID"}, "en")
     context = ExportContext(project.id, "en", project.lang, "EUR", ZoneInfo(project.timezone), columns)
     before = list(ORDERS.rows(session, context))
@@ -209,7 +208,7 @@ def test_an_export_ended_early_stops_its_reader_at_once(data: Data, tmp_path: Pa
     """build_file closes the rows when the write ends early (a cancel's ExportStopped from Progress.watch,
     a writer's error), rather than whenever the last reference to the generator goes: a writer's
     exception, held with its traceback, would keep it, and the reading child, alive."""
-    monkeypatch.setattr(orders_module, "SQLITE_ROWS_IN_CHILD", True)
+    monkeypatch.setattr(database_rows, "SQLITE_ROWS_IN_CHILD", True)
     monkeypatch.setattr(pipeline, "CHECK_EVERY_ROWS", 10)
     real, closed_early = sqlite_reader.read_rows, []
 

@@ -1,5 +1,6 @@
 """The orders export (SPEC §3): one row per order item; an order without items is one row whose
-reward cells are empty. Rows come from one streamed SELECT, ordered by created_at, order id, item id.
+reward cells are empty. Rows come from one SELECT, ordered by created_at, order id, item id, streamed
+as DBAPI rows (exports/database_rows.py).
 
 `order.reward.price` is the item's `unit_price` (what the backer paid), not the reward's current
 price, so price × quantity = total holds even after a price change. Reward titles and descriptions
@@ -18,16 +19,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from crowdexports.exports import sqlite_reader
+from crowdexports.exports.database_rows import stream_rows
 from crowdexports.exports.options import NoOptions, parse_no_options
 from crowdexports.exports.types.base import Column, ColumnKind, ExportContext, OutputColumn
 from crowdexports.models import Address, Order, OrderItem, Reward, User, UTCDateTime
 from crowdexports.money import decimal_converter
-
-STREAM_BATCH = 2000
-# On SQLite, run the rows' query in a child process (exports/sqlite_reader.py: the wall-time reason);
-# False reads them in this process, as on PostgreSQL.
-SQLITE_ROWS_IN_CHILD = True
 
 # Core aliases, whose columns exist from import on. An ORM `aliased()` adapts its attributes lazily on
 # first use, and two export threads of one worker racing on that first use got the plain `addresses`
@@ -283,57 +279,13 @@ class OrdersExport:
         from_value = [(index, source, convert) for index, source, convert in converted if source is not None]
         from_row = [(index, convert) for index, source, convert in converted if source is None]
         stmt = self.statement(context.project_id, sources)
-        for row in _driver_rows(session, stmt):
+        for row in stream_rows(session, stmt):
             values = copy(row)
             for index, source, convert in from_value:
                 values[index] = convert(row[source])
             for index, convert in from_row:
                 values[index] = convert(row)
             yield tuple(values)
-
-
-def _driver_rows(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
-    """The rows of `stmt` straight from a DBAPI cursor, streamed.
-
-    SQLAlchemy's result rows cost about a tenth of a csv export's time (`make bench`), and this
-    statement needs none of their work but the created_at conversion, done by _local_time. On
-    PostgreSQL the cursor is named, i.e. server-side: psycopg would otherwise hold the whole result in
-    memory. On SQLite a child process runs the query (`_sqlite_source` says when it can), so that the
-    joins and the row decoding run on another core; otherwise the session's connection's cursor steps
-    through the query as rows are fetched.
-    """
-    connection = session.connection()
-    compiled = stmt.compile(connection)
-    params: Any = compiled.construct_params()
-    if compiled.positional:
-        params = tuple(params[name] for name in compiled.positiontup or ())
-    dbapi_connection = connection.connection
-    if connection.dialect.name == "sqlite" and SQLITE_ROWS_IN_CHILD and compiled.positional:
-        source = _sqlite_source(dbapi_connection.driver_connection, params)
-        if source is not None:
-            database, busy_timeout_ms = source
-            yield from sqlite_reader.read_rows(database, compiled.string, params, busy_timeout_ms=busy_timeout_ms)
-            return
-    named = connection.dialect.name == "postgresql"
-    cursor = dbapi_connection.cursor(name="export_rows") if named else dbapi_connection.cursor()
-    try:
-        cursor.execute(compiled.string, params)
-        while batch := cursor.fetchmany(STREAM_BATCH):
-            yield from batch
-    finally:
-        cursor.close()
-
-
-def _sqlite_source(driver_connection: Any, params: Sequence[object]) -> tuple[str, int] | None:
-    """(main database file, busy timeout in ms) if a child process can read the same rows as this
-    sqlite3 connection: a file, no write of ours pending (only this connection sees it), JSON-safe
-    parameters; else None."""
-    if driver_connection.in_transaction or not sqlite_reader.sendable(params):
-        return None
-    files = {name: file for _seq, name, file in driver_connection.execute("PRAGMA database_list")}
-    if not files.get("main"):  # "": in memory, or a temporary database
-        return None
-    return str(files["main"]), int(driver_connection.execute("PRAGMA busy_timeout").fetchone()[0])
 
 
 ORDERS = OrdersExport()

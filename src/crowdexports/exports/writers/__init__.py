@@ -1,11 +1,12 @@
-"""The registry of file formats. A new format is one module beside this file plus one line below."""
+"""The registry of file formats. A new format is one module (or package, as xlsx) beside this file plus one
+line below."""
 
 from __future__ import annotations
 
 from crowdexports.errors import invalid
 from crowdexports.exports.writers.base import RowWriter
 from crowdexports.exports.writers.csv import CsvWriter
-from crowdexports.exports.writers.xlsx import XlsxWriter
+from crowdexports.exports.writers.xlsx.writer import XlsxWriter
 
 WRITERS: dict[str, RowWriter] = {writer.format: writer for writer in (CsvWriter(), XlsxWriter())}
 
