@@ -260,6 +260,10 @@ class Export(Base):
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
+# An Export, or a Core row of the exports table (the API's hot reads): the same attribute names.
+ExportFields = Any
+
+
 class ExportEvent(Base):
     """Append-only log beside the export row: answers "what happened, and why did it fail?"."""
 

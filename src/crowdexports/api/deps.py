@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,17 +29,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from crowdexports.api.openapi import CALLER, answers
+from crowdexports.api.parameters import parse_id
 from crowdexports.auth import credentials
 from crowdexports.auth.passwords import BasicPasswords
 from crowdexports.auth.throttle import Throttle, address_of
 from crowdexports.database.hotsql import HotConnection
 from crowdexports.errors import AuthenticationFailed, Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
-from crowdexports.exports import queries
+from crowdexports.exports import access
 from crowdexports.models import ApiKey, Export, Project, User, UserRecord
 from crowdexports.runtime import Runtime
 from crowdexports.sync.records import decode_json
 
-ID = re.compile(r"[0-9]{1,19}")
 INVALID_TOKEN = 'Bearer realm="api", error="invalid_token"'
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -201,13 +200,6 @@ async def get_caller(request: Request, runtime: RuntimeDep) -> Caller:
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def parse_id(raw: str) -> int:
-    """A path id; anything that is not one names nothing, so it is NotFound (never a 500)."""
-    if not ID.fullmatch(raw) or not 0 < int(raw) <= queries.MAX_ID:
-        raise NotFound(f"{raw[:40]!r} is not an id")
-    return int(raw)
-
-
 def _writer(caller: Caller) -> None:
     if not caller.can_write:
         raise Forbidden("Writing needs a Bearer token: API keys and passwords give read-only access.")
@@ -217,14 +209,14 @@ def _writer(caller: Caller) -> None:
 async def own_project_for_write(project_id: str, runtime: RuntimeDep, session: SessionDep,
                                 caller: CallerDep) -> Project:
     """The project for its owner only (an export goes to whoever asks), with a Bearer token."""
-    project = await in_database(runtime, queries.owned_project, session, parse_id(project_id), caller.user,
+    project = await in_database(runtime, access.owned_project, session, parse_id(project_id), caller.user,
                                 staff_allowed=False)
     _writer(caller)
     return project
 
 
 async def visible_export(export_id: str, runtime: RuntimeDep, session: SessionDep, caller: CallerDep) -> Export:
-    return await in_database(runtime, queries.visible_export, session, parse_id(export_id), caller.user)
+    return await in_database(runtime, access.visible_export, session, parse_id(export_id), caller.user)
 
 
 @answers(403)

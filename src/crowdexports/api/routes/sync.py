@@ -21,10 +21,10 @@ from crowdexports.api.deps import (
     RuntimeDep,
     SessionDep,
     StaffWriter,
-    parse_id,
 )
 from crowdexports.api.errors import NO_STORE
 from crowdexports.api.openapi import answers
+from crowdexports.api.parameters import parse_id
 from crowdexports.api.routes.credentials import api_key_resource
 from crowdexports.api.schemas import (
     ApiKeyCreate,
