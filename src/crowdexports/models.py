@@ -85,7 +85,7 @@ class User(Base):
 
 @dataclass(frozen=True, slots=True)
 class UserRecord:
-    """A user as the API's hot reads give it (api/deps.py): the fields, without an ORM instance's cost."""
+    """A user as the API's hot reads give it (the caller, a recipient): the fields, without an ORM instance's cost."""
 
     id: int
     username: str

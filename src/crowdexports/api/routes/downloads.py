@@ -18,9 +18,10 @@ from typing import BinaryIO
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from crowdexports.api.deps import RuntimeDep, SessionDep
+from crowdexports.api.database import SessionDep
 from crowdexports.api.openapi import answers
 from crowdexports.api.parameters import parse_id
+from crowdexports.api.state import RuntimeDep
 from crowdexports.errors import NotFound
 from crowdexports.exports.download_links import downloadable
 from crowdexports.exports.writers import get_writer

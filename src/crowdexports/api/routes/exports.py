@@ -1,4 +1,4 @@
-"""Export endpoints (SPEC §2). Access checks are dependencies (api/deps.py); the work is in the domain."""
+"""Export endpoints (SPEC §2). Access checks are dependencies (api/permissions.py); the work is in the domain."""
 
 from __future__ import annotations
 
@@ -9,22 +9,14 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 
-from crowdexports.api.deps import (
-    CallerDep,
-    CancelableExport,
-    DispatchExportDep,
-    JsonObject,
-    OwnProjectForWrite,
-    RuntimeDep,
-    SessionDep,
-    authenticate,
-    get_runtime,
-    hot_reads,
-    in_database,
-)
+from crowdexports.api.authentication import CallerDep, authenticate
+from crowdexports.api.bodies import JsonObject
+from crowdexports.api.database import SessionDep, hot_reads, in_database
 from crowdexports.api.openapi import CALLER, answers
 from crowdexports.api.parameters import parse_id, parse_limit, parse_since
+from crowdexports.api.permissions import CancelableExport, OwnProjectForWrite
 from crowdexports.api.schemas import ExportCreate, ExportOut, ExportPage
+from crowdexports.api.state import DispatchExportDep, RuntimeDep, get_runtime
 from crowdexports.exports import access, lifecycle
 from crowdexports.exports.listing import MAX_LIMIT, list_resource
 from crowdexports.exports.requests import validate_export_payload

@@ -16,9 +16,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from starlette.exceptions import HTTPException
 
-from crowdexports.api.deps import SessionDep, StaffWriter
+from crowdexports.api.database import SessionDep
 from crowdexports.api.openapi import answers
 from crowdexports.api.parameters import parse_id
+from crowdexports.api.permissions import StaffWriter
 from crowdexports.api.schemas import OrdersImported
 from crowdexports.errors import NotFound
 from crowdexports.models import Project

@@ -15,9 +15,10 @@ from urllib.parse import parse_qs, unquote_plus
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from crowdexports.api.deps import RuntimeDep, SessionDep
+from crowdexports.api.database import SessionDep
 from crowdexports.api.errors import NO_STORE
 from crowdexports.api.schemas import OAuthErrorBody, TokenOut
+from crowdexports.api.state import RuntimeDep
 from crowdexports.auth import accounts
 from crowdexports.auth.accounts import OAuthError
 from crowdexports.auth.passwords import PasswordChecks
