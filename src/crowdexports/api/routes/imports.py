@@ -14,8 +14,8 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from starlette.exceptions import HTTPException
 
+from crowdexports.api.bodies import typed_body
 from crowdexports.api.database import SessionDep
 from crowdexports.api.openapi import answers
 from crowdexports.api.parameters import parse_id
@@ -50,10 +50,7 @@ def _project(project_id: str, caller: StaffWriter, session: SessionDep) -> Proje
 
 @answers(415)
 async def _lines(request: Request) -> bytes:
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type != MEDIA_TYPE:
-        raise HTTPException(415, f"The body must be JSON lines, sent with Content-Type: {MEDIA_TYPE}.")
-    return await request.body()
+    return await typed_body(request, MEDIA_TYPE, "JSON lines")
 
 
 @router.post("/projects/{project_id}/orders/import", response_model=OrdersImported, openapi_extra=BODY)

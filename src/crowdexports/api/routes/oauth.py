@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, unquote_plus
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from crowdexports.api.bodies import declares_media_type
 from crowdexports.api.database import SessionDep
 from crowdexports.api.errors import NO_STORE
 from crowdexports.api.schemas import OAuthErrorBody, TokenOut
@@ -61,7 +62,7 @@ def _basic_client(header: str) -> tuple[str, str] | None:
 
 async def token_request(request: Request) -> TokenRequest:
     """The form body, once each parameter (§3.2), and the client's credentials from exactly one place."""
-    if request.headers.get("content-type", "").partition(";")[0].strip().lower() != FORM:
+    if not declares_media_type(request, FORM):
         raise OAuthError("invalid_request", f"The body must be {FORM}.")
     try:
         parsed = parse_qs((await request.body()).decode("utf-8"), keep_blank_values=True)
