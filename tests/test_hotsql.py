@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from crowdexports.auth import accounts, credentials
 from crowdexports.config import Settings
 from crowdexports.database.hotsql import HotConnection, HotStatement
-from crowdexports.exports import queries
+from crowdexports.exports import access, listing, resource
 from crowdexports.models import Export, UserRecord, utcnow
 
 
@@ -43,8 +43,8 @@ def filled(session: Session, settings: Settings) -> dict[str, dict[str, object]]
 
 HOT: dict[str, HotStatement] = {
     "api key": credentials._API_KEY_USER, "token": credentials._TOKEN_USER, "named user": credentials._NAMED_USER,
-    "project owner": queries._PROJECT_OWNER, "user": queries._USER, "first page": queries._PAGES[False],
-    "since page": queries._PAGES[True], "shown": queries._SHOWN,
+    "project owner": access._PROJECT_OWNER, "user": listing._USER, "first page": listing._PAGES[False],
+    "since page": listing._PAGES[True], "shown": resource._SHOWN,
 }
 
 
@@ -75,9 +75,9 @@ def test_the_hot_resource_is_the_orm_resource(engine: Engine, session: Session, 
     caller = UserRecord(export.user_id, "zoé", "z@example.com", "Zoé", "", "", "en", True)
     pooled = engine.raw_connection()
     try:
-        hot = queries.shown_resource(HotConnection(pooled.dbapi_connection, engine.dialect),
-                                     3, caller, settings)
+        hot = resource.shown_resource(HotConnection(pooled.dbapi_connection, engine.dialect),
+                                      3, caller, settings)
     finally:
         pooled.close()
-    assert hot == queries.resource_of(session, export, caller, settings)
+    assert hot == resource.resource_of(session, export, caller, settings)
     assert hot["started_at"].endswith(".000000Z") and hot["finished_at"] is None

@@ -20,6 +20,7 @@ from crowdexports.models import Base
 LOCAL_START = 900_000_000_000_000
 LOCAL_END = 999_999_999_999_999
 LOCAL_RANGE = f"{LOCAL_START:,} to {LOCAL_END:,}"
+MAX_ID = 2**63 - 1  # the largest id a BIGINT holds: larger ones cannot exist
 
 
 def is_local(row_id: int) -> bool:

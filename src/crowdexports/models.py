@@ -85,7 +85,7 @@ class User(Base):
 
 @dataclass(frozen=True, slots=True)
 class UserRecord:
-    """A user as the API's hot reads give it (api/deps.py): the fields, without an ORM instance's cost."""
+    """A user as the API's hot reads give it (the caller, a recipient): the fields, without an ORM instance's cost."""
 
     id: int
     username: str
@@ -258,6 +258,10 @@ class Export(Base):
     email_error: Mapped[str | None] = mapped_column(Text, default=None)
     email_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+# An Export, or a Core row of the exports table (the API's hot reads): the same attribute names.
+ExportFields = Any
 
 
 class ExportEvent(Base):

@@ -37,7 +37,7 @@ class Runtime:
 
     @property
     def reads_on_event_loop(self) -> bool:
-        """Whether the API may read the database on its event loop (api/deps.py `in_database`): SQLite only."""
+        """Whether the API may read the database on its event loop (api/database.py `in_database`): SQLite only."""
         return self.engine.dialect.name == "sqlite"
 
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from crowdexports.exports import queries
+from crowdexports.exports import listing
 from crowdexports.models import Export, Project, User, utcnow
 from tests.api.conftest import Account
 from tests.conftest import STACK
@@ -42,11 +42,11 @@ def crowded(session: Session, alice: Account) -> Project:
 
 
 def _plan(session: Session, project_id: int, since: Decimal | None) -> Any:
-    """The plan of the very statement a page runs (`queries.page_statement`, run by `list_page`)."""
-    query = queries.page_statement(since is not None)
+    """The plan of the very statement a page runs (`listing.page_statement`, run by `list_page`)."""
+    query = listing.page_statement(since is not None)
     values: dict[str, Any] = {"project_id": project_id}
     if since is not None:
-        values["since"] = queries._instant(since)
+        values["since"] = listing._instant(since)
     sql = str(query.params(**values).compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
     if STACK == "embedded":
         return [row[3] for row in session.execute(text("EXPLAIN QUERY PLAN " + sql))]
@@ -61,7 +61,7 @@ def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
 def test_every_page_is_an_index_range_read_without_a_sort(session: Session, crowded: Project, page: str) -> None:
     middle = session.scalars(select(Export.created_at).where(Export.project_id == crowded.id)
                              .order_by(Export.created_at).offset(PER_PROJECT // 2).limit(1)).one()
-    since = {"first": None, "middle": Decimal(queries._seconds(middle)),
+    since = {"first": None, "middle": Decimal(listing._seconds(middle)),
              "huge-since": Decimal("253402300798.999999"), "before-everything": Decimal("1")}[page]
     plan = _plan(session, crowded.id, since)
     shown = json.dumps(plan, indent=1)
@@ -76,7 +76,7 @@ def test_every_page_is_an_index_range_read_without_a_sort(session: Session, crow
         on_exports = [node for node in nodes if node.get("Relation Name") == "exports"]
         assert [(node["Node Type"], node["Index Name"], node["Scan Direction"]) for node in on_exports] == [
             ("Index Scan", "uq_exports_project_created", "Backward")], shown
-        assert nodes[0]["Node Type"] == "Limit" and nodes[0]["Plan Rows"] <= queries.MAX_LIMIT + 1, shown
+        assert nodes[0]["Node Type"] == "Limit" and nodes[0]["Plan Rows"] <= listing.MAX_LIMIT + 1, shown
 
 
 @pytest.mark.parametrize("query", ["limit=99999999999999999999999999", "limit=20&since=253402300798.999999",
@@ -85,7 +85,7 @@ def test_huge_values_give_a_normal_page(client: TestClient, alice: Account, crow
     answer = client.get(f"/v1/projects/{crowded.id}/exports?{query}", headers=alice.apikey)
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert len(body["exports"]) == queries.MAX_LIMIT and body["meta"]["limit"] == queries.MAX_LIMIT
+    assert len(body["exports"]) == listing.MAX_LIMIT and body["meta"]["limit"] == listing.MAX_LIMIT
 
 
 @pytest.mark.parametrize("query", ["since=1e308", "since=-1", "since=253402300800", "limit=-5", "limit=1e9",

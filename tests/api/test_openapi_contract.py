@@ -37,7 +37,9 @@ from sqlalchemy.orm import Session
 
 from crowdexports.api import openapi
 from crowdexports.api.app import create_app
-from crowdexports.api.deps import JsonObject, SessionDep, StaffWriter
+from crowdexports.api.bodies import JsonObject
+from crowdexports.api.database import SessionDep
+from crowdexports.api.permissions import StaffWriter
 from crowdexports.models import OAuthClient, Project
 from crowdexports.ratelimit import Limit
 from crowdexports.runtime import Runtime

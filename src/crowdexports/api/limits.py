@@ -130,7 +130,7 @@ class Admission:
     """At most `limit` requests of this process are worked on at once; the others wait here, before
     they hold anything (a database connection, a thread). The database pool is sized for `limit`
     (runtime.connections_needed), so no admitted request ever waits on the pool. A turn ends when
-    the response starts: the route and its session are done by then (api/deps.py), and a download
+    the response starts: the route and its session are done by then (api/database.py), and a download
     streaming for minutes to a slow client must not hold one."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:

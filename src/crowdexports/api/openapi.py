@@ -2,7 +2,7 @@
 
 An operation's error statuses are found, not listed by hand: those of every dependency and of the
 endpoint itself, marked with `answers(...)` where the error is raised (a caller is 401, 429 or 503, a
-staff check 403, a JSON body 400 or 415), 404 for a path with an id (`deps.parse_id`), and what the
+staff check 403, a JSON body 400 or 415), 404 for a path with an id (`parameters.parse_id`), and what the
 middleware answers to any request. A new route that uses the usual dependencies is documented as it is
 written; tests/api/test_openapi_contract.py checks the document against the answers. Each status gets
 the error envelope (SPEC §2) unless the route documents a body of its own (the token endpoint's RFC 6749
@@ -27,7 +27,7 @@ MARK = "__error_statuses__"
 # Answers to any request, whatever its route: the middleware's (api/limits.py) to a body too large (413)
 # or too slow (408), and the protocol's (api/protocol.py) to request headers over their limit (431).
 EVERY_OPERATION = (408, 413, 431)
-ID_IN_PATH = 404  # deps.parse_id: a path id that names nothing
+ID_IN_PATH = 404  # parameters.parse_id: a path id that names nothing
 CALLER = (401, 429, 503)  # who is calling: no or bad credentials, their rate limit, the database down
 HEADERS = {
     401: {"WWW-Authenticate": "The authentication scheme to use (RFC 9110 §11.6.1)."},

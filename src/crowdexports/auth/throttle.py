@@ -43,7 +43,7 @@ class Throttle:
         store = store_from_url(settings.resolved_rate_limit_url, namespace=settings.queue_name)
         self.limiter = RateLimiter(store, clock)
         self.settings = settings
-        # A SQLite count is a short local write: done on the event loop, like SQLite reads (api/deps.py).
+        # A SQLite count is a short local write: done on the event loop, like SQLite reads (api/database.py).
         self.on_event_loop = isinstance(store, SqliteStore)
 
     def _check(self, scope: str, identity: str, limit: Limit | None, what: str) -> None:

@@ -20,8 +20,8 @@ from crowdexports.database import migrate as migrations
 from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.errors import NotFound, invalid
 from crowdexports.exports import pipeline
-from crowdexports.exports.queries import rfc3339
 from crowdexports.exports.requests import validate_export_request
+from crowdexports.exports.timestamps import rfc3339
 from crowdexports.models import ApiKey, Export, Project, User, utcnow
 from crowdexports.seed import seed_orders
 

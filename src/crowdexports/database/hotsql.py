@@ -95,7 +95,7 @@ class HotStatement:
 
 class HotConnection:
     """Runs HotStatements on a DBAPI connection of `dialect`. The API's subclass takes one from the
-    engine's pool at its first read (api/deps.py `PooledReads`)."""
+    engine's pool at its first read (api/database.py `PooledReads`)."""
 
     __slots__ = ("_dbapi", "dialect")
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from crowdexports.errors import PermanentMailError, TransientMailError
 from crowdexports.exports import lifecycle
-from crowdexports.exports.queries import download_url
+from crowdexports.exports.download_links import download_url
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.writers import get_writer
 from crowdexports.logs import export_context

@@ -5,7 +5,7 @@ options, each with a default) and `parse_options(raw)` returning one. An export 
 JSON in `exports.options`: `{"format": {...the writer's...}, "type": {...the type's...}}`; `{}`, or
 a missing part, means every default. Adding an option to a writer is a field on its Options class and
 a check in its parse_options: nothing else changes, except the API if the option is to be requested
-there (exports.requests maps API fields to options, exports.queries maps them back).
+there (exports.requests maps API fields to options, exports.resource maps them back).
 """
 
 from __future__ import annotations

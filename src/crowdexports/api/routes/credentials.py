@@ -9,11 +9,14 @@ from typing import Any
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
-from crowdexports.api.deps import CallerDep, RevocableApiKey, SessionDep, StaffWriter, parse_id
+from crowdexports.api.authentication import CallerDep
+from crowdexports.api.database import SessionDep
+from crowdexports.api.parameters import parse_id
+from crowdexports.api.permissions import RevocableApiKey, StaffWriter
 from crowdexports.api.schemas import ApiKeyList, TokensRevoked
 from crowdexports.auth import accounts
 from crowdexports.errors import NotFound
-from crowdexports.exports.queries import rfc3339
+from crowdexports.exports.timestamps import rfc3339
 from crowdexports.models import ApiKey, User
 
 router = APIRouter(prefix="/v1", tags=["credentials"])

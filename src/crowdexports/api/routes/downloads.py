@@ -18,10 +18,12 @@ from typing import BinaryIO
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from crowdexports.api.deps import RuntimeDep, SessionDep, parse_id
+from crowdexports.api.database import SessionDep
 from crowdexports.api.openapi import answers
+from crowdexports.api.parameters import parse_id
+from crowdexports.api.state import RuntimeDep
 from crowdexports.errors import NotFound
-from crowdexports.exports import queries
+from crowdexports.exports.download_links import downloadable
 from crowdexports.exports.writers import get_writer
 from crowdexports.models import utcnow
 from crowdexports.storage.base import Storage, content_disposition
@@ -59,7 +61,7 @@ def _open(storage: Storage, export_id: int, key: str) -> BinaryIO:
 def download(export_id: str, session: SessionDep, runtime: RuntimeDep, expires: str | None = None,
              signature: str | None = None) -> Response:
     """The export's file (or a redirect to it). A bad link or a missing file: 404; storage down: 503."""
-    export = queries.downloadable(session, parse_id(export_id), expires, signature, runtime.settings)
+    export = downloadable(session, parse_id(export_id), expires, signature, runtime.settings)
     writer, key = get_writer(export.format), export.storage_key or ""
     file_name = export.file_name or f"export-{export.id}.{writer.extension}"
     assert export.expires_at is not None  # downloadable() checked it

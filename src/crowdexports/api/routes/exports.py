@@ -1,4 +1,4 @@
-"""Export endpoints (SPEC §2). Access checks are dependencies (api/deps.py); the work is in the domain."""
+"""Export endpoints (SPEC §2). Access checks are dependencies (api/permissions.py); the work is in the domain."""
 
 from __future__ import annotations
 
@@ -9,29 +9,23 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 
-from crowdexports.api.deps import (
-    CallerDep,
-    CancelableExport,
-    DispatchExportDep,
-    JsonObject,
-    OwnProjectForWrite,
-    RuntimeDep,
-    SessionDep,
-    authenticate,
-    get_runtime,
-    hot_reads,
-    in_database,
-    parse_id,
-)
+from crowdexports.api.authentication import CallerDep, authenticate
+from crowdexports.api.bodies import JsonObject
+from crowdexports.api.database import SessionDep, hot_reads, in_database
 from crowdexports.api.openapi import CALLER, answers
+from crowdexports.api.parameters import parse_id, parse_limit, parse_since
+from crowdexports.api.permissions import CancelableExport, OwnProjectForWrite
 from crowdexports.api.schemas import ExportCreate, ExportOut, ExportPage
-from crowdexports.exports import lifecycle, queries
+from crowdexports.api.state import DispatchExportDep, RuntimeDep, get_runtime
+from crowdexports.exports import access, lifecycle
+from crowdexports.exports.listing import MAX_LIMIT, list_resource
 from crowdexports.exports.requests import validate_export_payload
+from crowdexports.exports.resource import export_resource, resource_of, shown_resource
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["exports"])
-LIMIT_DESCRIPTION = (f"Page size: {queries.MAX_LIMIT} when absent. A larger number is not an error: the page holds "
-                     f"{queries.MAX_LIMIT}. 0, a negative number or anything but digits is a 400 ValueError.")
+LIMIT_DESCRIPTION = (f"Page size: {MAX_LIMIT} when absent. A larger number is not an error: the page holds "
+                     f"{MAX_LIMIT}. 0, a negative number or anything but digits is a 400 ValueError.")
 CREATE_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": ExportCreate.model_json_schema()}}}}
 
@@ -58,7 +52,7 @@ def create_export(project: OwnProjectForWrite, payload: JsonObject, caller: Call
                                max_active=runtime.settings.max_active_exports_per_project)
     _dispatch(dispatch_export, export.id)
     response.headers["Location"] = f"/v1/exports/{export.id}"
-    return queries.export_resource(export, caller.user, caller.user, runtime.settings)
+    return export_resource(export, caller.user, caller.user, runtime.settings)
 
 
 def _json(content: dict[str, Any]) -> Response:
@@ -80,10 +74,10 @@ async def list_exports(
     runtime = await get_runtime(request)
     async with hot_reads(runtime) as connection:
         caller = await authenticate(request, runtime, connection)
-        readable = await in_database(runtime, queries.readable_project_id, connection, parse_id(project_id),
+        readable = await in_database(runtime, access.readable_project_id, connection, parse_id(project_id),
                                      caller.user)
-        page_size, cursor = queries.parse_limit(limit), queries.parse_since(since)
-        page = await in_database(runtime, queries.list_resource, connection, readable, caller.user, page_size,
+        page_size, cursor = parse_limit(limit), parse_since(since)
+        page = await in_database(runtime, list_resource, connection, readable, caller.user, page_size,
                                  cursor, runtime.settings)
     return _json(page)
 
@@ -95,7 +89,7 @@ async def show_export(request: Request, export_id: str) -> Response:
     runtime = await get_runtime(request)
     async with hot_reads(runtime) as connection:
         caller = await authenticate(request, runtime, connection)
-        resource = await in_database(runtime, queries.shown_resource, connection, parse_id(export_id), caller.user,
+        resource = await in_database(runtime, shown_resource, connection, parse_id(export_id), caller.user,
                                      runtime.settings)
     return _json(resource)
 
@@ -106,4 +100,4 @@ def cancel_export(export: CancelableExport, caller: CallerDep, session: SessionD
                   runtime: RuntimeDep) -> dict[str, Any]:
     """Staff only: stop a waiting or running export; no file and no email come of it."""
     lifecycle.cancel(session, export, by_user_id=caller.user.id)
-    return queries.resource_of(session, export, caller.user, runtime.settings)
+    return resource_of(session, export, caller.user, runtime.settings)

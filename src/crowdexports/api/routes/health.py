@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from crowdexports import monitoring
-from crowdexports.api.deps import RuntimeDep
 from crowdexports.api.openapi import answers
 from crowdexports.api.schemas import Health, HealthDown
+from crowdexports.api.state import RuntimeDep
 
 router = APIRouter(tags=["health"])
 

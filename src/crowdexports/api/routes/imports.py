@@ -14,10 +14,12 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from starlette.exceptions import HTTPException
 
-from crowdexports.api.deps import SessionDep, StaffWriter, parse_id
+from crowdexports.api.bodies import typed_body
+from crowdexports.api.database import SessionDep
 from crowdexports.api.openapi import answers
+from crowdexports.api.parameters import parse_id
+from crowdexports.api.permissions import StaffWriter
 from crowdexports.api.schemas import OrdersImported
 from crowdexports.errors import NotFound
 from crowdexports.models import Project
@@ -48,10 +50,7 @@ def _project(project_id: str, caller: StaffWriter, session: SessionDep) -> Proje
 
 @answers(415)
 async def _lines(request: Request) -> bytes:
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type != MEDIA_TYPE:
-        raise HTTPException(415, f"The body must be JSON lines, sent with Content-Type: {MEDIA_TYPE}.")
-    return await request.body()
+    return await typed_body(request, MEDIA_TYPE, "JSON lines")
 
 
 @router.post("/projects/{project_id}/orders/import", response_model=OrdersImported, openapi_extra=BODY)

@@ -15,9 +15,11 @@ from urllib.parse import parse_qs, unquote_plus
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from crowdexports.api.deps import RuntimeDep, SessionDep
+from crowdexports.api.bodies import declares_media_type
+from crowdexports.api.database import SessionDep
 from crowdexports.api.errors import NO_STORE
 from crowdexports.api.schemas import OAuthErrorBody, TokenOut
+from crowdexports.api.state import RuntimeDep
 from crowdexports.auth import accounts
 from crowdexports.auth.accounts import OAuthError
 from crowdexports.auth.passwords import PasswordChecks
@@ -60,7 +62,7 @@ def _basic_client(header: str) -> tuple[str, str] | None:
 
 async def token_request(request: Request) -> TokenRequest:
     """The form body, once each parameter (§3.2), and the client's credentials from exactly one place."""
-    if request.headers.get("content-type", "").partition(";")[0].strip().lower() != FORM:
+    if not declares_media_type(request, FORM):
         raise OAuthError("invalid_request", f"The body must be {FORM}.")
     try:
         parsed = parse_qs((await request.body()).decode("utf-8"), keep_blank_values=True)

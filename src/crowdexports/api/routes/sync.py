@@ -14,17 +14,12 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crowdexports.api.deps import (
-    ActedUser,
-    ExactJsonObject,
-    OptionalJsonObject,
-    RuntimeDep,
-    SessionDep,
-    StaffWriter,
-    parse_id,
-)
+from crowdexports.api.bodies import ExactJsonObject, OptionalJsonObject
+from crowdexports.api.database import SessionDep
 from crowdexports.api.errors import NO_STORE
 from crowdexports.api.openapi import answers
+from crowdexports.api.parameters import parse_id
+from crowdexports.api.permissions import ActedUser, StaffWriter
 from crowdexports.api.routes.credentials import api_key_resource
 from crowdexports.api.schemas import (
     ApiKeyCreate,
@@ -37,6 +32,7 @@ from crowdexports.api.schemas import (
     UserOut,
     UserPut,
 )
+from crowdexports.api.state import RuntimeDep
 from crowdexports.auth import accounts
 from crowdexports.errors import Conflict, FieldProblem, InvalidInput
 from crowdexports.models import Project, Reward, User

@@ -1,0 +1,108 @@
+"""An export as the API shows it (SPEC §2), from an Export or from a row of the hot reads
+(crowdexports/database/hotsql.py): both give the same resource."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from crowdexports.config import Settings
+from crowdexports.database.hotsql import HotConnection, HotStatement
+from crowdexports.exports.access import check_export_visible
+from crowdexports.exports.download_links import download_url
+from crowdexports.exports.requests import csv_dialect_of
+from crowdexports.exports.statuses import ExportStatus
+from crowdexports.exports.timestamps import rfc3339, rfc3339_text
+from crowdexports.exports.types import get_type
+from crowdexports.exports.types.base import select_columns
+from crowdexports.ids import MAX_ID
+from crowdexports.models import USER_RECORD_COLUMNS, Export, ExportFields, Project, User, UserRecord
+
+_EXPORTS, _PROJECTS, _USERS = Export.__table__, Project.__table__, User.__table__
+_TIMESTAMPS = ("created_at", "started_at", "finished_at", "expires_at")
+# The columns the resource shows (export_resource): the hot reads read only these, timestamps as text.
+SHOWN_COLUMNS = tuple(rfc3339_text(_EXPORTS.c[name]).label(name) if name in _TIMESTAMPS else _EXPORTS.c[name]
+                      for name in ("id", "project_id", "user_id", "type", "format", "columns", "options",
+                                   "status", "created_at", "storage_key", "expires_at", "row_count", "size",
+                                   "started_at", "finished_at", "error", "rows_done", "rows_estimated",
+                                   "email_status"))
+
+
+def _columns(export: ExportFields, recipient: User | UserRecord) -> dict[str, str]:
+    if export.columns is not None:
+        return dict(export.columns)
+    return _default_columns(export.type, recipient.lang)
+
+
+@lru_cache(maxsize=256)
+def _default_columns(type_: str, lang: str) -> dict[str, str]:
+    """The columns of an export that chose none, in the recipient's language: the same for every such
+    export, so one dict is shared by their resources (never changed: resources are only serialized)."""
+    return {column.id: column.header for column in select_columns(get_type(type_).catalogue, None, lang)}
+
+
+def _progress(export: ExportFields) -> dict[str, int | None] | None:
+    """Rows written so far and rows expected (null until the worker has counted them), while processing."""
+    if export.status != ExportStatus.PROCESSING:
+        return None
+    return {"rows_done": export.rows_done, "rows_estimated": export.rows_estimated}
+
+
+def user_fields(recipient: User | UserRecord, caller: User | UserRecord) -> dict[str, Any]:
+    """The resource's `user`; the email only to the recipient themselves."""
+    user: dict[str, Any] = {
+        "id": recipient.id, "username": recipient.username, "name": recipient.name,
+        "first_name": recipient.first_name, "last_name": recipient.last_name, "lang": recipient.lang,
+    }
+    if caller.id == recipient.id:
+        user["email"] = recipient.email
+    return user
+
+
+def export_resource(export: ExportFields, recipient: User | UserRecord, caller: User | UserRecord,
+                    settings: Settings, *, user: dict[str, Any] | None = None,
+                    now: datetime | None = None) -> dict[str, Any]:
+    """The export as the API shows it (SPEC §2). A list page passes its `user` (per recipient) and
+    `now`, the same for each of its exports."""
+    return {
+        "id": export.id, "project_id": export.project_id, "type": export.type, "format": export.format,
+        "csv_dialect": csv_dialect_of(export.format, export.options), "status": export.status,
+        "created_at": rfc3339(export.created_at),
+        "url": download_url(export, settings, now), "user": user or user_fields(recipient, caller),
+        "columns": _columns(export, recipient),
+        "row_count": export.row_count, "size": export.size, "started_at": rfc3339(export.started_at),
+        "finished_at": rfc3339(export.finished_at), "expires_at": rfc3339(export.expires_at),
+        "error": export.error,
+        "progress": _progress(export),
+        "email_status": export.email_status,
+    }
+
+
+def resource_of(session: Session, export: Export, caller: User | UserRecord, settings: Settings) -> dict[str, Any]:
+    """export_resource with its recipient loaded."""
+    return export_resource(export, session.get_one(User, export.user_id), caller, settings)
+
+
+_RECIPIENT = tuple(column.label(f"recipient_{column.name}") for column in USER_RECORD_COLUMNS)
+_SHOWN = HotStatement(
+    select(*SHOWN_COLUMNS, _PROJECTS.c.owner_id, *_RECIPIENT)
+    .join_from(_EXPORTS, _PROJECTS, _PROJECTS.c.id == _EXPORTS.c.project_id)
+    .join(_USERS, _USERS.c.id == _EXPORTS.c.user_id)
+    .where(_EXPORTS.c.id == bindparam("export_id")))
+
+
+def _recipient(row: Any) -> UserRecord:
+    return UserRecord(*row[-len(_RECIPIENT):])
+
+
+def shown_resource(connection: HotConnection, export_id: int, caller: UserRecord,
+                   settings: Settings) -> dict[str, Any]:
+    """`GET /v1/exports/{id}`: the export, its owner and its recipient in one statement on the hot path
+    (crowdexports/database/hotsql.py), checked by the same rule as `access.visible_export`."""
+    row = connection.first(_SHOWN, export_id=export_id) if 0 < export_id <= MAX_ID else None
+    check_export_visible(export_id, None if row is None else row.owner_id, caller)
+    return export_resource(row, _recipient(row), caller, settings)
