@@ -31,20 +31,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crowdexports import ids
-from crowdexports.auth.accounts import EMAIL, LANG
 from crowdexports.database.bulk import BulkInsert
 from crowdexports.errors import Conflict, FieldProblem, InvalidInput
 from crowdexports.models import Address, Base, Order, OrderItem, Project, Reward, User, UTCDateTime, utcnow
 from crowdexports.money import to_minor
+from crowdexports.rules import users
+from crowdexports.rules.kinds import LANG_RULE, MULTI_LINE, ONE_LINE
 from crowdexports.sync import jsonlines
-from crowdexports.sync.records import (
-    LANG_RULE,
-    NOT_ONE_LINE,
-    NOT_TEXT,
-    check_username,
-    decode_json,
-    keep_sequence_ahead,
-)
+from crowdexports.sync.records import decode_json, keep_sequence_ahead
+
+NOT_ONE_LINE, NOT_TEXT = ONE_LINE.forbidden, MULTI_LINE.forbidden
 
 # SPEC §3: the platform's order statuses.
 STATUSES = ("processing", "awaiting-confirmation", "payment-completed", "cancelled", "payment-done",
@@ -120,11 +116,11 @@ def _choice(field: str, choices: Sequence[str], *, required: bool = False, defau
 
 # Field tables, in the column order of the tuples they make.
 _PROFILE = (  # records.upsert_user's rules (PUT /v1/users), for a user embedded in an order
-    _Text("username", 150, required=True, check=check_username,
+    _Text("username", 150, required=True, check=users.USERNAME.accepts,
           rule="must be 1 to 150 printable characters, without ':'"),
-    _Text("email", 254, required=True, check=EMAIL.fullmatch, rule="must be an email address"),
+    _Text("email", 254, required=True, check=users.EMAIL.accepts, rule="must be an email address"),
     _Text("first_name", 150), _Text("last_name", 150), _Text("name", 300),
-    _Text("lang", 10, default="en", check=LANG.fullmatch, rule=LANG_RULE),
+    _Text("lang", 10, default="en", check=users.LANG.accepts, rule=LANG_RULE),
 )
 _ORDER = (_choice("status", STATUSES, required=True), _Text("payment_method", _length(Order, "payment_method")))
 _NOTE = (_Text("note", MAX_NOTE, NOT_TEXT),)
