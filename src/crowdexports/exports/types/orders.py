@@ -23,6 +23,7 @@ from crowdexports.exports.options import NoOptions, parse_no_options
 from crowdexports.exports.types.base import Column, ColumnKind, ExportContext, OutputColumn
 from crowdexports.models import Address, Order, OrderItem, Reward, User, UTCDateTime
 from crowdexports.money import decimal_converter
+from crowdexports.rules.users import display_name
 
 STREAM_BATCH = 2000
 # On SQLite, run the rows' query in a child process (exports/sqlite_reader.py: the wall-time reason);
@@ -140,7 +141,7 @@ def _local_time(context: ExportContext, _texts: _RewardTexts) -> Converter:
 
 
 def _full_name(_context: ExportContext, _texts: _RewardTexts) -> Converter:
-    return lambda name, first, last: name or f"{first} {last}".strip()
+    return display_name
 
 
 def _reward_title(_context: ExportContext, texts: _RewardTexts) -> Converter:
