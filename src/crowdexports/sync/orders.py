@@ -1,10 +1,11 @@
 """A project's orders imported as Ulule order resources, one JSON object per line (SPEC §7): the
 rules of both `POST /v1/projects/{id}/orders/import` and `crowdexports import orders`.
 
-`parse_line` turns one line into a plain `OrderLine`, with no database; `OrderImport` checks lines
-against the database and writes them a batch at a time; `import_orders` runs a whole import in one
-transaction, committed only if every line is good. Lines apply in order: a later line for the same
-order (or the same embedded user) replaces what an earlier one wrote, exactly as two imports would.
+`parse_line` turns one line into a plain `OrderLine` by the fields' rules (crowdexports.rules.orders),
+with no database; `OrderImport` checks lines against the database and writes them a batch at a time;
+`import_orders` runs a whole import in one transaction, committed only if every line is good. Lines
+apply in order: a later line for the same order (or the same embedded user) replaces what an earlier
+one wrote, exactly as two imports would.
 
 Speed is the design's constraint (a million lines from the CLI). Lines are read by small field tables
 rather than an object per field, amounts' conversions are remembered, and rows are written in bulk
@@ -17,12 +18,9 @@ item and address ids included.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
-from functools import lru_cache
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, delete, select, update
@@ -34,40 +32,15 @@ from crowdexports import ids
 from crowdexports.database.bulk import BulkInsert
 from crowdexports.errors import Conflict, FieldProblem, InvalidInput
 from crowdexports.models import Address, Base, Order, OrderItem, Project, Reward, User, UTCDateTime, utcnow
-from crowdexports.money import to_minor
-from crowdexports.rules import users
-from crowdexports.rules.kinds import LANG_RULE, MULTI_LINE, ONE_LINE
+from crowdexports.rules import orders as rules
+from crowdexports.rules.reader import Reader
+from crowdexports.rules.users import display_name
 from crowdexports.sync import jsonlines
 from crowdexports.sync.records import decode_json, keep_sequence_ahead
 
-NOT_ONE_LINE, NOT_TEXT = ONE_LINE.forbidden, MULTI_LINE.forbidden
-
-# SPEC §3: the platform's order statuses.
-STATUSES = ("processing", "awaiting-confirmation", "payment-completed", "cancelled", "payment-done",
-            "payment-invalid", "payment-reimbursed", "error")
-ADDRESS_TYPES = ("personal", "business", "association")
-# ISO 3166-1 alpha-2, every officially assigned code, and XK (Kosovo), which has none but is what
-# payment providers and the EU use.
-COUNTRIES = frozenset("""
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
-    BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
-    EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
-    HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
-    LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
-    NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
-    SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
-    TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK
-""".split())
 BATCH_LINES = 1000  # lines checked and written together: a few SELECTs and one write per table
-MAX_ITEMS = 1000
-MAX_NOTE = 32_767  # characters: what one spreadsheet cell holds
-MAX_QUANTITY = 2**31 - 1  # the INTEGER column
-QUANTITY_RULE = f"must be from 1 to {MAX_QUANTITY}"
 PROGRESS_EVERY = 1000  # lines
-
-# Fields of PUT /v1/users that an embedded user may not set (PermissionError): they give access.
-NOT_IMPORTED = ("is_staff", "password")
-# Column order of the tuples below (and of the rows written).
+# Column order of the tuples below (and of the rows written); the rules' tables are in the same order.
 USER_COLUMNS = ("username", "email", "first_name", "last_name", "name", "lang")
 ORDER_COLUMNS = ("user_id", "created_at", "status", "payment_method", "total", "subtotal", "shipping_total",
                  "note", "tracking_source", "tracking_medium")
@@ -77,76 +50,7 @@ ITEM_COLUMNS = ("reward_id", "quantity", "unit_price", "line_total", "line_shipp
 Profile = tuple[str, ...]  # USER_COLUMNS
 AddressValues = tuple[str, ...]  # ADDRESS_COLUMNS
 Item = tuple[int, ...]  # ITEM_COLUMNS
-
-
-def _length(model: type[Base], column: str) -> int:
-    table: Table = model.__table__
-    # A String column's length: TypeEngine, as the column's type is declared, has none.
-    length: int = table.c[column].type.length  # type: ignore[attr-defined]
-    return length
-
-
-@dataclass(frozen=True, slots=True)
-class _Text:
-    """A text field of a line: at most `max_length` characters, none matching `forbidden`, and
-    passing `check`, whose `rule` says what it wants. Absent or null is `default`."""
-
-    field: str
-    max_length: int
-    forbidden: re.Pattern[str] = NOT_ONE_LINE  # people's texts (NOT_TEXT) may have tabs and line breaks
-    required: bool = False
-    default: str = ""
-    check: Callable[[str], object] | None = None
-    rule: str = ""
-
-    def why(self, value: str) -> str:
-        if len(value) > self.max_length:
-            return f"must be at most {self.max_length} characters"
-        if self.forbidden.search(value):
-            return ("must not contain control characters other than tab and line breaks, nor lone surrogates"
-                    if self.forbidden is NOT_TEXT else
-                    "must not contain control characters, line breaks or lone surrogates")
-        return self.rule
-
-
-def _choice(field: str, choices: Sequence[str], *, required: bool = False, default: str = "") -> _Text:
-    return _Text(field, max(map(len, choices)), required=required, default=default,
-                 check=frozenset(choices).__contains__, rule=f"must be one of: {', '.join(choices)}")
-
-
-# Field tables, in the column order of the tuples they make.
-_PROFILE = (  # records.upsert_user's rules (PUT /v1/users), for a user embedded in an order
-    _Text("username", 150, required=True, check=users.USERNAME.accepts,
-          rule="must be 1 to 150 printable characters, without ':'"),
-    _Text("email", 254, required=True, check=users.EMAIL.accepts, rule="must be an email address"),
-    _Text("first_name", 150), _Text("last_name", 150), _Text("name", 300),
-    _Text("lang", 10, default="en", check=users.LANG.accepts, rule=LANG_RULE),
-)
-_ORDER = (_choice("status", STATUSES, required=True), _Text("payment_method", _length(Order, "payment_method")))
-_NOTE = (_Text("note", MAX_NOTE, NOT_TEXT),)
-_TRACKING = (_Text("source", _length(Order, "tracking_source")), _Text("medium", _length(Order, "tracking_medium")))
-_ADDRESS = (  # Ulule's names: address1 and address2 are our address_1 and address_2
-    _Text("first_name", _length(Address, "first_name"), NOT_TEXT),
-    _Text("last_name", _length(Address, "last_name"), NOT_TEXT),
-    _Text("entity_name", _length(Address, "entity_name"), NOT_TEXT),
-    _choice("type", ADDRESS_TYPES, default="personal"),
-    _Text("address1", _length(Address, "address_1"), NOT_TEXT),
-    _Text("address2", _length(Address, "address_2"), NOT_TEXT),
-    _Text("postal_code", _length(Address, "postal_code")),
-    _Text("city", _length(Address, "city"), NOT_TEXT),
-    _Text("state", _length(Address, "state"), NOT_TEXT),
-    _Text("country", 2, check=lambda code: not code or code.upper() in COUNTRIES,
-          rule="must be an ISO 3166-1 alpha-2 country code such as 'FR'"),
-    _Text("phone_number", _length(Address, "phone_number")),
-)
 _COUNTRY = ADDRESS_COLUMNS.index("country")
-
-
-@lru_cache(maxsize=16384)
-def _cached_minor(kind: str, amount: object, currency: str) -> int:
-    """to_minor, remembered: most lines repeat a few prices and totals, and a conversion costs ~5 µs,
-    a third of a line's checks. `kind` keeps equal values of other types apart (1 and "1")."""
-    return to_minor(amount, currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,115 +67,25 @@ class OrderLine:
     items: tuple[Item, ...]
 
 
-class _Line:
-    """Reads one decoded line, collecting every problem instead of stopping at the first, in the
-    error format of records._Fields. A good line costs a dict lookup and a type test per field,
-    which is what makes an import fast: per-field method calls and objects cost more than the JSON."""
+class _LineReader(Reader):
+    """A line's reader: the parts of an order that are objects or lists of them."""
+
+    __slots__ = ("currency",)
 
     def __init__(self, number: int, currency: str) -> None:
-        self.where = f"line {number}"
+        super().__init__([f"line {number}"])
         self.currency = currency
-        self.problems: list[FieldProblem] = []
-
-    def problem(self, path: Sequence[str], message: str, classification: str = "ValueError") -> None:
-        self.problems.append(FieldProblem([self.where, *path], message, classification))
-
-    def object(self, value: object, *path: str) -> dict[str, Any]:
-        """`value` if it is a JSON object; else a problem, and {} whose fields all read as absent."""
-        if type(value) is dict:
-            return value
-        self.problem(path, "must be a JSON object", "TypeError")
-        return {}
 
     def platform_id(self, kind: str, row_id: int, *path: str) -> None:
         """An id this line would create or replace a row under: never one of this service's own rows."""
         if ids.is_local(row_id):
             self.problem(path, ids.refusal(kind, row_id))
 
-    def required(self, path: Sequence[str]) -> None:
-        self.problem(path, "is required", "RequiredError")
-
-    def texts(self, body: dict[str, Any], fields: Sequence[_Text], *path: str) -> list[str]:
-        values = []
-        for field in fields:
-            value = body.get(field.field)
-            if value is None:
-                if field.required:
-                    self.required([*path, field.field])
-                value = field.default
-            elif type(value) is not str:
-                self.problem([*path, field.field], "must be a string", "TypeError")
-                value = field.default
-            elif len(value) > field.max_length or field.forbidden.search(value) or (
-                    field.check is not None and not field.check(value)):
-                self.problem([*path, field.field], field.why(value))
-            values.append(value)
-        return values
-
-    def integer(self, body: dict[str, Any], name: str, *path: str, low: int = 1, high: int = 2**63 - 1,
-                rule: str = "must be a positive id") -> int:
-        value = body.get(name)
-        if type(value) is int and low <= value <= high:
-            return value
-        if value is None:
-            self.required([*path, name])
-        elif type(value) is not int:
-            self.problem([*path, name], "must be an integer", "TypeError")
-        else:
-            self.problem([*path, name], rule)
-        return 0
-
-    def amount(self, body: dict[str, Any], name: str, *path: str, required: bool = True) -> int:
-        """Minor units of a non-negative amount in major units, exact (records._Fields.amount's rules)."""
-        value = body.get(name)
-        if value is None:
-            if required:
-                self.required([*path, name])
-            return 0
-        try:
-            kind = type(value)
-            minor = _cached_minor(kind.__name__, value, self.currency) if kind in (int, str, Decimal) else to_minor(
-                value, self.currency)
-        except TypeError as exc:
-            self.problem([*path, name], str(exc), "TypeError")
-        except ValueError as exc:
-            self.problem([*path, name], str(exc))
-        else:
-            if minor >= 0:
-                return minor
-            self.problem([*path, name], "must not be negative")
-        return 0
-
-    def moment(self, body: dict[str, Any], name: str) -> datetime | None:
-        """An ISO 8601 date and time with its UTC offset, as UTC: a time without one is ambiguous."""
-        value = body.get(name)
-        if value is None:
-            self.required([name])
-            return None
-        if type(value) is not str:
-            self.problem([name], "must be a string", "TypeError")
-            return None
-        try:
-            # fromisoformat skips a NUL or other control character after the seconds: refuse them first.
-            moment = datetime.fromisoformat(value) if len(value) <= 40 and not NOT_ONE_LINE.search(value) else None
-        except ValueError:
-            moment = None
-        if moment is None:
-            self.problem([name], "must be an ISO 8601 date and time such as 2024-05-01T12:30:00+02:00")
-        elif moment.tzinfo is None:
-            self.problem([name], "must give its UTC offset, such as +02:00 or Z")
-        else:
-            try:
-                return moment.astimezone(UTC)
-            except OverflowError:
-                self.problem([name], "is out of range")
-        return None
-
     def address(self, body: dict[str, Any], name: str) -> AddressValues | None:
         value = body.get(name)
         if value is None:
             return None
-        values = self.texts(self.object(value, name), _ADDRESS, name)
+        values = self.texts(self.json_object(value, name), rules.ADDRESS, name)
         values[_COUNTRY] = values[_COUNTRY].upper()
         return tuple(values)
 
@@ -282,17 +96,18 @@ class _Line:
         if type(value) is not list:
             self.problem(["items"], "must be a list", "TypeError")
             return ()
-        if len(value) > MAX_ITEMS:
-            self.problem(["items"], f"must have at most {MAX_ITEMS} items")
+        if len(value) > rules.MAX_ITEMS:
+            self.problem(["items"], f"must have at most {rules.MAX_ITEMS} items")
             return ()
-        items = []
+        reward_id, quantity, unit_price, line_total, line_shipping_total = rules.ITEM
+        currency, items = self.currency, []
         for index, entry in enumerate(value):
             path = ("items", str(index))
-            item = self.object(entry, *path)
-            quantity = self.integer(item, "quantity", *path, high=MAX_QUANTITY, rule=QUANTITY_RULE)
-            items.append((self.integer(item, "reward_id", *path), quantity, self.amount(item, "unit_price", *path),
-                          self.amount(item, "line_total", *path),
-                          self.amount(item, "line_shipping_total", *path, required=False)))
+            item = self.json_object(entry, *path)
+            count = self.integer(item, quantity, *path)  # its problem is listed before the reward id's
+            items.append((self.integer(item, reward_id, *path), count, self.amount(item, unit_price, currency, *path),
+                          self.amount(item, line_total, currency, *path),
+                          self.amount(item, line_shipping_total, currency, *path)))
         return tuple(items)
 
     def user(self, body: dict[str, Any]) -> tuple[int, tuple[int, Profile] | None]:
@@ -302,49 +117,47 @@ class _Line:
                 self.problem(["user"], "is required: the user object, or the user_id of a user synced before",
                              "RequiredError")
                 return 0, None
-            return self.integer(body, "user_id"), None
-        user = self.object(body["user"], "user")
-        user_id = self.integer(user, "id", "user")
+            return self.integer(body, rules.USER_ID), None
+        user = self.json_object(body["user"], "user")
+        user_id = self.integer(user, rules.EMBEDDED_USER_ID, "user")
         self.platform_id("user", user_id, "user", "id")
-        for name in NOT_IMPORTED:
+        for name in rules.NOT_IMPORTED:
             if user.get(name) is not None:
                 self.problem(["user", name], f"cannot be set by an order import, which gives and takes no access: "
                              f"sync the user with PUT /v1/users/{user_id}", "PermissionError")
-        values = self.texts(user, _PROFILE, "user")
+        username, email, first_name, last_name, name, lang = self.texts(user, rules.PROFILE, "user")
         if body.get("user_id") not in (None, user_id):
             self.problem(["user_id"], "must be the embedded user's id (or absent)")
-        first_name, last_name = values[2], values[3]
-        values[4] = values[4] or f"{first_name} {last_name}".strip()
-        return user_id, (user_id, tuple(values))
+        profile = (username, email, first_name, last_name, display_name(name, first_name, last_name), lang)
+        return user_id, (user_id, profile)
 
 
 def parse_line(raw: bytes, number: int, project_id: int, currency: str) -> OrderLine:
     """Line `number` of an import into `project_id` (whose currency the amounts are in) as an
     OrderLine, or InvalidInput naming every problem, each path starting with "line N". Fields that
     are not ours are ignored: a line is the platform's whole resource."""
-    reader = _Line(number, currency)
+    reader = _LineReader(number, currency)
     try:
         decoded = decode_json(raw.decode("utf-8"))
     except ValueError as exc:  # UnicodeDecodeError is one
         reader.problem([], f"is not JSON: {exc}", "DeserializationError")
         raise InvalidInput(reader.problems) from None
-    body = reader.object(decoded)
+    body = reader.json_object(decoded)
     if reader.problems:  # not an object: none of its fields is worth a problem of its own
         raise InvalidInput(reader.problems)
-    order_id = reader.integer(body, "id")
+    order_id = reader.integer(body, rules.ID)
     reader.platform_id("order", order_id, "id")
     if body.get("project_id") not in (None, project_id):
         reader.problem(["project_id"], f"must be {project_id}, the project of this import (or absent)")
     user_id, user = reader.user(body)
-    created_at = reader.moment(body, "created_at")
-    status, payment_method = reader.texts(body, _ORDER)
-    total, subtotal, shipping_total = (reader.amount(body, name) for name in
-                                       ("order_total", "order_subtotal", "order_shipping_total"))
-    note, = reader.texts(body, _NOTE)
+    created_at: datetime | None = reader.moment(body, rules.CREATED_AT)
+    status, payment_method = reader.texts(body, rules.ORDER)
+    total, subtotal, shipping_total = (reader.amount(body, rule, currency) for rule in rules.TOTALS)
+    note = reader.text(body, rules.NOTE)
     tracking_source = tracking_medium = ""
     if body.get("tracking") is not None:
-        tracking_source, tracking_medium = reader.texts(reader.object(body["tracking"], "tracking"), _TRACKING,
-                                                        "tracking")
+        tracking = reader.json_object(body["tracking"], "tracking")
+        tracking_source, tracking_medium = reader.texts(tracking, rules.TRACKING, "tracking")
     shipping, billing = reader.address(body, "shipping_address"), reader.address(body, "billing_address")
     items = reader.items(body)
     if reader.problems:
@@ -665,7 +478,7 @@ class OrderImport:
 
     def _write_users(self, lines: list[OrderLine], users: dict[int, tuple[Profile, bool]]) -> None:
         """Embedded users: created, or their profile updated. Staff accounts are left as they are, and
-        no line sets `is_staff` or a password (NOT_IMPORTED): an order import changes no one's access."""
+        no line sets `is_staff` or a password (rules.orders.NOT_IMPORTED): an order import changes no one's access."""
         created: dict[int, tuple[Any, ...]] = {}
         changed: dict[int, dict[str, Any]] = {}
         now = utcnow()
