@@ -1,0 +1,141 @@
+"""One line of an order import read into an `OrderLine`, by the fields' rules (crowdexports.rules.orders),
+with no database: its values in the column order of the rows the import writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from crowdexports import ids
+from crowdexports.errors import InvalidInput
+from crowdexports.rules import orders as rules
+from crowdexports.rules.reader import Reader
+from crowdexports.rules.users import display_name
+from crowdexports.sync.records import decode_json
+
+# Column order of the tuples below (and of the rows written); the rules' tables are in the same order.
+USER_COLUMNS = ("username", "email", "first_name", "last_name", "name", "lang")
+ORDER_COLUMNS = ("user_id", "created_at", "status", "payment_method", "total", "subtotal", "shipping_total",
+                 "note", "tracking_source", "tracking_medium")
+ADDRESS_COLUMNS = ("first_name", "last_name", "entity_name", "type", "address_1", "address_2", "postal_code",
+                   "city", "state", "country", "phone_number")
+ITEM_COLUMNS = ("reward_id", "quantity", "unit_price", "line_total", "line_shipping_total")
+Profile = tuple[str, ...]  # USER_COLUMNS
+AddressValues = tuple[str, ...]  # ADDRESS_COLUMNS
+Item = tuple[int, ...]  # ITEM_COLUMNS
+_COUNTRY = ADDRESS_COLUMNS.index("country")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One valid line: the order's values (ORDER_COLUMNS), its embedded user if any, its addresses
+    (None: the order has none) and its items, in the line's order."""
+
+    number: int
+    id: int
+    values: tuple[Any, ...]
+    user: tuple[int, Profile] | None
+    shipping: AddressValues | None
+    billing: AddressValues | None
+    items: tuple[Item, ...]
+
+
+class _LineReader(Reader):
+    """A line's reader: the parts of an order that are objects or lists of them."""
+
+    __slots__ = ("currency",)
+
+    def __init__(self, number: int, currency: str) -> None:
+        super().__init__([f"line {number}"])
+        self.currency = currency
+
+    def platform_id(self, kind: str, row_id: int, *path: str) -> None:
+        """An id this line would create or replace a row under: never one of this service's own rows."""
+        if ids.is_local(row_id):
+            self.problem(path, ids.refusal(kind, row_id))
+
+    def address(self, body: dict[str, Any], name: str) -> AddressValues | None:
+        value = body.get(name)
+        if value is None:
+            return None
+        values = self.texts(self.json_object(value, name), rules.ADDRESS, name)
+        values[_COUNTRY] = values[_COUNTRY].upper()
+        return tuple(values)
+
+    def items(self, body: dict[str, Any]) -> tuple[Item, ...]:
+        value = body.get("items")
+        if value is None:
+            return ()
+        if type(value) is not list:
+            self.problem(["items"], "must be a list", "TypeError")
+            return ()
+        if len(value) > rules.MAX_ITEMS:
+            self.problem(["items"], f"must have at most {rules.MAX_ITEMS} items")
+            return ()
+        reward_id, quantity, unit_price, line_total, line_shipping_total = rules.ITEM
+        currency, items = self.currency, []
+        for index, entry in enumerate(value):
+            path = ("items", str(index))
+            item = self.json_object(entry, *path)
+            count = self.integer(item, quantity, *path)  # its problem is listed before the reward id's
+            items.append((self.integer(item, reward_id, *path), count, self.amount(item, unit_price, currency, *path),
+                          self.amount(item, line_total, currency, *path),
+                          self.amount(item, line_shipping_total, currency, *path)))
+        return tuple(items)
+
+    def user(self, body: dict[str, Any]) -> tuple[int, tuple[int, Profile] | None]:
+        """(user id, (user id, profile) of the embedded user, or None when the line gives `user_id`)."""
+        if body.get("user") is None:
+            if body.get("user_id") is None:
+                self.problem(["user"], "is required: the user object, or the user_id of a user synced before",
+                             "RequiredError")
+                return 0, None
+            return self.integer(body, rules.USER_ID), None
+        user = self.json_object(body["user"], "user")
+        user_id = self.integer(user, rules.EMBEDDED_USER_ID, "user")
+        self.platform_id("user", user_id, "user", "id")
+        for name in rules.NOT_IMPORTED:
+            if user.get(name) is not None:
+                self.problem(["user", name], f"cannot be set by an order import, which gives and takes no access: "
+                             f"sync the user with PUT /v1/users/{user_id}", "PermissionError")
+        username, email, first_name, last_name, name, lang = self.texts(user, rules.PROFILE, "user")
+        if body.get("user_id") not in (None, user_id):
+            self.problem(["user_id"], "must be the embedded user's id (or absent)")
+        profile = (username, email, first_name, last_name, display_name(name, first_name, last_name), lang)
+        return user_id, (user_id, profile)
+
+
+def parse_line(raw: bytes, number: int, project_id: int, currency: str) -> OrderLine:
+    """Line `number` of an import into `project_id` (whose currency the amounts are in) as an
+    OrderLine, or InvalidInput naming every problem, each path starting with "line N". Fields that
+    are not ours are ignored: a line is the platform's whole resource."""
+    reader = _LineReader(number, currency)
+    try:
+        decoded = decode_json(raw.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError is one
+        reader.problem([], f"is not JSON: {exc}", "DeserializationError")
+        raise InvalidInput(reader.problems) from None
+    body = reader.json_object(decoded)
+    if reader.problems:  # not an object: none of its fields is worth a problem of its own
+        raise InvalidInput(reader.problems)
+    order_id = reader.integer(body, rules.ID)
+    reader.platform_id("order", order_id, "id")
+    if body.get("project_id") not in (None, project_id):
+        reader.problem(["project_id"], f"must be {project_id}, the project of this import (or absent)")
+    user_id, user = reader.user(body)
+    created_at: datetime | None = reader.moment(body, rules.CREATED_AT)
+    status, payment_method = reader.texts(body, rules.ORDER)
+    total, subtotal, shipping_total = (reader.amount(body, rule, currency) for rule in rules.TOTALS)
+    note = reader.text(body, rules.NOTE)
+    tracking_source = tracking_medium = ""
+    if body.get("tracking") is not None:
+        tracking = reader.json_object(body["tracking"], "tracking")
+        tracking_source, tracking_medium = reader.texts(tracking, rules.TRACKING, "tracking")
+    shipping, billing = reader.address(body, "shipping_address"), reader.address(body, "billing_address")
+    items = reader.items(body)
+    if reader.problems:
+        raise InvalidInput(reader.problems)
+    values = (user_id, created_at, status, payment_method, total, subtotal, shipping_total, note,
+              tracking_source, tracking_medium)
+    return OrderLine(number, order_id, values, user, shipping, billing, items)
