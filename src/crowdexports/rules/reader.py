@@ -25,7 +25,7 @@ _LANG = re.compile(LANG_PATTERN)
 _CACHED_AMOUNT_TYPES = (int, str, Decimal)
 
 
-def shown(name: object) -> str:
+def _shown(name: object) -> str:
     """A name from the input as an error repeats it: cut, since it may be anything."""
     return str(name)[:MAX_NAME_IN_ERROR]
 
@@ -75,7 +75,7 @@ class Reader:
             if name in rules.read_only:
                 self.problem([name], READ_ONLY_RULE, "PermissionError")
             elif name not in rules.names:
-                self.problem([shown(name)], "unknown field", "UnknownFieldError")
+                self.problem([_shown(name)], "unknown field", "UnknownFieldError")
 
     def texts(self, body: Mapping[str, Any], rules: Sequence[Text], *path: str) -> list[str]:
         """The values of text fields, in the order of `rules`; a bad value is kept (its problem is noted)."""
@@ -156,7 +156,7 @@ class Reader:
             self.problem([rule.name], f"must have at most {rule.max_languages} languages")
         for lang, entry in value.items():
             if not _LANG.fullmatch(lang):
-                self.problem([rule.name, shown(lang)], LANG_RULE)
+                self.problem([rule.name, _shown(lang)], LANG_RULE)
             elif len(entry) > rule.max_text:
                 self.problem([rule.name, lang], f"must be at most {rule.max_text} characters")
             elif rule.characters.forbidden.search(entry):

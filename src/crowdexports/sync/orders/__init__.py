@@ -15,7 +15,7 @@ Speed is the design's constraint (a million lines from the CLI). Lines are read 
 rather than an object per field, amounts' conversions are remembered, and rows are written in bulk
 (executemany on SQLite, COPY on PostgreSQL: `bulk.BulkInsert`) after a few SELECTs per batch. The
 ORM's per-row work would cap an import at about a thousand lines a second; that is also why an
-embedded user is written here, by `records.upsert_user`'s rules but not by it (measured: 1,070
-users/s). An unchanged row is not written at all, so importing the same lines again changes nothing,
+embedded user is written here, by the rules of `records.upsert_user` (rules.users) but not by it
+(measured: 1,070 users/s). An unchanged row is not written at all, so importing the same lines again changes nothing,
 item and address ids included.
 """
