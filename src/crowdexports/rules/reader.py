@@ -100,16 +100,17 @@ class Reader:
 
     def integer(self, body: Mapping[str, Any], rule: Integer, *path: str) -> int:
         """The value, or 0 (never an id) when absent or bad."""
-        value = body.get(rule.name)
+        name = rule.name
+        value = body.get(name)
         if type(value) is int and rule.low <= value <= rule.high:
             return value
         if value is None:
             if rule.required:
-                self.required([*path, rule.name])
+                self.required([*path, name])
         elif type(value) is not int:
-            self.problem([*path, rule.name], "must be an integer", "TypeError")
+            self.problem([*path, name], "must be an integer", "TypeError")
         else:
-            self.problem([*path, rule.name], rule.rule)
+            self.problem([*path, name], rule.rule)
         return 0
 
     def flag(self, body: Mapping[str, Any], rule: Flag) -> bool:
@@ -124,10 +125,11 @@ class Reader:
     def amount(self, body: Mapping[str, Any], rule: Amount, currency: str | None, *path: str) -> int:
         """Minor units of `currency`; without a currency (its project is unknown, which is reported)
         only its presence is checked, since its decimals depend on it."""
-        value = body.get(rule.name)
+        name = rule.name
+        value = body.get(name)
         if value is None:
             if rule.required:
-                self.required([*path, rule.name])
+                self.required([*path, name])
             return 0
         if currency is None:
             return 0
@@ -136,13 +138,13 @@ class Reader:
             minor = (_cached_minor(kind.__name__, value, currency) if kind in _CACHED_AMOUNT_TYPES
                      else to_minor(value, currency))
         except TypeError as exc:
-            self.problem([*path, rule.name], str(exc), "TypeError")
+            self.problem([*path, name], str(exc), "TypeError")
         except ValueError as exc:
-            self.problem([*path, rule.name], str(exc))
+            self.problem([*path, name], str(exc))
         else:
             if minor >= 0:
                 return minor
-            self.problem([*path, rule.name], "must not be negative")
+            self.problem([*path, name], "must not be negative")
         return 0
 
     def i18n(self, body: Mapping[str, Any], rule: I18n) -> dict[str, str]:

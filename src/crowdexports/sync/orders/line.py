@@ -4,12 +4,25 @@ with no database: its values in the column order of the rows the import writes."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from crowdexports import ids
 from crowdexports.errors import InvalidInput
-from crowdexports.rules import orders as rules
+from crowdexports.rules.orders import (
+    ADDRESS,
+    CREATED_AT,
+    EMBEDDED_USER_ID,
+    ID,
+    ITEM,
+    MAX_ITEMS,
+    NOT_IMPORTED,
+    NOTE,
+    ORDER,
+    PROFILE,
+    TOTALS,
+    TRACKING,
+    USER_ID,
+)
 from crowdexports.rules.reader import Reader
 from crowdexports.rules.users import display_name
 from crowdexports.sync.records import decode_json
@@ -25,6 +38,7 @@ Profile = tuple[str, ...]  # USER_COLUMNS
 AddressValues = tuple[str, ...]  # ADDRESS_COLUMNS
 Item = tuple[int, ...]  # ITEM_COLUMNS
 _COUNTRY = ADDRESS_COLUMNS.index("country")
+_NOTE = (NOTE,)  # a table of one, read by texts() itself: a line costs a call less
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,76 +55,70 @@ class OrderLine:
     items: tuple[Item, ...]
 
 
-class _LineReader(Reader):
-    """A line's reader: the parts of an order that are objects or lists of them."""
+def _platform_id(reader: Reader, kind: str, row_id: int, *path: str) -> None:
+    """An id this line would create or replace a row under: never one of this service's own rows."""
+    if ids.is_local(row_id):
+        reader.problem(path, ids.refusal(kind, row_id))
 
-    __slots__ = ("currency",)
 
-    def __init__(self, number: int, currency: str) -> None:
-        super().__init__([f"line {number}"])
-        self.currency = currency
+def _address(reader: Reader, body: dict[str, Any], name: str) -> AddressValues | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    values = reader.texts(reader.json_object(value, name), ADDRESS, name)
+    values[_COUNTRY] = values[_COUNTRY].upper()
+    return tuple(values)
 
-    def platform_id(self, kind: str, row_id: int, *path: str) -> None:
-        """An id this line would create or replace a row under: never one of this service's own rows."""
-        if ids.is_local(row_id):
-            self.problem(path, ids.refusal(kind, row_id))
 
-    def address(self, body: dict[str, Any], name: str) -> AddressValues | None:
-        value = body.get(name)
-        if value is None:
-            return None
-        values = self.texts(self.json_object(value, name), rules.ADDRESS, name)
-        values[_COUNTRY] = values[_COUNTRY].upper()
-        return tuple(values)
+def _items(reader: Reader, body: dict[str, Any], currency: str) -> tuple[Item, ...]:
+    value = body.get("items")
+    if value is None:
+        return ()
+    if type(value) is not list:
+        reader.problem(["items"], "must be a list", "TypeError")
+        return ()
+    if len(value) > MAX_ITEMS:
+        reader.problem(["items"], f"must have at most {MAX_ITEMS} items")
+        return ()
+    reward_id, quantity, unit_price, line_total, line_shipping_total = ITEM
+    items = []
+    for index, entry in enumerate(value):
+        path = ("items", str(index))
+        item = reader.json_object(entry, *path)
+        count = reader.integer(item, quantity, *path)  # its problem is listed before the reward id's
+        items.append((reader.integer(item, reward_id, *path), count, reader.amount(item, unit_price, currency, *path),
+                      reader.amount(item, line_total, currency, *path),
+                      reader.amount(item, line_shipping_total, currency, *path)))
+    return tuple(items)
 
-    def items(self, body: dict[str, Any]) -> tuple[Item, ...]:
-        value = body.get("items")
-        if value is None:
-            return ()
-        if type(value) is not list:
-            self.problem(["items"], "must be a list", "TypeError")
-            return ()
-        if len(value) > rules.MAX_ITEMS:
-            self.problem(["items"], f"must have at most {rules.MAX_ITEMS} items")
-            return ()
-        reward_id, quantity, unit_price, line_total, line_shipping_total = rules.ITEM
-        currency, items = self.currency, []
-        for index, entry in enumerate(value):
-            path = ("items", str(index))
-            item = self.json_object(entry, *path)
-            count = self.integer(item, quantity, *path)  # its problem is listed before the reward id's
-            items.append((self.integer(item, reward_id, *path), count, self.amount(item, unit_price, currency, *path),
-                          self.amount(item, line_total, currency, *path),
-                          self.amount(item, line_shipping_total, currency, *path)))
-        return tuple(items)
 
-    def user(self, body: dict[str, Any]) -> tuple[int, tuple[int, Profile] | None]:
-        """(user id, (user id, profile) of the embedded user, or None when the line gives `user_id`)."""
-        if body.get("user") is None:
-            if body.get("user_id") is None:
-                self.problem(["user"], "is required: the user object, or the user_id of a user synced before",
-                             "RequiredError")
-                return 0, None
-            return self.integer(body, rules.USER_ID), None
-        user = self.json_object(body["user"], "user")
-        user_id = self.integer(user, rules.EMBEDDED_USER_ID, "user")
-        self.platform_id("user", user_id, "user", "id")
-        for name in rules.NOT_IMPORTED:
-            if user.get(name) is not None:
-                self.problem(["user", name], f"cannot be set by an order import, which gives and takes no access: "
-                             f"sync the user with PUT /v1/users/{user_id}", "PermissionError")
-        username, email, first_name, last_name, name, lang = self.texts(user, rules.PROFILE, "user")
-        if body.get("user_id") not in (None, user_id):
-            self.problem(["user_id"], "must be the embedded user's id (or absent)")
-        profile = (username, email, first_name, last_name, display_name(name, first_name, last_name), lang)
-        return user_id, (user_id, profile)
+def _user(reader: Reader, body: dict[str, Any]) -> tuple[int, tuple[int, Profile] | None]:
+    """(user id, (user id, profile) of the embedded user, or None when the line gives `user_id`)."""
+    if body.get("user") is None:
+        if body.get("user_id") is None:
+            reader.problem(["user"], "is required: the user object, or the user_id of a user synced before",
+                           "RequiredError")
+            return 0, None
+        return reader.integer(body, USER_ID), None
+    user = reader.json_object(body["user"], "user")
+    user_id = reader.integer(user, EMBEDDED_USER_ID, "user")
+    _platform_id(reader, "user", user_id, "user", "id")
+    for name in NOT_IMPORTED:
+        if user.get(name) is not None:
+            reader.problem(["user", name], f"cannot be set by an order import, which gives and takes no access: "
+                           f"sync the user with PUT /v1/users/{user_id}", "PermissionError")
+    username, email, first_name, last_name, name, lang = reader.texts(user, PROFILE, "user")
+    if body.get("user_id") not in (None, user_id):
+        reader.problem(["user_id"], "must be the embedded user's id (or absent)")
+    profile = (username, email, first_name, last_name, display_name(name, first_name, last_name), lang)
+    return user_id, (user_id, profile)
 
 
 def parse_line(raw: bytes, number: int, project_id: int, currency: str) -> OrderLine:
     """Line `number` of an import into `project_id` (whose currency the amounts are in) as an
     OrderLine, or InvalidInput naming every problem, each path starting with "line N". Fields that
     are not ours are ignored: a line is the platform's whole resource."""
-    reader = _LineReader(number, currency)
+    reader = Reader([f"line {number}"])
     try:
         decoded = decode_json(raw.decode("utf-8"))
     except ValueError as exc:  # UnicodeDecodeError is one
@@ -119,21 +127,21 @@ def parse_line(raw: bytes, number: int, project_id: int, currency: str) -> Order
     body = reader.json_object(decoded)
     if reader.problems:  # not an object: none of its fields is worth a problem of its own
         raise InvalidInput(reader.problems)
-    order_id = reader.integer(body, rules.ID)
-    reader.platform_id("order", order_id, "id")
+    order_id = reader.integer(body, ID)
+    _platform_id(reader, "order", order_id, "id")
     if body.get("project_id") not in (None, project_id):
         reader.problem(["project_id"], f"must be {project_id}, the project of this import (or absent)")
-    user_id, user = reader.user(body)
-    created_at: datetime | None = reader.moment(body, rules.CREATED_AT)
-    status, payment_method = reader.texts(body, rules.ORDER)
-    total, subtotal, shipping_total = (reader.amount(body, rule, currency) for rule in rules.TOTALS)
-    note = reader.text(body, rules.NOTE)
+    user_id, user = _user(reader, body)
+    created_at = reader.moment(body, CREATED_AT)
+    status, payment_method = reader.texts(body, ORDER)
+    total, subtotal, shipping_total = (reader.amount(body, rule, currency) for rule in TOTALS)
+    note, = reader.texts(body, _NOTE)
     tracking_source = tracking_medium = ""
     if body.get("tracking") is not None:
         tracking = reader.json_object(body["tracking"], "tracking")
-        tracking_source, tracking_medium = reader.texts(tracking, rules.TRACKING, "tracking")
-    shipping, billing = reader.address(body, "shipping_address"), reader.address(body, "billing_address")
-    items = reader.items(body)
+        tracking_source, tracking_medium = reader.texts(tracking, TRACKING, "tracking")
+    shipping, billing = _address(reader, body, "shipping_address"), _address(reader, body, "billing_address")
+    items = _items(reader, body, currency)
     if reader.problems:
         raise InvalidInput(reader.problems)
     values = (user_id, created_at, status, payment_method, total, subtotal, shipping_total, note,
