@@ -34,6 +34,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "crowdexports.cli"]
 IDS_PER_PROJECT = 10_000_000  # order and user ids of project P start at P × this: runs never collide
+MAX_PROJECT_ID = 80_000_000  # × IDS_PER_PROJECT stays below the local ids (crowdexports.ids)
 REWARD_PRICES = ("5.00", "25.00", "49.00", "89.90")
 FIRST_NAMES = ("Zoé", "Léa", "Hugo", "Jürgen", "María", "Chloé", "Yuki", "Noam", "Amira", "Olivia", "Liam", "Émile")
 LAST_NAMES = ("Durand", "Müller", "García", "Rossi", "Tanaka", "Cohen", "Haddad", "Smith", "Lefèvre", "O'Brien")
@@ -61,12 +62,18 @@ def _cli(env: dict[str, str], *args: str) -> dict[str, object]:
     return result
 
 
-def _setup(env: dict[str, str], work: Path) -> tuple[int, list[int]]:
-    """A migrated database with an owner, a project and its rewards; (project id, reward ids)."""
+def _setup(env: dict[str, str], work: Path, project_id: int) -> list[int]:
+    """A migrated database with an owner, project `project_id` and its rewards: the reward ids. The
+    project is synced in under a platform id, as the orders are: a local id (crowdexports.ids) times
+    IDS_PER_PROJECT would not be an id, and the sync refuses local ids."""
     subprocess.run([*CLI, "migrate"], env=env, check=True, capture_output=True)
     owner = f"bench-{os.getpid()}-{int(time.time())}"
-    _cli(env, "users", "create", "--username", owner, "--email", f"{owner}@example.com", "--password", "bench-pass")
-    project_id = int(str(_cli(env, "projects", "create", "--owner", owner, "--name", "Benchmark Kettle")["id"]))
+    owner_id = int(str(_cli(env, "users", "create", "--username", owner, "--email", f"{owner}@example.com",
+                            "--password", "bench-pass")["id"]))
+    projects_file = work / "projects.ndjson"
+    projects_file.write_text(json.dumps({"id": project_id, "owner_id": owner_id, "name": "Benchmark Kettle",
+                                         "currency": "EUR"}) + "\n")
+    _cli(env, "import", "projects", str(projects_file))
     rewards = [project_id * IDS_PER_PROJECT + index for index in range(1, len(REWARD_PRICES) + 1)]
     lines = [{"id": reward_id, "project_id": project_id, "price": price,
               "title": {"en": f"Reward {index}", "fr": f"Contrepartie {index}"},
@@ -75,7 +82,7 @@ def _setup(env: dict[str, str], work: Path) -> tuple[int, list[int]]:
     rewards_file = work / "rewards.ndjson"
     rewards_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
     _cli(env, "import", "rewards", str(rewards_file))
-    return project_id, rewards
+    return rewards
 
 
 def _amount(cents: int, rng: random.Random) -> str | float:
@@ -169,7 +176,9 @@ def main() -> None:
         env.update({"CROWDEXPORTS_DATA_DIR": str(work), "CROWDEXPORTS_LOG_LEVEL": "WARNING"})
         if args.database_url:
             env["CROWDEXPORTS_DATABASE_URL"] = args.database_url
-        project_id, rewards = _setup(env, work)
+        # A fresh database takes project 1 (the generated file is reused); an existing one a new id per run.
+        project_id = 1 + int(time.time()) % MAX_PROJECT_ID if args.database_url else 1
+        rewards = _setup(env, work, project_id)
         path = args.data_dir / f"import-orders-{args.orders}-p{project_id}.ndjson"
         generated = 0.0
         if not path.exists():

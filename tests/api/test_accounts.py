@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -44,3 +46,25 @@ def test_create_project_checks_currency_timezone_and_lang(session: Session, alic
                                       currency="JPY", timezone="Asia/Tokyo")
     assert project.slug == "ete-a-tokyo-the-best-kettle"
     assert (project.lang, project.owner_id) == ("en", alice.user.id)
+
+
+@pytest.mark.parametrize(("fields", "field_names"), [
+    ({"first_name": "z" * 151}, ["first_name"]),
+    ({"name": "Zoé\nDurand"}, ["name"]),
+    ({"email": "a" * 250 + "@x.fr"}, ["email"]),
+    ({"lang": "abc-abcdefgh"}, ["lang"]),  # a language code, but longer than the column
+    ({"password": "pass\x00word"}, ["password"]),
+    ({"username": "zoe\u2028"}, ["username"]),
+])
+def test_create_user_checks_every_field_as_the_sync_does(session: Session, fields: dict[str, Any],
+                                                          field_names: list[str]) -> None:
+    """One owner of the rules (crowdexports.rules.users): a user made here is held to a synced one's."""
+    with pytest.raises(InvalidInput) as bad:
+        accounts.create_user(session, **{"username": "zoe", "email": "zoe@example.com", **fields})
+    assert problems(bad) == [field_names]
+
+
+def test_create_project_checks_the_name_as_the_sync_does(session: Session, alice: Account) -> None:
+    with pytest.raises(InvalidInput) as bad:
+        accounts.create_project(session, owner=alice.user, name="Solar\nKettle")
+    assert problems(bad) == [["name"]]

@@ -7,8 +7,8 @@ none: a request replaces every order's items and adds or deletes 2,000 addresses
 exports run back to back, and each file read back must hold one request's state exactly: every order,
 one note, and as many rows as that request's items.
 
-Why it holds: an import is one transaction (`sync.orders.import_orders` commits once, at the end), and
-an export's rows come from ONE SELECT (`exports/types/orders.py`), which reads one snapshot:
+Why it holds: an import is one transaction (`sync.orders.importer.import_orders` commits once, at the
+end), and an export's rows come from ONE SELECT (`exports/types/orders.py`), which reads one snapshot:
 - SQLite (WAL): a statement that is stepping holds a read mark on the WAL for its whole life, so it
   sees the database as of its first step; the importer's commit appends to the WAL beyond that mark.
 - PostgreSQL: the rows come through a server-side (named) cursor, whose query runs under the snapshot
@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crowdexports.exports.writers import get_writer
 from crowdexports.models import Project
-from crowdexports.sync import jsonlines, orders
+from crowdexports.sync import jsonlines
+from crowdexports.sync.orders.importer import import_orders
 from tests.api.conftest import Account
 from tests.api.order_lines import address, answer, item, ndjson, order, post_import
 from tests.factories import make_reward
@@ -132,7 +133,7 @@ def test_the_harness_catches_an_import_committed_in_pieces(
         lines = list(jsonlines.numbered_lines(io.BytesIO(body(request))))
         for start in range(0, ORDERS, 250):
             with session_factory() as piece:
-                orders.import_orders(piece, piece.get_one(Project, project_a.id), lines[start:start + 250])
+                import_orders(piece, piece.get_one(Project, project_a.id), lines[start:start + 250])
 
     import_in_pieces(0)
 

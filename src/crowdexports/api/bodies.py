@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from crowdexports.api.openapi import answers
 from crowdexports.errors import FieldProblem, InvalidInput
-from crowdexports.sync.records import decode_json
+from crowdexports.rules.decoding import decode_json
 
 JSON = "application/json"
 

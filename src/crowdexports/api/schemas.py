@@ -1,19 +1,55 @@
 """Pydantic models of what the API answers: its OpenAPI documentation and its response contract.
 
 Strict and closed (`extra="forbid"`): a field the code adds without documenting it here fails loudly.
-Request bodies are checked by `exports.requests` and `sync.records` (one place for API and CLI), so
-`ExportCreate` and the `*Put` models only document the bodies.
+Request bodies are checked by `exports.requests`, `sync.records` and `auth.accounts` (one place for API
+and CLI) by the rules of crowdexports.rules; `ExportCreate`, `ApiKeyCreate` and the `*Put` models
+document the bodies, their defaults and constraints (maxLength, pattern, enum, bounds) made from the
+same rules by `_documented` (tests/api/test_body_rules.py holds both sides to them).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticUndefined
 
 from crowdexports.exports.statuses import ExportStatus
-from crowdexports.exports.writers.csv import CsvDialect
+from crowdexports.rules import api_keys, exports, projects, rewards, users
+from crowdexports.rules.kinds import LANG_PATTERN, Flag, I18n, Integer, Rule, Text
+
+
+def _documented(rule: Rule, *, nullable: bool = False, description: str | None = None,
+                examples: list[Any] | None = None) -> Any:
+    """The Pydantic field of a body's field, documenting what `rule` checks: required, or its default
+    (None when `nullable`), and its maxLength and pattern, or its enum, or its bounds."""
+    options: dict[str, Any] = {"description": description, "examples": examples}
+    extra: dict[str, Any] = {}
+    default: Any = None
+    if isinstance(rule, Text):
+        if rule.choices:
+            extra["enum"] = [*rule.choices, *([None] if nullable else [])]
+        else:
+            options.update(max_length=rule.max_length, pattern=rule.pattern)
+        default = None if nullable else rule.default
+    elif isinstance(rule, Integer):
+        options.update(ge=rule.low, le=rule.high)
+    elif isinstance(rule, Flag):
+        default = rule.default
+    elif isinstance(rule, I18n):
+        options.update(max_length=rule.max_languages, default_factory=dict)
+        extra.update(propertyNames={"pattern": LANG_PATTERN},
+                     additionalProperties={"type": "string", "maxLength": rule.max_text})
+    if rule.required:
+        default = PydanticUndefined
+    if "default_factory" not in options:
+        options["default"] = default
+    return Field(**options, json_schema_extra=extra or None)
+
+
+# An export request's header text.
+HeaderText = Annotated[str, Field(max_length=exports.COLUMNS.max_length)]
 
 
 class Strict(BaseModel):
@@ -39,15 +75,15 @@ class OAuthErrorBody(ErrorBody):
 
 
 class ExportCreate(Strict):
-    format: str = Field(description="File format.", examples=["csv", "xlsx"])
-    type: str = Field(description="Export type.", examples=["orders"])
-    columns: dict[str, str] | None = Field(
-        default=None, description="Column id to header text, in file order; all columns when absent.",
+    format: str = _documented(exports.FORMAT, description="File format.")
+    type: str = _documented(exports.TYPE, description="Export type.")
+    columns: dict[str, HeaderText] | None = _documented(
+        exports.COLUMNS, description="Column id to header text, in file order; all columns when absent.",
         examples=[{"order.id": "Order", "user.email": "Email"}],
     )
     # A plain enum, not a $ref: this schema is pasted into the OpenAPI document whole (routes/exports.py).
-    csv_dialect: str | None = Field(
-        default=None, json_schema_extra={"enum": [*(dialect.value for dialect in CsvDialect), None]},
+    csv_dialect: str | None = _documented(
+        exports.CSV_DIALECT, nullable=True,
         description="csv only (an error with xlsx): `rfc4180` (comma, decimal point; the default, also when "
         "null) or `excel_eu` (semicolon, decimal comma, for Excel in European locales).",
     )
@@ -139,17 +175,17 @@ I18N_EXAMPLE = {"en": "Early bird", "fr": "Lève-tôt"}
 class UserPut(Strict):
     """`PUT /v1/users/{id}`: the whole user (absent optional fields take their defaults)."""
 
-    username: str = Field(max_length=150, description="Unique; printable, without ':'.")
-    email: str = Field(max_length=254)
-    first_name: str = Field(default="", max_length=150)
-    last_name: str = Field(default="", max_length=150)
-    name: str = Field(default="", max_length=300, description="Display name; `first_name last_name` when empty.")
-    lang: str = Field(default="en", examples=["fr"])
-    is_staff: bool = False
-    is_active: bool = Field(default=True, description="False refuses every credential of the user at once; "
-                            "true again gives back those neither revoked nor expired.")
-    password: str | None = Field(default=None, description="Write-only, for the password grant. Absent or "
-                                 "null keeps the stored one; it is stored hashed.")
+    username: str = _documented(users.USERNAME, description="Unique; printable.")
+    email: str = _documented(users.EMAIL)
+    first_name: str = _documented(users.FIRST_NAME)
+    last_name: str = _documented(users.LAST_NAME)
+    name: str = _documented(users.NAME, description="Display name; `first_name last_name` when empty.")
+    lang: str = _documented(users.LANG, examples=["fr"])
+    is_staff: bool = _documented(users.IS_STAFF)
+    is_active: bool = _documented(users.IS_ACTIVE, description="False refuses every credential of the user at "
+                                  "once; true again gives back those neither revoked nor expired.")
+    password: str | None = _documented(users.PASSWORD, nullable=True, description="Write-only, for the password "
+                                       "grant. Absent or null keeps the stored one; it is stored hashed.")
 
 
 class UserOut(Strict):
@@ -168,12 +204,13 @@ class UserOut(Strict):
 class ProjectPut(Strict):
     """`PUT /v1/projects/{id}`: the whole project."""
 
-    owner_id: int = Field(description="A user synced before.")
-    name: str = Field(max_length=255)
-    slug: str = Field(default="", max_length=255, description="Made from the name when empty.")
-    currency: str = Field(description="ISO 4217; cannot change once the project has orders.", examples=["EUR"])
-    timezone: str = Field(default="Europe/Paris", description="IANA time zone of the export's dates.")
-    lang: str = Field(default="en", description="The export's fallback language for reward texts.")
+    owner_id: int = _documented(projects.OWNER_ID, description="A user synced before.")
+    name: str = _documented(projects.NAME)
+    slug: str = _documented(projects.SLUG, description="Made from the name when empty.")
+    currency: str = _documented(projects.CURRENCY, description="ISO 4217; cannot change once the project has "
+                                "orders.", examples=["EUR"])
+    timezone: str = _documented(projects.TIMEZONE, description="IANA time zone of the export's dates.")
+    lang: str = _documented(projects.LANG, description="The export's fallback language for reward texts.")
 
 
 class ProjectOut(Strict):
@@ -189,12 +226,13 @@ class ProjectOut(Strict):
 class RewardPut(Strict):
     """`PUT /v1/rewards/{id}`: the whole reward."""
 
-    project_id: int = Field(description="A project synced before.")
-    title: dict[str, str] = Field(default_factory=dict, examples=[I18N_EXAMPLE],
-                                  description="Texts by language; HTML is stripped in the export.")
-    description: dict[str, str] = Field(default_factory=dict, description="Texts by language, HTML allowed.")
-    price: Decimal | str = Field(description="In the project's currency's major unit: a JSON number or a "
-                                 "decimal string, at most the currency's decimals.", examples=["12.50"])
+    project_id: int = _documented(rewards.PROJECT_ID, description="A project synced before.")
+    title: dict[str, str] = _documented(rewards.TITLE, examples=[I18N_EXAMPLE],
+                                        description="Texts by language; HTML is stripped in the export.")
+    description: dict[str, str] = _documented(rewards.DESCRIPTION, description="Texts by language, HTML allowed.")
+    price: Decimal | str = _documented(rewards.PRICE, description="In the project's currency's major unit: a JSON "
+                                       "number or a decimal string, at most the currency's decimals.",
+                                       examples=["12.50"])
 
 
 class RewardOut(Strict):
@@ -209,8 +247,8 @@ class RewardOut(Strict):
 class ApiKeyCreate(Strict):
     """`POST /v1/users/{id}/apikeys`: optional, the body may be left out."""
 
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650,
-                                        description="The key stops working after this many days; never when null.")
+    expires_in_days: int | None = _documented(api_keys.EXPIRES_IN_DAYS, description="The key stops working after "
+                                              "this many days; never when null.")
 
 
 class ApiKeyInfo(Strict):

@@ -6,12 +6,9 @@ Every function that creates something commits.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,18 +17,15 @@ from sqlalchemy.orm import Session
 from crowdexports import ids
 from crowdexports.auth import credentials
 from crowdexports.config import Settings
-from crowdexports.errors import Conflict, CrowdexportsError, FieldProblem, InvalidInput, NotFound, invalid
+from crowdexports.errors import Conflict, CrowdexportsError, NotFound
 from crowdexports.models import ApiKey, OAuthClient, OAuthToken, Project, User, utcnow
+from crowdexports.rules import api_keys, projects, users
+from crowdexports.rules.reader import Reader
 
 # Session.execute is typed to return a Result; an UPDATE's is a CursorResult, whose rowcount the
 # `type: ignore[attr-defined]` comments below read.
 
 SCOPE = "read write"
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-LANG = re.compile(r"[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?")
-CURRENCY = re.compile(r"[A-Z]{3}")
-MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a cap stops multi-megabyte "passwords"
-MAX_API_KEY_DAYS = 3650
 
 
 class OAuthError(CrowdexportsError):
@@ -44,33 +38,24 @@ class OAuthError(CrowdexportsError):
         self.field_names = field_names or []
 
 
-def _user_problems(username: str, email: str, lang: str, password: str | None) -> list[FieldProblem]:
-    problems = []
-    # A colon would make `ApiKey user:key` and HTTP Basic `user:password` ambiguous (RFC 7617 §2).
-    if not username or len(username) > 150 or ":" in username or not username.isprintable():
-        problems.append(FieldProblem(["username"], "must be 1 to 150 printable characters, without ':'"))
-    if len(email) > 254 or not EMAIL.fullmatch(email):
-        problems.append(FieldProblem(["email"], "must be an email address"))
-    if not LANG.fullmatch(lang):
-        problems.append(FieldProblem(["lang"], "must be a language code such as 'en' or 'fr'"))
-    if password is not None and not 0 < len(password) <= MAX_PASSWORD_LENGTH:
-        problems.append(FieldProblem(["password"], f"must be 1 to {MAX_PASSWORD_LENGTH} characters"))
-    return problems
-
-
 def create_user(
     session: Session, *, username: str, email: str, password: str | None = None, is_staff: bool = False,
-    lang: str = "en", first_name: str = "", last_name: str = "", name: str = "",
+    lang: str = users.LANG.default, first_name: str = "", last_name: str = "", name: str = "",
 ) -> User:
-    """A new user; without a password they can use API keys and platform-issued tokens only."""
-    problems = _user_problems(username, email, lang, password)
-    if problems:
-        raise InvalidInput(problems)
+    """A new user, checked by the rules of a synced one; without a password they can use API keys and
+    platform-issued tokens only."""
+    fields = {"username": username, "email": email, "first_name": first_name, "last_name": last_name, "name": name,
+              "lang": lang, "password": password}
+    reader = Reader()
+    reader.texts(fields, users.PROFILE)
+    if password is not None:
+        reader.text(fields, users.PASSWORD)
+    reader.done()
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
     user = User(
         id=ids.next_local_id(session, User), username=username, email=email, is_staff=is_staff, lang=lang,
-        first_name=first_name, last_name=last_name, name=name or f"{first_name} {last_name}".strip(),
+        first_name=first_name, last_name=last_name, name=users.display_name(name, first_name, last_name),
         password_hash=credentials.hash_password(password) if password is not None else None,
     )
     session.add(user)
@@ -92,10 +77,9 @@ def find_user(session: Session, username: str) -> User:
 def create_api_key(session: Session, user: User, expires_in_days: int | None = None) -> tuple[ApiKey, str]:
     """A new read-only API key for `user`: (row, key), the key returned once. It works until revoked, and
     until `expires_in_days` have passed if given."""
-    if expires_in_days is not None and (isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int)):
-        raise invalid("expires_in_days", "must be an integer", "TypeError")
-    if expires_in_days is not None and not 0 < expires_in_days <= MAX_API_KEY_DAYS:
-        raise invalid("expires_in_days", f"must be from 1 to {MAX_API_KEY_DAYS} days")
+    reader = Reader()
+    reader.integer({"expires_in_days": expires_in_days}, api_keys.EXPIRES_IN_DAYS)
+    reader.done()
     key, now = credentials.new_token(), utcnow()
     row = ApiKey(user_id=user.id, key_hash=credentials.hash_token(key), created_at=now,
                  expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None)
@@ -176,38 +160,18 @@ def create_client(session: Session, name: str) -> tuple[OAuthClient, str, str]:
     return client, client_id, client_secret
 
 
-def slug_of(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:200] or "project"
-
-
-def valid_timezone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):  # ValueError: paths such as "../etc"
-        return False
-    return True
-
-
 def create_project(
-    session: Session, *, owner: User, name: str, currency: str = "EUR", timezone: str = "Europe/Paris",
+    session: Session, *, owner: User, name: str, currency: str = "EUR", timezone: str = projects.TIMEZONE.default,
     lang: str | None = None,
 ) -> Project:
-    """A project of `owner`; its language defaults to the owner's."""
+    """A project of `owner`, checked by the rules of a synced one; its language defaults to the owner's."""
     lang = lang or owner.lang
-    problems = []
-    if not name.strip() or len(name) > 255:
-        problems.append(FieldProblem(["name"], "must be 1 to 255 characters"))
-    if not CURRENCY.fullmatch(currency):
-        problems.append(FieldProblem(["currency"], "must be an ISO 4217 code such as 'EUR'"))
-    if not valid_timezone(timezone):
-        problems.append(FieldProblem(["timezone"], "must be an IANA time zone such as 'Europe/Paris'"))
-    if not LANG.fullmatch(lang):
-        problems.append(FieldProblem(["lang"], "must be a language code such as 'en' or 'fr'"))
-    if problems:
-        raise InvalidInput(problems)
-    project = Project(id=ids.next_local_id(session, Project), owner_id=owner.id, name=name, slug=slug_of(name),
-                      currency=currency, timezone=timezone, lang=lang)
+    reader = Reader()
+    reader.texts({"name": name, "currency": currency, "timezone": timezone, "lang": lang},
+                 (projects.NAME, projects.CURRENCY, projects.TIMEZONE, projects.LANG))
+    reader.done()
+    project = Project(id=ids.next_local_id(session, Project), owner_id=owner.id, name=name,
+                      slug=projects.default_slug(name), currency=currency, timezone=timezone, lang=lang)
     session.add(project)
     session.commit()
     return project
@@ -242,9 +206,9 @@ def password_grant(session: Session, client: OAuthClient, username: str, passwor
     the password against the user's hash (the API bounds and throttles it: auth/passwords.py)."""
     user = credentials.user_named(session, username)
     # The read is over: its connection goes back to the pool for the hash, as for HTTP Basic
-    # (api/deps.py PooledReads). A commit, not a rollback: that would expire `user` and the client.
+    # (api/database.py PooledReads). A commit, not a rollback: that would expire `user` and the client.
     session.commit()
-    checked = len(password) <= MAX_PASSWORD_LENGTH and verify(password, user.password_hash if user else None)
+    checked = len(password) <= users.PASSWORD.max_length and verify(password, user.password_hash if user else None)
     if user is None or not checked or not user.is_active:
         raise OAuthError("invalid_grant", "Invalid credentials given.", ["username", "password"])
     return issue_tokens(session, user, client, settings)

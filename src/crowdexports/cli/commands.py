@@ -57,8 +57,7 @@ def users_create(
     """Create a user who can sign in with a password (password grant, HTTP Basic)."""
     with domain_errors(), _session() as session:
         user = accounts.create_user(session, username=username, email=email, password=password, is_staff=staff,
-                                    lang=lang, first_name=first_name, last_name=last_name,
-                                    name=f"{first_name} {last_name}".strip())
+                                    lang=lang, first_name=first_name, last_name=last_name)
         emit({"id": user.id, "username": user.username, "email": user.email, "is_staff": user.is_staff,
               "lang": user.lang}, as_json, f"user {user.id} {user.username} created")
 

@@ -14,7 +14,9 @@ from crowdexports.config import Settings
 from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.errors import NotFound
 from crowdexports.models import Project
-from crowdexports.sync import jsonlines, orders, records
+from crowdexports.sync import jsonlines, records
+from crowdexports.sync.orders import importer
+from crowdexports.sync.orders.outcome import ImportRefused
 
 imports = command_group("Import the platform's data from JSON-lines files.")
 
@@ -86,8 +88,8 @@ def import_orders(project: int = typer.Option(..., help="The project the orders 
         started = time.perf_counter()
         try:
             with progress_bar("importing orders", jsonlines.count_lines(handle)) as update:
-                result = orders.import_orders(session, target, jsonlines.numbered_lines(handle), update)
-        except orders.ImportRefused as refused:
+                result = importer.import_orders(session, target, jsonlines.numbered_lines(handle), update)
+        except ImportRefused as refused:
             errors = [{"classification": p.classification, "fieldNames": p.field_names, "message": p.message}
                       for p in refused.problems]
             if as_json:

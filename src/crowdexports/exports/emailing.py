@@ -20,6 +20,7 @@ from crowdexports.exports.writers import get_writer
 from crowdexports.logs import export_context
 from crowdexports.mail.compose import attachment_fits, compose_failed, compose_succeeded
 from crowdexports.models import Export, Project, User
+from crowdexports.rules.users import display_name
 
 if TYPE_CHECKING:  # runtime.py wires these modules together, so they may not import it
     from crowdexports.runtime import Runtime
@@ -43,7 +44,7 @@ def message_domain(public_url: str) -> str:
 
 def _compose(runtime: Runtime, export: Export, project: Project, recipient: User) -> EmailMessage:
     settings = runtime.settings
-    to_name = recipient.name or f"{recipient.first_name} {recipient.last_name}".strip()
+    to_name = display_name(recipient.name, recipient.first_name, recipient.last_name)
     domain = message_domain(settings.public_url)
     if export.status == ExportStatus.FAILED:
         return compose_failed(

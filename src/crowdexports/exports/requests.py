@@ -17,12 +17,9 @@ from crowdexports.exports.types.base import ExportType, OutputColumn, select_col
 from crowdexports.exports.writers import get_writer
 from crowdexports.exports.writers.base import RowWriter
 from crowdexports.exports.writers.csv import CsvWriter, parse_csv_options
+from crowdexports.rules.exports import EXPORT_REQUEST
+from crowdexports.rules.reader import Reader
 
-FIELDS = ("type", "format", "columns", "csv_dialect")
-REQUIRED = ("type", "format")
-# The export resource's other fields: the service sets them, a request may not (PermissionError).
-READ_ONLY = ("id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "started_at",
-             "finished_at", "expires_at", "error", "progress", "email_status")
 T = TypeVar("T")
 
 
@@ -48,13 +45,14 @@ def validate_export_request(type_: object, format_: object, columns: object, lan
 
 
 def validate_export_payload(payload: Mapping[str, object], lang: str) -> Validated:
-    """Check a decoded JSON object: known fields only, the required ones present, values as above."""
-    problems = [FieldProblem([key], "is read-only: the service sets it", "PermissionError") if key in READ_ONLY
-                else FieldProblem([key], "unknown field", "UnknownFieldError")
-                for key in payload if key not in FIELDS]
-    problems += [FieldProblem([key], "this field is required", "RequiredError")
-                 for key in REQUIRED if key not in payload]
-    return _validate(payload, lang, problems, None)
+    """Check a decoded JSON object: its fields only (rules.exports), the required ones present, values as
+    above. A required field sent as null is there, and not a string (TypeError)."""
+    reader = Reader()
+    reader.closed(payload, EXPORT_REQUEST)
+    for name in EXPORT_REQUEST.required:
+        if name not in payload:
+            reader.required([name])
+    return _validate(payload, lang, reader.problems, None)
 
 
 def _validate(values: Mapping[str, object], lang: str, problems: list[FieldProblem],

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crowdexports.errors import Conflict, FieldProblem, InvalidInput
-from crowdexports.sync.records import Upserted, decode_json, take_id
+from crowdexports.rules.decoding import decode_json
+from crowdexports.sync.records import Upserted, take_id
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a longer line is reported, and read past without being held
 MAX_PROBLEMS = 1000  # reported at most; bad lines are all counted

@@ -23,7 +23,8 @@ from crowdexports.api.permissions import StaffWriter
 from crowdexports.api.schemas import OrdersImported
 from crowdexports.errors import NotFound
 from crowdexports.models import Project
-from crowdexports.sync import jsonlines, orders
+from crowdexports.sync import jsonlines
+from crowdexports.sync.orders import importer
 
 router = APIRouter(prefix="/v1", tags=["sync"])
 IMPORT_PATH = re.compile(r"/v1/projects/[^/]+/orders/import")
@@ -60,4 +61,4 @@ def import_orders(project: Annotated[Project, Depends(_project)], body: Annotate
     """Create or update the project's orders, one Ulule order resource per line, and their embedded
     users. All or nothing: one bad line and nothing is written, with an error for each bad line."""
     lines = jsonlines.numbered_lines(io.BytesIO(body))
-    return orders.import_orders(session, project, lines).as_dict()
+    return importer.import_orders(session, project, lines).as_dict()

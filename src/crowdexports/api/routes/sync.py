@@ -1,7 +1,8 @@
 """The platform's users, projects and rewards synced in (SPEC §7), and acting for a user: staff only.
 
 A PUT is an upsert by the platform's own id, committed alone: 201 when it made the row, 200 when the
-row was there (changed or not). The bodies are checked by `sync.records`, shared with the CLI.
+row was there (changed or not). The bodies are checked by `sync.records` (shared with the CLI) by the
+rules of crowdexports.rules, which api/schemas.py documents.
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ from crowdexports.api.schemas import (
 )
 from crowdexports.api.state import RuntimeDep
 from crowdexports.auth import accounts
-from crowdexports.errors import Conflict, FieldProblem, InvalidInput
+from crowdexports.errors import Conflict
 from crowdexports.models import Project, Reward, User
 from crowdexports.money import to_decimal
+from crowdexports.rules.api_keys import API_KEY
+from crowdexports.rules.reader import Reader
 from crowdexports.sync import records
 
 router = APIRouter(prefix="/v1", tags=["sync"])
@@ -148,9 +151,9 @@ def issue_tokens(user: ActedUser, session: SessionDep, runtime: RuntimeDep, resp
 def create_api_key(user: ActedUser, payload: OptionalJsonObject, session: SessionDep,
                    response: Response) -> dict[str, Any]:
     """A new read-only API key for a non-staff user, shown once; it may expire after `expires_in_days`."""
-    unknown = sorted(set(payload) - {"expires_in_days"})
-    if unknown:
-        raise InvalidInput([FieldProblem([name[:100]], "unknown field", "UnknownFieldError") for name in unknown])
+    reader = Reader()
+    reader.closed(payload, API_KEY)
+    reader.done()
     row, key = accounts.create_api_key(session, user, payload.get("expires_in_days"))
     response.headers.update(NO_STORE)
     return {**api_key_resource(row), "key": key}

@@ -24,6 +24,7 @@ from crowdexports.exports.options import NoOptions, parse_no_options
 from crowdexports.exports.types.base import Column, ColumnKind, ExportContext, OutputColumn
 from crowdexports.models import Address, Order, OrderItem, Reward, User, UTCDateTime
 from crowdexports.money import decimal_converter
+from crowdexports.rules.users import display_name
 
 # Core aliases, whose columns exist from import on. An ORM `aliased()` adapts its attributes lazily on
 # first use, and two export threads of one worker racing on that first use got the plain `addresses`
@@ -136,7 +137,7 @@ def _local_time(context: ExportContext, _texts: _RewardTexts) -> Converter:
 
 
 def _full_name(_context: ExportContext, _texts: _RewardTexts) -> Converter:
-    return lambda name, first, last: name or f"{first} {last}".strip()
+    return display_name
 
 
 def _reward_title(_context: ExportContext, texts: _RewardTexts) -> Converter:

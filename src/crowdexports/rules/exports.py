@@ -1,0 +1,24 @@
+"""The fields of an export request (`POST /v1/projects/{id}/exports`, `crowdexports exports create|run`).
+
+The allowed types and formats are the registries' (`exports.types`, `exports.writers`), the csv dialects
+the csv writer's, and a header's length the column catalogue's: each has one owner, named here.
+"""
+
+from __future__ import annotations
+
+from crowdexports.exports.types import EXPORT_TYPES
+from crowdexports.exports.types.base import MAX_HEADER_LENGTH
+from crowdexports.exports.writers import WRITERS
+from crowdexports.exports.writers.csv import CsvDialect
+from crowdexports.rules.kinds import Body, Headers, choice
+
+TYPE = choice("type", tuple(EXPORT_TYPES), required=True)
+FORMAT = choice("format", tuple(WRITERS), required=True)
+COLUMNS = Headers("columns", MAX_HEADER_LENGTH)
+# csv only; null or absent: the default, rfc4180.
+CSV_DIALECT = choice("csv_dialect", tuple(dialect.value for dialect in CsvDialect))
+
+# The export resource's other fields: the service sets them.
+EXPORT_REQUEST = Body((TYPE, FORMAT, COLUMNS, CSV_DIALECT), read_only=(
+    "id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "started_at", "finished_at",
+    "expires_at", "error", "progress", "email_status"))
