@@ -28,8 +28,8 @@ def projects_of(session: Session, owner_id: int) -> list[ProjectSummary]:
     ids = [project.id for project in projects]
     if not ids:
         return []
-    orders = dict(session.execute(select(Order.project_id, func.count()).where(Order.project_id.in_(ids))
-                                  .group_by(Order.project_id)).tuples().all())
+    orders: dict[int, int] = dict(session.execute(
+        select(Order.project_id, func.count()).where(Order.project_id.in_(ids)).group_by(Order.project_id)).all())
     newest = (select(Export.project_id, func.max(Export.created_at).label("created_at"))
               .where(Export.project_id.in_(ids)).group_by(Export.project_id).subquery())
     latest = {row.project_id: (row.created_at, row.status) for row in session.execute(
