@@ -22,6 +22,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(BIN)/crowdexports migrate
+	@echo "The page: http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)/web/ (a user to sign in with: $(BIN)/crowdexports demo)"
 	$(BIN)/crowdexports serve --host $(HOST) --port $(PORT)
 
 # The whole suite on both stacks: embedded (SQLite, SqliteHuey, files), then scale-out (PostgreSQL,

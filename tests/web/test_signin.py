@@ -21,7 +21,7 @@ from tests.web.conftest import PASSWORD, Person, csrf_of, make_person, sign_in
 
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/web/projects"), ("GET", "/web/projects/1"), ("GET", "/web/projects/1/exports"),
-    ("POST", "/web/projects/1/exports"), ("POST", "/web/signout"), ("POST", "/web/language"),
+    ("POST", "/web/projects/1/exports"), ("POST", "/web/signout"), ("POST", "/web/language"), ("GET", "/web/nowhere"),
 ])
 def test_no_page_but_sign_in_is_reachable_without_a_session(client: TestClient, method: str, path: str) -> None:
     answer = client.request(method, path, follow_redirects=False)
