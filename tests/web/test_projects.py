@@ -143,3 +143,14 @@ def test_times_are_in_the_projects_zone_and_the_zone_is_named(client: TestClient
     assert timezone in page and shown in page
     local = export.created_at.astimezone(ZoneInfo(timezone))
     assert local.strftime("%H:%M:%S").lstrip("0") in page or local.strftime("%I:%M:%S").lstrip("0") in page
+
+
+def test_staff_see_another_owners_exports_without_the_form(client: TestClient, olga: Person,
+                                                           session: Session) -> None:
+    """The API's rule: staff may read a project's exports, only its owner may ask for one."""
+    _request(session, _project(olga), olga.user)
+    make_person(session, "stella", is_staff=True, project=None)
+    sign_in(client, "stella")
+    page = client.get(f"/web/projects/{_project(olga).id}")
+    assert page.status_code == 200 and 'data-export-id="' in page.text and "Ask for the export" not in page.text
+    assert _ask(client, _project(olga), format="csv").status_code == 404
