@@ -1,5 +1,5 @@
 """The owner's pages: "My projects", and a project's export page (the form and the exports, whose list
-is the API's own page of resources, `queries.list_resource`, so statuses, progress and links are the
+is the API's own page of resources, `exports.listing.list_resource`, so statuses, progress and links are the
 numbers the API gives). The list refreshes itself with htmx while an export is active; without
 JavaScript, a reload does the same."""
 
@@ -12,11 +12,12 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from crowdexports.api.deps import hot_reads, in_database
+from crowdexports.api.database import hot_reads, in_database
+from crowdexports.api.parameters import parse_since
 from crowdexports.api.routes.exports import request_export
 from crowdexports.errors import InvalidInput, RateLimited
-from crowdexports.exports import queries
 from crowdexports.exports.lifecycle import ACTIVE
+from crowdexports.exports.listing import MAX_LIMIT, list_resource
 from crowdexports.exports.types import get_type
 from crowdexports.models import Project
 from crowdexports.web import access, export_form
@@ -54,7 +55,7 @@ VisibleProject = Annotated[Project, Depends(_visible_project)]
 def _since(raw: str | None) -> Decimal | None:
     """A page's cursor; one that is not a cursor shows the newest page."""
     try:
-        return queries.parse_since(raw)
+        return parse_since(raw)
     except InvalidInput:
         return None
 
@@ -63,8 +64,8 @@ async def _exports(request: Request, project: Project, signed: SignedIn, since: 
     """The project's exports as `GET /v1/projects/{id}/exports` gives them (the same function)."""
     runtime = runtime_of(request)
     async with hot_reads(runtime) as connection:
-        listed: dict[str, Any] = await in_database(runtime, queries.list_resource, connection, project.id,
-                                                   signed.user, queries.MAX_LIMIT, since, runtime.settings)
+        listed: dict[str, Any] = await in_database(runtime, list_resource, connection, project.id,
+                                                   signed.user, MAX_LIMIT, since, runtime.settings)
     next_query = listed["meta"]["next"]
     return {"exports": listed["exports"], "older": next_query.rpartition("since=")[2] if next_query else None,
             "since": since, "live": any(export["status"] in ACTIVE for export in listed["exports"])}

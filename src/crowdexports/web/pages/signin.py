@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from crowdexports.api.deps import hot_reads, in_database
+from crowdexports.api.database import hot_reads, in_database
 from crowdexports.auth import credentials
 from crowdexports.auth.passwords import PasswordChecks
 from crowdexports.auth.throttle import address_of
