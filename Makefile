@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast test-embedded test-scaleout bench bench-import bench-api clean
+.PHONY: run test test-fast test-embedded test-scaleout screenshots bench bench-import bench-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ test-embedded: $(VENV)/.installed-test
 test-scaleout: $(VENV)/.installed-test
 	scripts/ensure-system-packages
 	CROWDEXPORTS_TEST_STACK=scaleout $(BIN)/pytest
+
+# The README's screenshots (docs/images/), taken by the browser tests; other runs keep theirs in a
+# temporary folder.
+screenshots: $(VENV)/.installed-test
+	scripts/ensure-system-packages chromium
+	CROWDEXPORTS_TEST_STACK=embedded CROWDEXPORTS_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/browser/test_flow.py
 
 # SPEC §8's targets at 50,000, 200,000 and 400,000 orders, PASS/MISS against reference runs;
 # `make bench BENCH_ARGS=--million` adds 1,000,000 orders (the peak-memory target's size).

@@ -4,6 +4,7 @@ free loopback port, with a real Huey consumer making the exports (the fixtures o
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,13 +22,20 @@ from tests.e2e.conftest import free_port, wait_for
 from tests.web.conftest import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).parents[3] / "docs" / "images"
+README_IMAGES = Path(__file__).parents[3] / "docs" / "images"
 service, consumer = e2e.service, e2e.consumer  # the wired service and a real Huey consumer, as fixtures here
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_type_launch_args, "executable_path": CHROMIUM}
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where the tests put their screenshots: the README's images under `make screenshots`
+    (CROWDEXPORTS_SCREENSHOTS=1), else a temporary folder, so a test run leaves the clone unchanged."""
+    return README_IMAGES if os.environ.get("CROWDEXPORTS_SCREENSHOTS") == "1" else tmp_path
 
 
 @pytest.fixture

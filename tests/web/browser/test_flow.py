@@ -1,11 +1,12 @@
 """End to end in Chromium: an owner signs in, asks for a csv of three renamed columns, watches it reach
 `succeeded` without reloading, downloads it and reads it back; another owner's project is the page of a
-missing one. The screenshots of README's "The page" are taken here."""
+missing one. The screenshots of README's "The page" are taken here (written there by `make screenshots`)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -13,7 +14,7 @@ from playwright.sync_api import Page, expect
 from crowdexports.runtime import Service
 from crowdexports.seed import seed_orders
 from tests.e2e.conftest import expected_row_count
-from tests.web.browser.conftest import SCREENSHOTS, sign_in
+from tests.web.browser.conftest import sign_in
 from tests.web.conftest import Person, make_person
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("consumer")]
@@ -41,14 +42,14 @@ def _rename(page: Page, label: str, header: str, position: int) -> None:
 
 
 def test_an_owner_asks_for_a_csv_watches_it_succeed_and_downloads_it(page: Page, served: str, olga: Person,
-                                                                     service: Service) -> None:
+                                                                     service: Service, screenshots: Path) -> None:
     assert olga.project is not None
     page.goto(f"{served}/web/projects")  # no session: the sign-in page
     expect(page).to_have_url(f"{served}/web/signin?next=/web/projects")
-    page.screenshot(path=str(SCREENSHOTS / "signin.png"))
+    page.screenshot(path=str(screenshots / "signin.png"))
     sign_in(page, served, "olga")
     expect(page.get_by_role("cell", name="120")).to_be_visible()
-    page.screenshot(path=str(SCREENSHOTS / "my-projects.png"))
+    page.screenshot(path=str(screenshots / "my-projects.png"))
     page.get_by_role("link", name="Solar Kettle").click()
 
     page.locator("table.columns input[type=checkbox]").evaluate_all("boxes => boxes.forEach(b => b.checked = false)")
@@ -62,8 +63,8 @@ def test_an_owner_asks_for_a_csv_watches_it_succeed_and_downloads_it(page: Page,
     expect(row).to_have_attribute("data-status", "succeeded", timeout=30_000)
     assert page.evaluate("window.notReloaded") is True  # htmx swapped the list in place
     expect(row.get_by_role("link", name="Download")).to_be_visible()
-    page.locator("#exports").screenshot(path=str(SCREENSHOTS / "exports.png"))
-    page.screenshot(path=str(SCREENSHOTS / "project.png"), full_page=True)
+    page.locator("#exports").screenshot(path=str(screenshots / "exports.png"))
+    page.screenshot(path=str(screenshots / "project.png"), full_page=True)
 
     with page.expect_download() as download:
         row.get_by_role("link", name="Download").click()
