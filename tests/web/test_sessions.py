@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crowdexports.auth.accounts import revoke_tokens
 from crowdexports.auth.credentials import hash_token
 from crowdexports.models import User, UserRecord, WebSession, utcnow
 from crowdexports.web import sessions
@@ -71,3 +72,13 @@ def test_sign_out_deactivation_and_a_password_change_each_end_a_session(session:
     olga.user.password_hash = "another hash"
     session.commit()
     assert sessions.find(session, token) is None
+
+
+def test_revoking_a_users_tokens_signs_them_out_of_the_page_too(session: Session, olga: Person,
+                                                                 boris: Person) -> None:
+    """`users revoke-tokens` and `POST /v1/users/{id}/tokens/revoke` both call accounts.revoke_tokens."""
+    hers, his = _start(session, olga), _start(session, boris)
+    revoke_tokens(session, olga.user.id)
+    session.commit()
+    assert sessions.find(session, hers) is None
+    assert sessions.find(session, his) is not None  # another user's stays

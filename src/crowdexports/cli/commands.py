@@ -84,7 +84,7 @@ def users_activate(username: str = typer.Option(...), as_json: bool = JSON_OPTIO
 
 @users.command("revoke-tokens")
 def users_revoke_tokens(username: str = typer.Option(...), as_json: bool = JSON_OPTION) -> None:
-    """Revoke every access and refresh token of a user."""
+    """Revoke every access and refresh token of a user, and sign them out of the page."""
     with domain_errors(), _session() as session:
         user = accounts.find_user(session, username)
         revoked = accounts.revoke_tokens(session, user.id)
