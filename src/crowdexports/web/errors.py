@@ -3,16 +3,23 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from sqlalchemy.exc import OperationalError
 from starlette.responses import RedirectResponse, Response
 
+from crowdexports.api import errors as api_errors
+from crowdexports.errors import Unavailable
 from crowdexports.web import csrf, i18n
 from crowdexports.web.rendering import page
 from crowdexports.web.sessions import SignedIn
 
+PAGES_PREFIX = "/web"
 SIGNIN_PATH = "/web/signin"
+logger = logging.getLogger(__name__)
 
 
 class PageNotFound(Exception):
@@ -65,7 +72,25 @@ async def _form_expired(request: Request, exc: Exception) -> Response:
     return _error_page(request, "form_expired.html.j2", 403)
 
 
+def _unavailable_on_pages(api_answer: Callable[[Request, Exception], Response]
+                          ) -> Callable[[Request, Exception], Response]:
+    """The database or the storage is down: a page says so in its language (and the answer may be
+    retried); the API's routes keep their JSON envelope."""
+    def answer(request: Request, exc: Exception) -> Response:
+        if not request.url.path.startswith(PAGES_PREFIX):
+            return api_answer(request, exc)
+        logger.warning("unavailable on %s %s: %s", request.method, request.url.path, exc)
+        response = _error_page(request, "unavailable.html.j2", 503)
+        response.headers.update(api_errors.RETRY_SOON)
+        return response
+    return answer
+
+
 def install(app: FastAPI) -> None:
+    """After api/errors.py's: the handlers for a backing service that is down replace the API's, and hand
+    the API's own requests back to them."""
+    app.add_exception_handler(OperationalError, _unavailable_on_pages(api_errors.database_down))
+    app.add_exception_handler(Unavailable, _unavailable_on_pages(api_errors.domain_error))
     app.add_exception_handler(PageNotFound, _not_found)
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(FormExpired, _form_expired)
