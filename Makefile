@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast test-embedded test-scaleout screenshots bench bench-import bench-api clean
+.PHONY: run test test-fast test-embedded test-scaleout screenshots bench bench-import bench-api bench-web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,11 @@ BENCH_API_ARGS ?=
 bench-api: $(VENV)/.installed
 	scripts/ensure-system-packages wrk
 	$(BIN)/python benchmarks/api_load.py $(BENCH_API_ARGS)
+
+# The page's server time with 1,000 exports in a project (`BENCH_WEB_ARGS="--exports 10000"`).
+BENCH_WEB_ARGS ?=
+bench-web: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/web_page.py $(BENCH_WEB_ARGS)
 
 clean:
 	rm -rf $(VENV) var
