@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crowdexports.api.app import create_app
-from crowdexports.exports import lifecycle
+from crowdexports.exports import failures, lifecycle
 from crowdexports.models import Export, Project, User
 from crowdexports.runtime import Runtime
 from crowdexports.seed import seed_orders
@@ -154,3 +154,13 @@ def test_staff_see_another_owners_exports_without_the_form(client: TestClient, o
     page = client.get(f"/web/projects/{_project(olga).id}")
     assert page.status_code == 200 and 'data-export-id="' in page.text and "Ask for the export" not in page.text
     assert _ask(client, _project(olga), format="csv").status_code == 404
+
+
+def test_a_failure_reason_is_in_the_owners_language(client: TestClient, session: Session) -> None:
+    francine = make_person(session, "francine", lang="fr")
+    export = _request(session, _project(francine), francine.user)
+    claim = lifecycle.claim(session, export.id, worker="test", lease_seconds=30, max_attempts=3)
+    assert claim is not None and lifecycle.fail(session, claim, failures.worker_lost(3))
+    sign_in(client, "francine")
+    part = client.get(f"/web/projects/{_project(francine).id}/exports").text
+    assert "son traitement s’est arrêté 3 fois" in part and "its worker stopped" not in part

@@ -10,6 +10,7 @@ from typing import Any, cast
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from crowdexports.exports import failures
 from crowdexports.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -28,7 +29,8 @@ def environment(lang: str) -> Environment:
     cast(Any, env).install_gettext_translations(i18n.translations(lang), newstyle=True)
     env.globals.update(lang=lang, lang_names=i18n.LANG_NAMES, langs=i18n.LANGS, static=static_url)
     env.filters.update(local_time=partial(_local_time, lang=lang), number=partial(i18n.number, lang=lang),
-                       file_size=partial(i18n.file_size, lang=lang), zone_name=partial(i18n.zone_name, lang=lang))
+                       file_size=partial(i18n.file_size, lang=lang), zone_name=partial(i18n.zone_name, lang=lang),
+                       failure=partial(failures.in_language, lang=lang))
     return env
 
 
