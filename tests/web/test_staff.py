@@ -95,6 +95,15 @@ def test_a_bad_filter_is_a_message_on_the_page_and_is_not_applied(stella: TestCl
     assert f'data-export-id="{export.id}"' in answer.text or "created_to" in params
 
 
+@pytest.mark.parametrize("params", [{"before": "9" * 30}, {"before": "x"}, {"created_to": "9999-12-31"},
+                                    {"created_from": "0001-01-01", "project": "9" * 30}])
+def test_extreme_values_are_answered_not_failed(stella: TestClient, olga: Person, session: Session,
+                                                params: dict[str, str]) -> None:
+    export = _request(session, olga)
+    answer = stella.get("/web/staff/exports", params=params)
+    assert answer.status_code == 200 and (f'data-export-id="{export.id}"' in answer.text or "project" in params)
+
+
 def test_the_list_pages_on_time_and_id(stella: TestClient, olga: Person, boris: Person, session: Session,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A page a row long, so that every cursor is tried, one of them between two exports of one instant."""

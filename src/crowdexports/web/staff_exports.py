@@ -84,6 +84,11 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
+def cursor(raw: str) -> int | None:
+    """The `before` of a page's link; anything else is the first page."""
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+
+
 def exports_page(session: Session, filters: Filters, before: int | None) -> tuple[list[Listed], int | None]:
     """A page of exports, newest first, and the id to ask the next page `before`, if there is one.
 
@@ -104,8 +109,8 @@ def exports_page(session: Session, filters: Filters, before: int | None) -> tupl
         query = query.where(User.username == filters.owner)
     if "created_from" in applied:
         query = query.where(Export.created_at >= _midnight(date.fromisoformat(filters.created_from)))
-    if "created_to" in applied:
-        query = query.where(Export.created_at < _midnight(date.fromisoformat(filters.created_to) + timedelta(days=1)))
+    if "created_to" in applied and (last := date.fromisoformat(filters.created_to)) < date.max:  # no day after max
+        query = query.where(Export.created_at < _midnight(last + timedelta(days=1)))
     cursor = session.execute(select(Export.created_at).where(Export.id == before)).scalar() if before else None
     if cursor is not None:
         query = query.where(or_(Export.created_at < cursor, and_(Export.created_at == cursor, Export.id < before)))

@@ -49,7 +49,7 @@ def all_exports(request: Request, signed: StaffDep, status: str = "", project: s
                 created_from: str = "", created_to: str = "", before: str = "") -> Response:
     filters = staff_exports.parse(status, project, owner, created_from, created_to)
     with runtime_of(request).sessions() as session:
-        exports, older = staff_exports.exports_page(session, filters, int(before) if before.isdigit() else None)
+        exports, older = staff_exports.exports_page(session, filters, staff_exports.cursor(before))
     return page("staff_exports.html.j2", signed.lang, signed=signed, csrf_token=csrf_token(request, signed),
                 path=request.url.path, filters=filters, statuses=staff_exports.STATUSES, exports=exports,
                 older=filters.query(before=str(older)) if older else None, paged=bool(before))
