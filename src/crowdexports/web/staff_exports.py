@@ -111,9 +111,10 @@ def exports_page(session: Session, filters: Filters, before: int | None) -> tupl
         query = query.where(Export.created_at >= _midnight(date.fromisoformat(filters.created_from)))
     if "created_to" in applied and (last := date.fromisoformat(filters.created_to)) < date.max:  # no day after max
         query = query.where(Export.created_at < _midnight(last + timedelta(days=1)))
-    cursor = session.execute(select(Export.created_at).where(Export.id == before)).scalar() if before else None
-    if cursor is not None:
-        query = query.where(or_(Export.created_at < cursor, and_(Export.created_at == cursor, Export.id < before)))
+    before_at = session.execute(select(Export.created_at).where(Export.id == before)).scalar() if before else None
+    if before_at is not None:
+        query = query.where(or_(Export.created_at < before_at,
+                                and_(Export.created_at == before_at, Export.id < before)))
     rows = session.execute(query.order_by(Export.created_at.desc(), Export.id.desc()).limit(PAGE_SIZE + 1)).all()
     listed = [Listed(**row._asdict()) for row in rows[:PAGE_SIZE]]
     return listed, (listed[-1].id if len(rows) > PAGE_SIZE else None)
