@@ -4,9 +4,9 @@ time), printed, never asserted by a test.
     python benchmarks/web_page.py                 # 1,000 exports, 300 requests per page
     python benchmarks/web_page.py --exports 10000 --requests 1000
 
-A fresh SQLite database in a temporary folder: one owner (signed in once through the sign-in form), one
-project with N exports over the last year in every status (most succeeded with a file and a link that has
-not expired, so each row signs a download url), plus staff. Each page is asked for by the real app in this
+A fresh SQLite database in a temporary folder: one owner and staff (each signed in once through the sign-in
+form), one project with N exports over the last year in every status (most succeeded with a file and a link that has
+not expired, so each row signs a download url). Each page is asked for by the real app in this
 process; the server time of a request is measured inside the app (from the ASGI call to the last byte of
 the body), so the client's own work is not counted. 30 warm-up requests per page first.
 """
@@ -72,7 +72,9 @@ def _seed(settings: Settings, exports: int) -> int:
     with service.runtime.sessions() as session:
         owner = accounts.create_user(session, username="owner", email="owner@example.com", lang="en",
                                      first_name="Olga", last_name="Owner")
-        owner.password_hash = credentials.hash_password(PASSWORD)
+        staff = accounts.create_user(session, username="staff", email="staff@example.com", lang="en",
+                                     first_name="Sam", last_name="Staff", is_staff=True)
+        owner.password_hash = staff.password_hash = credentials.hash_password(PASSWORD)
         session.commit()
         project = accounts.create_project(session, owner=owner, name="Solar Kettle", timezone="Europe/Paris")
         statuses = ["succeeded"] * 80 + ["failed"] * 8 + ["canceled"] * 6 + ["processing"] * 3 + ["waiting"] * 3
@@ -103,11 +105,11 @@ def _seed(settings: Settings, exports: int) -> int:
         return project_id
 
 
-def _signed_in(client: TestClient) -> None:
+def _signed_in(client: TestClient, username: str) -> None:
     form = client.get("/web/signin")
     found = CSRF.search(form.text)
     assert found, "no CSRF token on the sign-in form"
-    answer = client.post("/web/signin", data={"csrf": found.group(1), "username": "owner", "password": PASSWORD,
+    answer = client.post("/web/signin", data={"csrf": found.group(1), "username": username, "password": PASSWORD,
                                               "next": "/web/projects"}, follow_redirects=False)
     assert answer.status_code == 303, answer.text[:300]
 
@@ -136,12 +138,17 @@ def main() -> None:
         pages = {"the project's export page": f"/web/projects/{project_id}",
                  "its list, as it refreshes itself": f"/web/projects/{project_id}/exports",
                  "my projects": "/web/projects"}
+        staff_pages = {"staff: all exports": "/web/staff/exports",
+                       "staff: all exports, one status": "/web/staff/exports?status=failed"}
         print(f"{args.exports:,} exports of one project, SQLite, {args.requests} requests per page after 30 "
               f"warm-up; server time in ms")
         print(f"{'page':<36} {'median':>7} {'p95':>7} {'max':>7}")
-        with TestClient(timer) as client:
-            _signed_in(client)
+        with TestClient(timer) as client:  # one app's life: its rate limit store closes with it
+            _signed_in(client, "owner")
             results = {name: _measure(client, timer, path, args.requests) for name, path in pages.items()}
+            client.cookies.clear()
+            _signed_in(client, "staff")
+            results |= {name: _measure(client, timer, path, args.requests) for name, path in staff_pages.items()}
         for name, times in results.items():
             p95 = statistics.quantiles(times, n=20)[-1]
             print(f"{name:<36} {statistics.median(times):7.2f} {p95:7.2f} {max(times):7.2f}")
