@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast test-embedded test-scaleout bench bench-import bench-api clean
+.PHONY: run test test-fast test-embedded test-scaleout screenshots bench bench-import bench-api bench-web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(BIN)/crowdexports migrate
+	@echo "The page: http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)/web/ (a user to sign in with: $(BIN)/crowdexports demo)"
 	$(BIN)/crowdexports serve --host $(HOST) --port $(PORT)
 
 # The whole suite on both stacks: embedded (SQLite, SqliteHuey, files), then scale-out (PostgreSQL,
@@ -45,6 +46,12 @@ test-scaleout: $(VENV)/.installed-test
 	scripts/ensure-system-packages
 	CROWDEXPORTS_TEST_STACK=scaleout $(BIN)/pytest
 
+# The README's screenshots (docs/images/), taken by the browser tests; other runs keep theirs in a
+# temporary folder.
+screenshots: $(VENV)/.installed-test
+	scripts/ensure-system-packages chromium
+	CROWDEXPORTS_TEST_STACK=embedded CROWDEXPORTS_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/browser/test_flow.py tests/web/browser/test_staff.py
+
 # SPEC §8's targets at 50,000, 200,000 and 400,000 orders, PASS/MISS against reference runs;
 # `make bench BENCH_ARGS=--million` adds 1,000,000 orders (the peak-memory target's size).
 # Needs the sqlite3 tool (the reference dump), installed here when missing and root.
@@ -67,6 +74,11 @@ BENCH_API_ARGS ?=
 bench-api: $(VENV)/.installed
 	scripts/ensure-system-packages wrk
 	$(BIN)/python benchmarks/api_load.py $(BENCH_API_ARGS)
+
+# The page's server time with 1,000 exports in a project (`BENCH_WEB_ARGS="--exports 10000"`).
+BENCH_WEB_ARGS ?=
+bench-web: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/web_page.py $(BENCH_WEB_ARGS)
 
 clean:
 	rm -rf $(VENV) var

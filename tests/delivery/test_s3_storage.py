@@ -21,7 +21,7 @@ from crowdexports.api.app import create_app
 from crowdexports.auth import accounts, signing
 from crowdexports.config import Settings
 from crowdexports.errors import NotFound, Unavailable
-from crowdexports.exports import lifecycle
+from crowdexports.exports import failures, lifecycle
 from crowdexports.exports.runner import Outcome, RunningExports, run_export
 from crowdexports.models import Export, Project, utcnow
 from crowdexports.runtime import Runtime
@@ -361,7 +361,7 @@ def test_an_export_fails_with_a_reason_when_storage_stays_down(runtime: Runtime,
     assert proxy.count(put_object) == 3  # one upload's attempts, then the export gives up
     session.refresh(export)
     assert export.status == "failed" and export.storage_key is None
-    assert export.error == STORE_FAILED
+    assert export.error == f"{failures.STORAGE} {STORE_FAILED}"
     proxy.clear()
     assert runtime.storage.keys(f"exports/{export.id}/") == []
     assert list(runtime.storage.temp_dir().iterdir()) == []

@@ -17,6 +17,7 @@ from crowdexports.api.routes import credentials, downloads, exports, health, imp
 from crowdexports.auth.passwords import BasicPasswords, PasswordChecks
 from crowdexports.auth.throttle import Throttle
 from crowdexports.runtime import Runtime
+from crowdexports.web import install as web
 
 
 def create_app(runtime: Runtime, dispatch_export: Callable[[int], None]) -> FastAPI:
@@ -52,6 +53,7 @@ def create_app(runtime: Runtime, dispatch_export: Callable[[int], None]) -> Fast
     for router in routers:
         app.include_router(router)
     docs.install(app, "/openapi.json")
+    web.install(app)  # the owner's web page (web/): HTML routes outside the OpenAPI document
     settings = runtime.settings
     # Each add_middleware wraps the ones before: a body is refused when too large or late (its deadline
     # runs from the request's first byte) and received whole before the request waits for a turn.

@@ -96,7 +96,7 @@ def _oauth(exc: OAuthError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _domain(request: Request, exc: Exception) -> JSONResponse:
+def domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidInput):
         return _problems(exc.problems)
     if isinstance(exc, OAuthError):
@@ -159,7 +159,7 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
     return _problems(problems)
 
 
-def _database_down(request: Request, exc: Exception) -> JSONResponse:
+def database_down(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return error_response(503, "The service is unavailable for a moment; try again.", RETRY_SOON, request)
 
@@ -206,10 +206,10 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(CrowdexportsError, _domain)
+    app.add_exception_handler(CrowdexportsError, domain_error)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(OperationalError, database_down)
     app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(BodyTimeout, _body_timeout)
     app.add_exception_handler(ClientDisconnect, _client_gone)

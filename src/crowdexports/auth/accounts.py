@@ -18,7 +18,7 @@ from crowdexports import ids
 from crowdexports.auth import credentials
 from crowdexports.config import Settings
 from crowdexports.errors import Conflict, CrowdexportsError, NotFound
-from crowdexports.models import ApiKey, OAuthClient, OAuthToken, Project, User, utcnow
+from crowdexports.models import ApiKey, OAuthClient, OAuthToken, Project, User, WebSession, utcnow
 from crowdexports.rules import api_keys, projects, users
 from crowdexports.rules.reader import Reader
 
@@ -109,10 +109,15 @@ def revoke_api_key(session: Session, key: ApiKey) -> None:
 
 
 def revoke_tokens(session: Session, user_id: int) -> int:
-    """Revokes every live token pair of a user (access and refresh), without committing: how many."""
+    """Revokes every live token pair of a user (access and refresh) and signs them out of the page, without
+    committing: how many token pairs. Whoever asks for this fears someone holds the user's access, and a
+    page session is access too (docs/web.md)."""
+    now = utcnow()
     revoked: int = session.execute(update(OAuthToken).where(OAuthToken.user_id == user_id,
                                                             OAuthToken.revoked_at.is_(None))
-                                   .values(revoked_at=utcnow())).rowcount  # type: ignore[attr-defined]
+                                   .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]
+    session.execute(update(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
+                    .values(revoked_at=now))
     return revoked
 
 

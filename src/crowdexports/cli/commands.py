@@ -84,7 +84,7 @@ def users_activate(username: str = typer.Option(...), as_json: bool = JSON_OPTIO
 
 @users.command("revoke-tokens")
 def users_revoke_tokens(username: str = typer.Option(...), as_json: bool = JSON_OPTION) -> None:
-    """Revoke every access and refresh token of a user."""
+    """Revoke every access and refresh token of a user, and sign them out of the page."""
     with domain_errors(), _session() as session:
         user = accounts.find_user(session, username)
         revoked = accounts.revoke_tokens(session, user.id)
@@ -241,7 +241,8 @@ def demo(orders_count: int = typer.Option(500, "--orders", min=0),
                                              f"CROWDEXPORTS_PUBLIC_URL, else {DEFAULT_PUBLIC_URL}).",
                                              show_default=False),
          as_json: bool = JSON_OPTION) -> None:
-    """A demo owner, a project with orders and an OAuth client; prints credentials and curl lines."""
+    """A demo owner, a project with orders and an OAuth client; prints the web page's address, credentials
+    that sign in there, and curl lines."""
     settings = Settings()
     migrations.upgrade(settings.resolved_database_url)
     with domain_errors(), _session(settings) as session:
@@ -259,7 +260,8 @@ def demo(orders_count: int = typer.Option(500, "--orders", min=0),
         export_curl = (f"curl -s -X POST {base}/v1/projects/{project.id}/exports "
                        f"-H 'Authorization: Bearer {tokens['access_token']}' -H 'Content-Type: application/json' "
                        "-d '{\"format\": \"xlsx\", \"type\": \"orders\"}'")
-        data = {"username": username, "password": password, "project_id": project.id, "orders": orders_count,
+        data = {"page": f"{base}/web/", "username": username, "password": password, "project_id": project.id,
+                "orders": orders_count,
                 "client_id": client_id, "client_secret": client_secret, "access_token": tokens["access_token"],
                 "refresh_token": tokens["refresh_token"], "token_curl": token_curl, "curl": export_curl}
         emit(data, as_json, "\n".join(f"{key}: {value}" for key, value in data.items()))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crowdexports.errors import PermanentMailError, TransientMailError
-from crowdexports.exports import lifecycle
+from crowdexports.exports import failures, lifecycle
 from crowdexports.exports.download_links import download_url
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.writers import get_writer
@@ -49,7 +49,8 @@ def _compose(runtime: Runtime, export: Export, project: Project, recipient: User
     if export.status == ExportStatus.FAILED:
         return compose_failed(
             export_id=export.id, to=recipient.email, to_name=to_name, lang=recipient.lang,
-            project_name=project.name, format_=export.format, error=export.error or "unknown error",
+            project_name=project.name, format_=export.format,
+            error=failures.in_language(export.error or "unknown error", recipient.lang),
             mail_from=settings.mail_from, message_domain=domain,
         )
     assert export.storage_key and export.file_name and export.expires_at and export.size is not None

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from crowdexports.errors import Conflict, RateLimited
+from crowdexports.exports import failures
 from crowdexports.exports.statuses import EmailStatus, ExportStatus
 from crowdexports.models import Export, ExportEvent, Project, User, UserRecord, utcnow
 
@@ -218,7 +219,7 @@ def fail_exhausted(session: Session, *, max_attempts: int, now: datetime | None 
         .where(Export.status == ExportStatus.PROCESSING, Export.lease_until < now, Export.attempt >= max_attempts)
         .values(
             status=ExportStatus.FAILED, finished_at=now, lease_until=None, email_status=EmailStatus.PENDING,
-            error=f"The export could not be completed: its worker stopped {max_attempts} times.",
+            error=failures.worker_lost(max_attempts),
         )
         .returning(Export.id)
         .execution_options(synchronize_session=False)

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from crowdexports.errors import CrowdexportsError, ExportStopped
-from crowdexports.exports import lifecycle, pipeline
+from crowdexports.errors import ExportStopped
+from crowdexports.exports import failures, lifecycle, pipeline
 from crowdexports.logs import export_context
 from crowdexports.models import Export, Project, User, utcnow
 
@@ -160,8 +160,7 @@ def _run_export(runtime: Runtime, running: RunningExports, export_id: int) -> Ou
         except Exception as exc:
             logger.exception("export %s: attempt %s failed", export_id, claim.attempt)
             session.rollback()
-            failure = str(exc) if isinstance(exc, CrowdexportsError) else (
-                f"Unexpected error while making the file ({type(exc).__name__}: {exc})")
+            failure = failures.failure_of(exc)
         finally:
             heartbeat.finished.set()
             heartbeat.join()

@@ -52,7 +52,8 @@ def revoke_api_key(key: RevocableApiKey, session: SessionDep) -> Response:
 
 @router.post("/users/{user_id}/tokens/revoke", response_model=TokensRevoked)
 def revoke_tokens(caller: StaffWriter, user_id: str, session: SessionDep) -> dict[str, Any]:
-    """Revoke every access and refresh token of the user (staff, Bearer), whoever issued them."""
+    """Revoke every access and refresh token of the user (staff, Bearer), whoever issued them, and sign the
+    user out of the page."""
     user = _user(session, user_id)
     revoked = accounts.revoke_tokens(session, user.id)
     session.commit()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from crowdexports.api.authentication import CallerDep, authenticate
 from crowdexports.api.bodies import JsonObject
@@ -21,6 +22,8 @@ from crowdexports.exports import access, lifecycle
 from crowdexports.exports.listing import MAX_LIMIT, list_resource
 from crowdexports.exports.requests import validate_export_payload
 from crowdexports.exports.resource import export_resource, resource_of, shown_resource
+from crowdexports.models import Export, Project, UserRecord
+from crowdexports.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["exports"])
@@ -39,18 +42,26 @@ def _dispatch(dispatch_export: Callable[[int], None], export_id: int) -> None:
         logger.exception("dispatch of export %s failed; the sweep will retry it", export_id)
 
 
+def request_export(session: Session, project: Project, user: UserRecord, payload: Mapping[str, object],
+                   runtime: Runtime, dispatch_export: Callable[[int], None]) -> Export:
+    """The one path of a new export, for this route and the web page (web/pages/projects.py): the request
+    checked, the export stored within the project's cap of active exports, the worker's doorbell rung."""
+    valid = validate_export_payload(payload, user.lang)
+    chosen = {column.id: column.header for column in valid.columns} if payload.get("columns") is not None else None
+    export = lifecycle.request(session, project=project, user=user, type_=valid.export_type.identifier,
+                               format_=valid.writer.format, columns=chosen, options=valid.options,
+                               max_active=runtime.settings.max_active_exports_per_project)
+    _dispatch(dispatch_export, export.id)
+    return export
+
+
 @router.post("/projects/{project_id}/exports", status_code=201, response_model=ExportOut,
              response_model_exclude_unset=True, openapi_extra=CREATE_BODY)
 @answers(400, 429)  # the request's values; too many exports of the project at once
 def create_export(project: OwnProjectForWrite, payload: JsonObject, caller: CallerDep, session: SessionDep,
                   runtime: RuntimeDep, dispatch_export: DispatchExportDep, response: Response) -> dict[str, Any]:
     """Ask for an export of the project's orders; a worker makes it and emails it to the caller."""
-    valid = validate_export_payload(payload, caller.user.lang)
-    chosen = {column.id: column.header for column in valid.columns} if payload.get("columns") is not None else None
-    export = lifecycle.request(session, project=project, user=caller.user, type_=valid.export_type.identifier,
-                               format_=valid.writer.format, columns=chosen, options=valid.options,
-                               max_active=runtime.settings.max_active_exports_per_project)
-    _dispatch(dispatch_export, export.id)
+    export = request_export(session, project, caller.user, payload, runtime, dispatch_export)
     response.headers["Location"] = f"/v1/exports/{export.id}"
     return export_resource(export, caller.user, caller.user, runtime.settings)
 
