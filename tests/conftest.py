@@ -42,11 +42,19 @@ STACK = os.environ.get("CROWDEXPORTS_TEST_STACK", "embedded")
 # The Settings fields a stack decides; stack_env() turns them into CROWDEXPORTS_* for subprocesses.
 STACK_FIELDS = ("database_url", "broker_url", "queue_name", "storage_url", "s3_endpoint_url")
 _names = itertools.count(1)
+BROWSER_TESTS = Path(__file__).parent / "web" / "browser"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if STACK not in STACKS:
         raise pytest.UsageError(f"CROWDEXPORTS_TEST_STACK={STACK!r}: use one of {', '.join(STACKS)}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests last: Playwright's sync API keeps its event loop marked running in the main thread
+    until the session ends, so a later test calling asyncio.run() would fail (pytest would otherwise put
+    them among tests/api, grouped by pytest-playwright's session-scoped browser parameter)."""
+    items.sort(key=lambda item: BROWSER_TESTS in item.path.parents)  # stable: the others keep their order
 
 
 def pytest_report_header(config: pytest.Config) -> str:
