@@ -17,9 +17,10 @@ from playwright.sync_api import Page
 from crowdexports.api.app import create_app
 from crowdexports.config import Settings
 from crowdexports.runtime import Service
+from crowdexports.seed import seed_orders
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import free_port, wait_for
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, Person, make_person
 
 CHROMIUM = "/usr/bin/chromium"
 README_IMAGES = Path(__file__).parents[3] / "docs" / "images"
@@ -62,6 +63,16 @@ def served(service: Service, port: int) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=20)
+
+
+@pytest.fixture
+def olga(service: Service) -> Person:
+    """An owner whose project has 120 orders (enough rows for the progress test to pause within)."""
+    with service.runtime.sessions() as session:
+        person = make_person(session, "olga")
+        assert person.project is not None
+        seed_orders(session, person.project.id, 120, seed=4)
+        return person
 
 
 def sign_in(page: Page, served: str, username: str) -> None:

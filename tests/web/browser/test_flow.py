@@ -12,21 +12,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from crowdexports.runtime import Service
-from crowdexports.seed import seed_orders
 from tests.e2e.conftest import expected_row_count
 from tests.web.browser.conftest import sign_in
 from tests.web.conftest import Person, make_person
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("consumer")]
-
-
-@pytest.fixture
-def olga(service: Service) -> Person:
-    with service.runtime.sessions() as session:
-        person = make_person(session, "olga")
-        assert person.project is not None
-        seed_orders(session, person.project.id, 120, seed=4)
-        return person
 
 
 @pytest.fixture

@@ -13,21 +13,11 @@ from sqlalchemy import select
 from crowdexports.exports import lifecycle
 from crowdexports.models import Export
 from crowdexports.runtime import Service
-from crowdexports.seed import seed_orders
 from tests.e2e.test_progress import PAUSE_AT_ROW, Gate
 from tests.web.browser.conftest import sign_in
-from tests.web.conftest import PASSWORD, Person, make_person
+from tests.web.conftest import PASSWORD, Person
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("consumer")]
-
-
-@pytest.fixture
-def olga(service: Service) -> Person:
-    with service.runtime.sessions() as session:
-        person = make_person(session, "olga")
-        assert person.project is not None
-        seed_orders(session, person.project.id, 60, seed=9)
-        return person
 
 
 def _no_violations(page: Page) -> None:
