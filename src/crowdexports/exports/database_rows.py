@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy.engine import Compiled, Dialect
 from sqlalchemy.orm import Session
 
 from crowdexports.exports import sqlite_reader
@@ -28,8 +29,9 @@ SQLITE_ROWS_IN_CHILD = True
 def stream_rows(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
     """The rows of `stmt` straight from a DBAPI cursor, streamed: values as the driver returns them."""
     connection = session.connection()
-    compiled = stmt.compile(connection)
-    params: Any = compiled.construct_params()
+    # An IN list's values as one parameter each: the driver gets the SQL as it runs.
+    compiled = stmt.compile(connection, compile_kwargs={"render_postcompile": True})
+    params: Any = _driver_values(compiled, connection.dialect)
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup or ())
     dbapi_connection = connection.connection
@@ -47,6 +49,20 @@ def stream_rows(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
             yield from batch
     finally:
         cursor.close()
+
+
+def _driver_values(compiled: Compiled, dialect: Dialect) -> dict[str, Any]:
+    """The parameters as the driver takes them: what SQLAlchemy's execute would bind, e.g. a filter's
+    UTC instant as models.UTCDateTime stores it. An IN list's values (names not in `binds`, made by
+    render_postcompile) are ids and texts, which need no processing on either driver."""
+    params = dict(compiled.construct_params() or {})
+    binds = compiled.binds  # type: ignore[attr-defined]  # SQLCompiler's; Compiled does not declare it
+    for name, value in params.items():
+        bind = binds.get(name)
+        process = None if bind is None else bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            params[name] = process(value)
+    return params
 
 
 def _sqlite_source(driver_connection: Any, params: Sequence[object]) -> tuple[str, int] | None:
