@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Select
-from sqlalchemy.engine import Compiled, Dialect
+from sqlalchemy.engine import Compiled, Connection, Dialect
 from sqlalchemy.orm import Session
 
 from crowdexports.exports import sqlite_reader
@@ -29,26 +29,32 @@ SQLITE_ROWS_IN_CHILD = True
 def stream_rows(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
     """The rows of `stmt` straight from a DBAPI cursor, streamed: values as the driver returns them."""
     connection = session.connection()
-    # An IN list's values as one parameter each: the driver gets the SQL as it runs.
-    compiled = stmt.compile(connection, compile_kwargs={"render_postcompile": True})
-    params: Any = _driver_values(compiled, connection.dialect)
-    if compiled.positional:
-        params = tuple(params[name] for name in compiled.positiontup or ())
+    sql, params = driver_statement(connection, stmt)
     dbapi_connection = connection.connection
-    if connection.dialect.name == "sqlite" and SQLITE_ROWS_IN_CHILD and compiled.positional:
+    if connection.dialect.name == "sqlite" and SQLITE_ROWS_IN_CHILD and isinstance(params, tuple):
         source = _sqlite_source(dbapi_connection.driver_connection, params)
         if source is not None:
             database, busy_timeout_ms = source
-            yield from sqlite_reader.read_rows(database, compiled.string, params, busy_timeout_ms=busy_timeout_ms)
+            yield from sqlite_reader.read_rows(database, sql, params, busy_timeout_ms=busy_timeout_ms)
             return
     named = connection.dialect.name == "postgresql"
     cursor = dbapi_connection.cursor(name="export_rows") if named else dbapi_connection.cursor()
     try:
-        cursor.execute(compiled.string, params)
+        cursor.execute(sql, params)
         while batch := cursor.fetchmany(STREAM_BATCH):
             yield from batch
     finally:
         cursor.close()
+
+
+def driver_statement(connection: Connection, stmt: Select[Any]) -> tuple[str, Any]:
+    """`stmt` as its driver runs it: the SQL, an IN list's values one parameter each, and the parameters
+    (a tuple for a positional driver, else a dict), as SQLAlchemy's execute would bind them."""
+    compiled = stmt.compile(connection, compile_kwargs={"render_postcompile": True})
+    params = _driver_values(compiled, connection.dialect)
+    if compiled.positional:
+        return compiled.string, tuple(params[name] for name in compiled.positiontup or ())
+    return compiled.string, params
 
 
 def _driver_values(compiled: Compiled, dialect: Dialect) -> dict[str, Any]:
