@@ -74,22 +74,24 @@ def _or(values: Sequence[str], lang: str) -> str:
 
 
 def _created(created: Mapping[str, str], lang: str) -> str:
+    """`to` as a date is said as its day before, included ("up to", "from … to"); as a date-time, "before"."""
     words, start, stop = _WORDS[lang], created.get("from"), created.get("to")
-    last_day = stop is not None and _is_date(stop)
-    shown_stop = None if stop is None else _when(local_moment(stop) - timedelta(days=1), lang, False) \
-        if last_day else _when(local_moment(stop), lang, True)
-    shown_start = None if start is None else _when(local_moment(start), lang, not _is_date(start))
-    if shown_start is None:
+    if stop is None:
+        return words["from"].format(_when(start or "", lang))
+    last_day = "T" not in stop
+    shown_stop = _day(local_moment(stop) - timedelta(days=1), lang) if last_day else _when(stop, lang)
+    if start is None:
         return words["up_to" if last_day else "before"].format(shown_stop)
-    if shown_stop is None:
-        return words["from"].format(shown_start)
-    return words["between" if last_day else "from_before"].format(shown_start, shown_stop)
+    return words["between" if last_day else "from_before"].format(_when(start, lang), shown_stop)
 
 
-def _is_date(value: str) -> bool:
-    return "T" not in value
+def _day(moment: datetime, lang: str) -> str:
+    return format_date(moment.date(), "long", locale=_DATE_LOCALES[lang])
 
 
-def _when(moment: datetime, lang: str, with_time: bool) -> str:
-    day = format_date(moment.date(), "long", locale=_DATE_LOCALES[lang])
-    return _WORDS[lang]["at"].format(day, format_time(moment.time(), "HH:mm", locale=lang)) if with_time else day
+def _when(value: str, lang: str) -> str:
+    """A date as its day, a date-time as its day and time."""
+    moment = local_moment(value)
+    if "T" not in value:
+        return _day(moment, lang)
+    return _WORDS[lang]["at"].format(_day(moment, lang), format_time(moment.time(), "HH:mm", locale=lang))

@@ -26,12 +26,12 @@ from crowdexports.errors import FieldProblem, InvalidInput
 from crowdexports.rules.countries import COUNTRIES
 from crowdexports.rules.kinds import MAX_ID
 from crowdexports.rules.orders import STATUSES
+from crowdexports.rules.reader import MAX_NAME_IN_ERROR
 
 MAX_REWARD_IDS = 100
 MAX_COUNTRIES = len(COUNTRIES)
 NAMES = ("status", "reward_ids", "created", "country", "has_shipping_address")
 RANGE_ENDS = ("from", "to")
-MAX_NAME_IN_ERROR = 100
 # YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS]: ASCII digits only (fromisoformat takes others), no offset.
 _LOCAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?)?", re.ASCII)
 DATE_RULE = "must be a date such as 2026-11-01 or a date-time without offset such as 2026-11-01T09:30"
@@ -66,8 +66,9 @@ NO_FILTERS = OrderFilters()
 
 def local_moment(value: str) -> datetime:
     """A date (its midnight) or a local date-time, naive."""
-    return datetime.combine(date.fromisoformat(value), datetime.min.time()) if len(value) == 10 \
-        else datetime.fromisoformat(value)
+    if len(value) == len("2026-11-01"):
+        return datetime.combine(date.fromisoformat(value), datetime.min.time())
+    return datetime.fromisoformat(value)
 
 
 def _instant(value: str | None, zone: ZoneInfo) -> datetime | None:

@@ -248,7 +248,7 @@ class OrdersOptions:
         return {"filters": self.filters.to_json()}
 
 
-def filters_of(options: object) -> OrderFilters:
+def _filters_of(options: object) -> OrderFilters:
     """The filters of an export's parsed type options (none for a type without them)."""
     return options.filters if isinstance(options, OrdersOptions) else NO_FILTERS
 
@@ -289,7 +289,7 @@ class OrdersExport:
         query = (select(func.count()).select_from(Order)
                  .outerjoin(_shipping, _shipping.c.id == Order.shipping_address_id)
                  .outerjoin(OrderItem, OrderItem.order_id == Order.id)
-                 .where(*conditions(context.project_id, filters_of(context.options), context.timezone)))
+                 .where(*conditions(context.project_id, _filters_of(context.options), context.timezone)))
         return int(session.execute(query).scalar_one())
 
     def sources(self, columns: Sequence[OutputColumn]) -> list[str]:
@@ -321,7 +321,7 @@ class OrdersExport:
         # Most converters take one value: one call per cell, no wrapper.
         from_value = [(index, source, convert) for index, source, convert in converted if source is not None]
         from_row = [(index, convert) for index, source, convert in converted if source is None]
-        stmt = self.statement(context.project_id, sources, filters_of(context.options), context.timezone)
+        stmt = self.statement(context.project_id, sources, _filters_of(context.options), context.timezone)
         for row in stream_rows(session, stmt):
             values = copy(row)
             for index, source, convert in from_value:
