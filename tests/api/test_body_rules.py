@@ -25,9 +25,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from crowdexports.api.app import create_app
+from crowdexports.exports.types.order_filters import MAX_REWARD_IDS, NAMES
 from crowdexports.models import Project
 from crowdexports.rules import api_keys, exports, projects, rewards, users
-from crowdexports.rules.kinds import LANG_PATTERN, Body, Flag, Headers, I18n, Integer, Rule, Text
+from crowdexports.rules.kinds import LANG_PATTERN, Body, Filters, Flag, Headers, I18n, Integer, Rule, Text
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, ignore_dispatch
 from tests.api.syncing import project_body, put, reward_body, user_body
@@ -79,6 +80,8 @@ def _expected(rule: Rule) -> dict[str, Any]:
                 "additionalProperties": {"type": "string", "maxLength": rule.max_text}}
     if isinstance(rule, Headers):
         return {"additionalProperties": {"type": "string", "maxLength": rule.max_length}}
+    if isinstance(rule, Filters):
+        return {"additionalProperties": False}
     return {}
 
 
@@ -95,6 +98,8 @@ def test_every_json_body_documents_its_rules(client: TestClient) -> None:
             rule = rules[name]
             facets, nullable = _facets(prop)
             assert facets == _expected(rule), (operation, name)
+            if isinstance(rule, Filters):
+                assert set(prop["anyOf"][0]["properties"]) == set(NAMES), (operation, name)
             if isinstance(rule, Text | Flag) and not rule.required:
                 # The document leaves a null default out (FastAPI writes it without None values).
                 assert prop.get("default") == (None if nullable else rule.default), (operation, name)
@@ -121,6 +126,11 @@ def _refused(rule: Rule) -> Iterator[tuple[object, list[str]]]:
         yield {"en": "x" * (rule.max_text + 1)}, ["en"]
     elif isinstance(rule, Headers):
         yield {"order.id": "h" * (rule.max_length + 1)}, ["order.id"]
+    elif isinstance(rule, Filters):
+        yield {"colour": ["red"]}, ["colour"]
+        yield {"status": ["?"]}, ["status"]
+        yield {"reward_ids": list(range(1, MAX_REWARD_IDS + 2))}, ["reward_ids"]
+        yield {"created": {"from": "2026-11-02", "to": "2026-11-01"}}, ["created"]
 
 
 def _past_the_rules(rules: Body, valid: dict[str, Any]) -> Iterator[tuple[dict[str, Any], list[str]]]:

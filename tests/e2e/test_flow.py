@@ -18,7 +18,7 @@ from crowdexports.auth import accounts
 from crowdexports.exports import lifecycle
 from crowdexports.exports.emailing import EmailOutcome, deliver_email
 from crowdexports.exports.runner import Outcome, run_export
-from crowdexports.models import Export, ExportEvent, Project
+from crowdexports.models import Export, ExportEvent, Order, Project
 from crowdexports.runtime import Service
 from crowdexports.seed import seed_orders
 from tests.e2e.conftest import Owner, expected_row_count, wait_for
@@ -171,3 +171,26 @@ def test_a_project_without_orders_gives_a_header_only_file_and_an_email(service:
     assert plain is not None
     text = plain.get_content()
     assert "0 rows" in text
+
+
+def test_a_filtered_export_has_the_filtered_rows_and_its_email_says_the_filters(service: Service,
+                                                                               owner: Owner) -> None:
+    _seed(service, owner.project, 120)
+    filters = {"status": ["payment-completed"], "has_shipping_address": True}
+    with service.runtime.sessions() as session:
+        kept = {order_id for order_id, status, address in session.execute(
+            select(Order.id, Order.status, Order.shipping_address_id).where(Order.project_id == owner.project.id))
+            if status == "payment-completed" and address is not None}
+        export_id = lifecycle.request(session, project=owner.project, user=owner.user, type_="orders",
+                                      format_="csv", columns={"order.id": "id"},
+                                      options={"format": {}, "type": {"filters": filters}}).id
+    assert run_export(service.runtime, service.tasks.running, export_id) is Outcome.SUCCEEDED
+    assert deliver_email(service.runtime, export_id)[0] is EmailOutcome.SENT
+    with service.runtime.sessions() as session:
+        row = session.get_one(Export, export_id)
+        with service.runtime.storage.open(row.storage_key or "") as stored:
+            rows = list(csv.reader(io.StringIO(stored.read().decode("utf-8-sig"), newline="")))[1:]
+    assert kept and {int(order_id) for (order_id,) in rows} == kept and row.row_count == len(rows)
+    plain = _outbox(service)[0].get_body(("plain",))
+    assert plain is not None
+    assert "Filters: Orders with status payment completed, with a shipping address." in plain.get_content()

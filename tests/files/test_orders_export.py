@@ -93,7 +93,8 @@ def test_seeded_export_matches_the_database(seeded: Seeded, tmp_path: Path, lang
     itemless = session.scalar(select(func.count()).select_from(Order).where(
         Order.project_id == project.id, ~select(OrderItem.id).where(OrderItem.order_id == Order.id).exists()))
     assert itemless and items and len(expected) == items + itemless
-    assert ORDERS.estimate_rows(session, project.id) == len(expected)
+    context = ExportContext(project.id, lang, project.lang, "EUR", ZoneInfo(project.timezone), [])
+    assert ORDERS.estimate_rows(session, context) == len(expected)
     # The seed's data must exercise what is checked: leading zeros, itemless rows, several items.
     assert any((row["billing_address.postal_code"] or "").startswith("0") for row in expected)
     assert any(row["order.reward.id"] is None for row in expected)
@@ -300,7 +301,8 @@ def test_export_of_a_project_without_orders_has_only_the_header(session: Session
     assert len(read_csv(written.csv)) == 1
     (sheet,) = read_openpyxl(written.xlsx).values()
     assert len(sheet) == 1 and sheet[0][0].value == "Order ID"
-    assert ORDERS.estimate_rows(session, project.id) == 0
+    context = ExportContext(project.id, "en", project.lang, "EUR", ZoneInfo(project.timezone), [])
+    assert ORDERS.estimate_rows(session, context) == 0
 
 
 def test_full_name_falls_back_to_first_and_last(session: Session, tmp_path: Path) -> None:

@@ -16,8 +16,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from pydantic_core import PydanticUndefined
 
 from crowdexports.exports.statuses import ExportStatus
+from crowdexports.exports.types import order_filters
 from crowdexports.rules import api_keys, exports, projects, rewards, users
-from crowdexports.rules.kinds import LANG_PATTERN, Flag, I18n, Integer, Rule, Text
+from crowdexports.rules.kinds import LANG_PATTERN, MAX_ID, Flag, I18n, Integer, Rule, Text
+from crowdexports.rules.orders import STATUSES
 
 
 def _documented(rule: Rule, *, nullable: bool = False, description: str | None = None,
@@ -46,6 +48,32 @@ def _documented(rule: Rule, *, nullable: bool = False, description: str | None =
     if "default_factory" not in options:
         options["default"] = default
     return Field(**options, json_schema_extra=extra or None)
+
+
+def _list(items: dict[str, Any], most: int) -> dict[str, Any]:
+    return {"type": "array", "items": items, "minItems": 1, "maxItems": most}
+
+
+_LOCAL_MOMENT = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$",
+                 "examples": ["2026-11-01", "2026-11-01T09:30"]}
+# What exports.types.order_filters checks, inline (no $ref: the request schema is pasted whole).
+FILTERS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {
+    "status": _list({"type": "string", "enum": list(STATUSES)}, len(STATUSES)),
+    "reward_ids": _list({"type": "integer", "minimum": 1, "maximum": MAX_ID}, order_filters.MAX_REWARD_IDS),
+    "created": {"type": "object", "additionalProperties": False, "minProperties": 1, "description":
+                "`from` inclusive, `to` exclusive (after `from`): a date (its midnight) or a date-time without "
+                "offset, in the project's time zone.",
+                "properties": dict.fromkeys(order_filters.RANGE_ENDS, _LOCAL_MOMENT)},
+    "country": _list({"type": "string", "pattern": "^[A-Za-z]{2}$"}, order_filters.MAX_COUNTRIES),
+    "has_shipping_address": {"type": "boolean"},
+}}
+FILTERS_DESCRIPTION = (
+    "Which rows to export, every filter applying (absent or null: every row). `status`: orders with one of "
+    "these statuses; `reward_ids`: the items of these rewards (an order without them is left out); `created`: "
+    "orders created in this range; `country`: orders shipped to one of these ISO 3166-1 alpha-2 codes; "
+    "`has_shipping_address`: orders with (true) or without (false) a shipping address.")
+FiltersIn = Annotated[dict[str, Any] | None, WithJsonSchema({"anyOf": [FILTERS_SCHEMA, {"type": "null"}]})]
+FiltersOut = Annotated[dict[str, Any], WithJsonSchema(FILTERS_SCHEMA)]
 
 
 # An export request's header text.
@@ -87,6 +115,8 @@ class ExportCreate(Strict):
         description="csv only (an error with xlsx): `rfc4180` (comma, decimal point; the default, also when "
         "null) or `excel_eu` (semicolon, decimal comma, for Excel in European locales).",
     )
+    filters: FiltersIn = Field(default=None, description=FILTERS_DESCRIPTION, examples=[
+        {"status": ["payment-completed"], "created": {"from": "2026-11-01", "to": "2026-12-01"}, "country": ["FR"]}])
 
 
 class Recipient(Strict):
@@ -124,6 +154,7 @@ class ExportOut(Strict):
     url: str | None = Field(description="Signed download link while the file is available.")
     user: Recipient
     columns: dict[str, str]
+    filters: FiltersOut = Field(description="The request's filters, those set only; {}: every row.")
     row_count: int | None
     size: int | None = Field(description="File size in bytes.")
     started_at: str | None

@@ -8,6 +8,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from sqlalchemy.orm import Session
@@ -19,13 +20,16 @@ from crowdexports.config import DEFAULT_PUBLIC_URL, Settings
 from crowdexports.database import migrate as migrations
 from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.errors import NotFound, invalid
-from crowdexports.exports import pipeline
+from crowdexports.exports import access, pipeline
 from crowdexports.exports.requests import validate_export_request
+from crowdexports.exports.resource import export_resource
 from crowdexports.exports.timestamps import rfc3339
 from crowdexports.models import ApiKey, Export, Project, User, utcnow
 from crowdexports.seed import seed_orders
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object with what was made.")
+FILTERS_OPTION = typer.Option(None, help='JSON object of filters, as the API\'s `filters`: '
+                              '{"status": ["payment-completed"], "created": {"from": "2026-11-01"}}')
 
 users = command_group("Users (project owners, staff).")
 apikeys = command_group("API keys (read-only access).")
@@ -187,6 +191,7 @@ def exports_run(
     out: Path = typer.Option(..., help="Where to write the file."),
     type_: str = typer.Option("orders", "--type"),
     csv_dialect: str | None = typer.Option(None, help="csv only: rfc4180 (default) or excel_eu"),
+    filters: str | None = FILTERS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Make an export's file now, in this process, with the worker's pipeline (no queue, no email)."""
@@ -194,7 +199,8 @@ def exports_run(
         owner_project = _project(session, project)
         recipient = session.get_one(User, owner_project.owner_id)
         requested = _parse_columns(columns)
-        options = validate_export_request(type_, format_, requested, recipient.lang, csv_dialect).options
+        options = validate_export_request(type_, format_, requested, recipient.lang, csv_dialect,
+                                          filters=_parse_json("filters", filters)).options
         export = Export(id=0, project_id=project, user_id=recipient.id, type=type_, format=format_,
                         columns=requested, options=options, created_at=utcnow())
         progress = pipeline.Progress()
@@ -224,15 +230,49 @@ def exports_run(
              as_json, f"{built.row_count} rows written to {out} in {seconds:.1f}s")
 
 
+@exports.command("create")
+def exports_create(
+    project: int = typer.Option(...), username: str = typer.Option(..., help="Who asks: the project's owner, "
+                                                                    "who gets the email."),
+    format_: str = typer.Option(..., "--format", help="csv or xlsx"),
+    columns: str | None = typer.Option(None, help='JSON object {"column id": "header"}'),
+    type_: str = typer.Option("orders", "--type"),
+    csv_dialect: str | None = typer.Option(None, help="csv only: rfc4180 (default) or excel_eu"),
+    filters: str | None = FILTERS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Queue an export as the API does (same checks, same cap of active exports, same worker and email)."""
+    from crowdexports.api.routes.exports import request_export  # the API's one path of a new export
+    from crowdexports.runtime import build_service
+
+    with domain_errors():
+        given = {"type": type_, "format": format_, "columns": _parse_columns(columns), "csv_dialect": csv_dialect,
+                 "filters": _parse_json("filters", filters)}
+        payload = {name: value for name, value in given.items() if value is not None}
+        service = build_service(Settings(), connections=2)
+        with service.runtime.sessions() as session:
+            user = accounts.find_user(session, username)
+            owned = access.owned_project(session, project, user, staff_allowed=False)
+            export = request_export(session, owned, user, payload, service.runtime, service.tasks.dispatch_export)
+            resource = export_resource(export, user, user, service.runtime.settings)
+        emit(resource, as_json, f"export {export.id} of project {project} queued for {username}")
+
+
 def _parse_columns(text: str | None) -> dict[str, str] | None:
+    columns: dict[str, str] | None = _parse_json("columns", text)
+    return columns
+
+
+def _parse_json(option: str, text: str | None) -> Any:
+    """An option's JSON object; None when not given."""
     if text is None:
         return None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise invalid("columns", f"not JSON: {exc}", "DeserializationError") from None
+        raise invalid(option, f"not JSON: {exc}", "DeserializationError") from None
     if not isinstance(value, dict):
-        raise invalid("columns", "must be a JSON object", "TypeError")
+        raise invalid(option, "must be a JSON object", "TypeError")
     return value
 
 

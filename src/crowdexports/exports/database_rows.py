@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy.engine import Compiled, Connection, Dialect
 from sqlalchemy.orm import Session
 
 from crowdexports.exports import sqlite_reader
@@ -28,25 +29,46 @@ SQLITE_ROWS_IN_CHILD = True
 def stream_rows(session: Session, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
     """The rows of `stmt` straight from a DBAPI cursor, streamed: values as the driver returns them."""
     connection = session.connection()
-    compiled = stmt.compile(connection)
-    params: Any = compiled.construct_params()
-    if compiled.positional:
-        params = tuple(params[name] for name in compiled.positiontup or ())
+    sql, params = driver_statement(connection, stmt)
     dbapi_connection = connection.connection
-    if connection.dialect.name == "sqlite" and SQLITE_ROWS_IN_CHILD and compiled.positional:
+    if connection.dialect.name == "sqlite" and SQLITE_ROWS_IN_CHILD and isinstance(params, tuple):
         source = _sqlite_source(dbapi_connection.driver_connection, params)
         if source is not None:
             database, busy_timeout_ms = source
-            yield from sqlite_reader.read_rows(database, compiled.string, params, busy_timeout_ms=busy_timeout_ms)
+            yield from sqlite_reader.read_rows(database, sql, params, busy_timeout_ms=busy_timeout_ms)
             return
     named = connection.dialect.name == "postgresql"
     cursor = dbapi_connection.cursor(name="export_rows") if named else dbapi_connection.cursor()
     try:
-        cursor.execute(compiled.string, params)
+        cursor.execute(sql, params)
         while batch := cursor.fetchmany(STREAM_BATCH):
             yield from batch
     finally:
         cursor.close()
+
+
+def driver_statement(connection: Connection, stmt: Select[Any]) -> tuple[str, Any]:
+    """`stmt` as its driver runs it: the SQL, an IN list's values one parameter each, and the parameters
+    (a tuple for a positional driver, else a dict), as SQLAlchemy's execute would bind them."""
+    compiled = stmt.compile(connection, compile_kwargs={"render_postcompile": True})
+    params = _driver_values(compiled, connection.dialect)
+    if compiled.positional:
+        return compiled.string, tuple(params[name] for name in compiled.positiontup or ())
+    return compiled.string, params
+
+
+def _driver_values(compiled: Compiled, dialect: Dialect) -> dict[str, Any]:
+    """The parameters as the driver takes them: what SQLAlchemy's execute would bind, e.g. a filter's
+    UTC instant as models.UTCDateTime stores it. An IN list's values (names not in `binds`, made by
+    render_postcompile) are ids and texts, which need no processing on either driver."""
+    params = dict(compiled.construct_params() or {})
+    binds = compiled.binds  # type: ignore[attr-defined]  # SQLCompiler's; Compiled does not declare it
+    for name, value in params.items():
+        bind = binds.get(name)
+        process = None if bind is None else bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            params[name] = process(value)
+    return params
 
 
 def _sqlite_source(driver_connection: Any, params: Sequence[object]) -> tuple[str, int] | None:

@@ -70,7 +70,7 @@ def build_file(session: Session, export: Export, project: Project, recipient: Us
         project_id=project.id, lang=recipient.lang, project_lang=project.lang, currency=project.currency,
         timezone=ZoneInfo(project.timezone), columns=columns, options=type_options,
     )
-    progress.estimated_total = export_type.estimate_rows(session, project.id)
+    progress.estimated_total = export_type.estimate_rows(session, context)
     info = SheetInfo(currency=project.currency, title=sheet_title(project.name))
     private_dir(out_dir)
     path = out_dir / f"export-{export.id}-{uuid.uuid4().hex}.{writer.extension}.part"

@@ -37,10 +37,12 @@ class Validated(NamedTuple):
 
 
 def validate_export_request(type_: object, format_: object, columns: object, lang: str,
-                            csv_dialect: object = None, *, options: Mapping[str, Any] | None = None) -> Validated:
+                            csv_dialect: object = None, *, filters: object = None,
+                            options: Mapping[str, Any] | None = None) -> Validated:
     """Check a request given as values (CLI, pipeline); `columns` None means the type's defaults,
-    `csv_dialect` (the API's field) None the default dialect, `options` an export's stored options."""
-    values = {"type": type_, "format": format_, "columns": columns, "csv_dialect": csv_dialect}
+    `csv_dialect` and `filters` (the API's fields) None the default dialect and every row, `options` an
+    export's stored options."""
+    values = {"type": type_, "format": format_, "columns": columns, "csv_dialect": csv_dialect, "filters": filters}
     return _validate(values, lang, [], options)
 
 
@@ -71,7 +73,11 @@ def _validate(values: Mapping[str, object], lang: str, problems: list[FieldProbl
             problems += exc.problems
     format_raw = _with_csv_dialect(format_part(options), values.get("csv_dialect"), writer, problems)
     format_options = _parse_options(writer, format_raw, "format", problems)
-    type_options = _parse_options(export_type, type_part(options), "type", problems)
+    filters = values.get("filters")
+    type_raw = dict(type_part(options)) if filters is None else {**type_part(options), "filters": filters}
+    # The API's `filters` is the type's `filters` option: its problems are named from "filters" on.
+    type_options = _parse_options(export_type, type_raw, "type", problems,
+                                  () if filters is None else ("filters",))
     if problems or export_type is None or writer is None or format_options is None or type_options is None:
         raise InvalidInput(problems)
     return Validated(export_type, writer, columns, format_options, type_options)
@@ -101,15 +107,17 @@ class _HasOptions(Protocol):
 
 
 def _parse_options(owner: _HasOptions | None, raw: Mapping[str, Any], part: str,
-                   problems: list[FieldProblem]) -> Options | None:
-    """`owner`'s options; problems under `options.<part>.<name>` (stored options only: the API sets
-    none directly)."""
+                   problems: list[FieldProblem], api_fields: tuple[str, ...] = ()) -> Options | None:
+    """`owner`'s options; problems under `options.<part>.<name>` (stored options), or as they are for
+    an option the request gave as an API field of the same name (`api_fields`)."""
     if owner is None:
         return None
     try:
         return owner.parse_options(raw)
     except InvalidInput as exc:
-        problems += [FieldProblem(["options", part, *problem.field_names], problem.message, problem.classification)
+        problems += [problem if problem.field_names[:1] and problem.field_names[0] in api_fields
+                     else FieldProblem(["options", part, *problem.field_names], problem.message,
+                                       problem.classification)
                      for problem in exc.problems]
         return None
 
@@ -120,6 +128,12 @@ def csv_dialect_of(format_: str, options: Mapping[str, Any] | None) -> str | Non
     if format_ != CsvWriter.format:
         return None
     return parse_csv_options(format_part(options)).dialect.value
+
+
+def filters_of(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The API's `filters` of an export: its type's stored `filters` option, already in the request's
+    form (only the filters set); {} for every row, and for a row stored before filters existed."""
+    return dict(type_part(options).get("filters") or {})
 
 
 def _pick(lookup: Callable[[str], T], values: Mapping[str, object], name: str,

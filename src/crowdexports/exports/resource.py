@@ -14,7 +14,7 @@ from crowdexports.config import Settings
 from crowdexports.database.hotsql import HotConnection, HotStatement
 from crowdexports.exports.access import check_export_visible
 from crowdexports.exports.download_links import download_url
-from crowdexports.exports.requests import csv_dialect_of
+from crowdexports.exports.requests import csv_dialect_of, filters_of
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.timestamps import rfc3339, rfc3339_text
 from crowdexports.exports.types import get_type
@@ -73,7 +73,7 @@ def export_resource(export: ExportFields, recipient: User | UserRecord, caller: 
         "csv_dialect": csv_dialect_of(export.format, export.options), "status": export.status,
         "created_at": rfc3339(export.created_at),
         "url": download_url(export, settings, now), "user": user or user_fields(recipient, caller),
-        "columns": _columns(export, recipient),
+        "columns": _columns(export, recipient), "filters": filters_of(export.options),
         "row_count": export.row_count, "size": export.size, "started_at": rfc3339(export.started_at),
         "finished_at": rfc3339(export.finished_at), "expires_at": rfc3339(export.expires_at),
         "error": export.error,

@@ -168,7 +168,16 @@ class Headers:
     required: ClassVar[bool] = False
 
 
-Rule = Text | Integer | Flag | Amount | I18n | Moment | Headers
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """An export request's `filters` object, whose fields the export type checks (its `filters` option,
+    exports.types.order_filters); absent or null: every row."""
+
+    name: str
+    required: ClassVar[bool] = False
+
+
+Rule = Text | Integer | Flag | Amount | I18n | Moment | Headers | Filters
 
 
 @dataclass(frozen=True)

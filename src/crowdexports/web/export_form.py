@@ -2,13 +2,18 @@
 the same request body as `POST /v1/projects/{id}/exports` takes, which the API's own checks then judge.
 
 Columns are picked with a checkbox each, renamed in a text field and ordered by a position number, so
-the whole form works without JavaScript and from the keyboard alone.
+the whole form works without JavaScript and from the keyboard alone. Filters (issue 15) are plain
+controls too: a checkbox per status, two date fields, text fields of codes and ids, a select; the form's
+`to` date is the last day included (what a person means), sent as the API's exclusive `to`, the next day.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
 
 from starlette.datastructures import FormData
 
@@ -18,6 +23,8 @@ from crowdexports.exports.writers.csv import CsvDialect
 EXPORT_TYPE = "orders"  # the one type there is; the form names it in a hidden field
 FORMATS = ("csv", "xlsx")
 DIALECTS = tuple(dialect.value for dialect in CsvDialect)
+SHIPPING = {"any": None, "yes": True, "no": False}
+_SEPARATORS = re.compile(r"[\s,;]+")
 
 
 @dataclass(frozen=True)
@@ -30,10 +37,23 @@ class ColumnChoice:
 
 
 @dataclass(frozen=True)
+class FilterChoice:
+    """The filter fields as typed: shown again as they were when the request is refused."""
+
+    status: tuple[str, ...] = ()
+    created_from: str = ""  # YYYY-MM-DD, the first day included
+    created_until: str = ""  # YYYY-MM-DD, the last day included
+    country: str = ""  # codes separated by commas or spaces
+    has_shipping_address: str = "any"  # a key of SHIPPING
+    reward_ids: str = ""  # ids separated by commas or spaces
+
+
+@dataclass(frozen=True)
 class ExportForm:
     format: str
     csv_dialect: str
     columns: list[ColumnChoice]
+    filters: FilterChoice = field(default_factory=FilterChoice)
 
 
 def defaults(catalogue: Sequence[Column], lang: str) -> ExportForm:
@@ -54,8 +74,39 @@ def posted(catalogue: Sequence[Column], lang: str, form: FormData) -> ExportForm
                             _position(form.get(f"position.{column.id}"), len(catalogue) + index),
                             column.id in ticked)
                for index, column in enumerate(catalogue, 1)]
+    filters = FilterChoice(tuple(str(value) for value in form.getlist("status")),
+                           str(form.get("created_from", "")).strip(), str(form.get("created_until", "")).strip(),
+                           str(form.get("country", "")), str(form.get("has_shipping_address", "any")),
+                           str(form.get("reward_ids", "")))
     return ExportForm(str(form.get("format", "")), str(form.get("csv_dialect", DIALECTS[0])),
-                      sorted(choices, key=lambda choice: choice.position))
+                      sorted(choices, key=lambda choice: choice.position), filters)
+
+
+def _words(text: str) -> list[str]:
+    return [word for word in _SEPARATORS.split(text) if word]
+
+
+def _day_after(value: str) -> str:
+    """The API's exclusive `to` for a last day included; a value that is not a date goes as it is, for
+    the API's checks to name."""
+    try:
+        return (date.fromisoformat(value) + timedelta(days=1)).isoformat() if len(value) == 10 else value
+    except ValueError:
+        return value
+
+
+def filters_payload(choice: FilterChoice) -> dict[str, Any] | None:
+    """The API's `filters`, or None (every row) when no field is set. Values are passed on as typed (an
+    id that is not a number as text): the API's checks judge them, and name them."""
+    created = {end: value for end, value in (("from", choice.created_from),
+                                             ("to", _day_after(choice.created_until))) if value}
+    given: dict[str, Any] = {
+        "status": list(choice.status), "created": created, "country": _words(choice.country),
+        "has_shipping_address": SHIPPING.get(choice.has_shipping_address, choice.has_shipping_address),
+        "reward_ids": [int(word) if word.isdigit() else word for word in _words(choice.reward_ids)],
+    }
+    filters = {name: value for name, value in given.items() if value not in (None, [], {})}
+    return filters or None
 
 
 def payload(form: ExportForm, catalogue: Sequence[Column], file_lang: str) -> dict[str, object]:
@@ -65,4 +116,5 @@ def payload(form: ExportForm, catalogue: Sequence[Column], file_lang: str) -> di
     default = {column.id: column.header(file_lang) for column in catalogue}
     columns = None if list(chosen.items()) == list(default.items()) else chosen
     return {"type": EXPORT_TYPE, "format": form.format, "columns": columns,
-            "csv_dialect": form.csv_dialect if form.format == "csv" else None}
+            "csv_dialect": form.csv_dialect if form.format == "csv" else None,
+            "filters": filters_payload(form.filters)}

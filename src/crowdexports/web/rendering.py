@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from crowdexports.exports import failures
+from crowdexports.exports.filter_words import describe_filters
 from crowdexports.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -30,7 +31,8 @@ def environment(lang: str) -> Environment:
     env.globals.update(lang=lang, lang_names=i18n.LANG_NAMES, langs=i18n.LANGS, static=static_url)
     env.filters.update(local_time=partial(_local_time, lang=lang), number=partial(i18n.number, lang=lang),
                        file_size=partial(i18n.file_size, lang=lang), zone_name=partial(i18n.zone_name, lang=lang),
-                       failure=partial(failures.in_language, lang=lang))
+                       failure=partial(failures.in_language, lang=lang),
+                       filter_words=partial(describe_filters, lang=lang))
     return env
 
 

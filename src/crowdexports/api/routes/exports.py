@@ -22,7 +22,7 @@ from crowdexports.exports import access, lifecycle
 from crowdexports.exports.listing import MAX_LIMIT, list_resource
 from crowdexports.exports.requests import validate_export_payload
 from crowdexports.exports.resource import export_resource, resource_of, shown_resource
-from crowdexports.models import Export, Project, UserRecord
+from crowdexports.models import Export, Project, User, UserRecord
 from crowdexports.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -42,10 +42,11 @@ def _dispatch(dispatch_export: Callable[[int], None], export_id: int) -> None:
         logger.exception("dispatch of export %s failed; the sweep will retry it", export_id)
 
 
-def request_export(session: Session, project: Project, user: UserRecord, payload: Mapping[str, object],
+def request_export(session: Session, project: Project, user: User | UserRecord, payload: Mapping[str, object],
                    runtime: Runtime, dispatch_export: Callable[[int], None]) -> Export:
-    """The one path of a new export, for this route and the web page (web/pages/projects.py): the request
-    checked, the export stored within the project's cap of active exports, the worker's doorbell rung."""
+    """The one path of a new export, for this route, the web page (web/pages/projects.py) and the CLI's
+    `exports create`: the request checked, the export stored within the project's cap of active exports,
+    the worker's doorbell rung."""
     valid = validate_export_payload(payload, user.lang)
     chosen = {column.id: column.header for column in valid.columns} if payload.get("columns") is not None else None
     export = lifecycle.request(session, project=project, user=user, type_=valid.export_type.identifier,

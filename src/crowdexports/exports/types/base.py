@@ -72,7 +72,7 @@ class ExportType(Protocol):
         """This type's options (see exports.options; `{}`: all defaults); InvalidInput otherwise."""
         ...
 
-    def estimate_rows(self, session: Session, project_id: int) -> int:
+    def estimate_rows(self, session: Session, context: ExportContext) -> int:
         """A cheap estimate of the number of rows, for progress; need not be exact."""
         ...
 

@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from operator import itemgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from crowdexports.exports.database_rows import stream_rows
-from crowdexports.exports.options import NoOptions, parse_no_options
+from crowdexports.exports.options import check_mapping
 from crowdexports.exports.types.base import Column, ColumnKind, ExportContext, OutputColumn
+from crowdexports.exports.types.order_filters import NO_FILTERS, OrderFilters, parse_filters
 from crowdexports.models import Address, Order, OrderItem, Reward, User, UTCDateTime
 from crowdexports.money import decimal_converter
 from crowdexports.rules.users import display_name
@@ -52,6 +54,7 @@ _SQL: dict[str, Any] = {
 }
 
 Converter = Callable[..., object]
+_UTC = ZoneInfo("UTC")
 
 
 class _RewardTexts(dict[int | None, tuple[str | None, str | None]]):
@@ -235,27 +238,66 @@ def _copier(indexes: Sequence[int]) -> Callable[[Any], list[object]]:
     return lambda row: list(pick(row))
 
 
+@dataclass(frozen=True)
+class OrdersOptions:
+    """The orders export's options: its filters (order_filters)."""
+
+    filters: OrderFilters = NO_FILTERS
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filters": self.filters.to_json()}
+
+
+def _filters_of(options: object) -> OrderFilters:
+    """The filters of an export's parsed type options (none for a type without them)."""
+    return options.filters if isinstance(options, OrdersOptions) else NO_FILTERS
+
+
+def conditions(project_id: int, filters: OrderFilters, zone: ZoneInfo) -> list[ColumnElement[bool]]:
+    """The WHERE of an export's SELECT and of its count. The created range keeps the query on
+    ix_orders_project_created (project_id, created_at, id), whichever the other filters."""
+    where: list[ColumnElement[bool]] = [Order.project_id == project_id]
+    start, stop = filters.created_range(zone)
+    if start is not None:
+        where.append(Order.created_at >= start)
+    if stop is not None:
+        where.append(Order.created_at < stop)
+    if filters.status:
+        where.append(Order.status.in_(filters.status))
+    if filters.reward_ids:
+        where.append(OrderItem.reward_id.in_(filters.reward_ids))
+    if filters.country:
+        where.append(_shipping.c.country.in_(filters.country))
+    if filters.has_shipping_address is not None:
+        where.append(Order.shipping_address_id.is_not(None) if filters.has_shipping_address
+                     else Order.shipping_address_id.is_(None))
+    return where
+
+
 class OrdersExport:
     identifier = "orders"
     catalogue: Sequence[Column] = tuple(field.column for field in _FIELDS)
     _fields = {field.column.id: field for field in _FIELDS}
 
-    def parse_options(self, raw: object) -> NoOptions:
-        """Orders have no options: the columns are its only choice."""
-        return parse_no_options(raw)
+    def parse_options(self, raw: object) -> OrdersOptions:
+        """Orders' one option is `filters`; their problems are named from "filters" on."""
+        options = check_mapping(raw, ("filters",))
+        return OrdersOptions(parse_filters(options.get("filters")))
 
-    def estimate_rows(self, session: Session, project_id: int) -> int:
-        """Exact row count (items, plus one per itemless order): two index lookups per order."""
+    def estimate_rows(self, session: Session, context: ExportContext) -> int:
+        """Exact row count (items, plus one per itemless order), filters applied: two index lookups per order."""
         query = (select(func.count()).select_from(Order)
+                 .outerjoin(_shipping, _shipping.c.id == Order.shipping_address_id)
                  .outerjoin(OrderItem, OrderItem.order_id == Order.id)
-                 .where(Order.project_id == project_id))
+                 .where(*conditions(context.project_id, _filters_of(context.options), context.timezone)))
         return int(session.execute(query).scalar_one())
 
     def sources(self, columns: Sequence[OutputColumn]) -> list[str]:
         """The SQL values (keys of the select's columns, in order) that `columns` need."""
         return list(dict.fromkeys(name for c in columns for name in self._fields[c.id].sources))
 
-    def statement(self, project_id: int, sources: Sequence[str]) -> Select[Any]:
+    def statement(self, project_id: int, sources: Sequence[str], filters: OrderFilters = NO_FILTERS,
+                  zone: ZoneInfo = _UTC) -> Select[Any]:
         """The one streamed SELECT behind `rows` (public so benchmarks can time the query alone)."""
         return (select(*[_SQL[name] for name in sources] or [Order.id])
                 .select_from(Order)
@@ -263,7 +305,7 @@ class OrdersExport:
                 .outerjoin(_shipping, _shipping.c.id == Order.shipping_address_id)
                 .outerjoin(_billing, _billing.c.id == Order.billing_address_id)
                 .outerjoin(OrderItem, OrderItem.order_id == Order.id)
-                .where(Order.project_id == project_id)
+                .where(*conditions(project_id, filters, zone))
                 .order_by(Order.created_at, Order.id, OrderItem.id))
 
     def rows(self, session: Session, context: ExportContext) -> Iterator[tuple[object, ...]]:
@@ -279,7 +321,7 @@ class OrdersExport:
         # Most converters take one value: one call per cell, no wrapper.
         from_value = [(index, source, convert) for index, source, convert in converted if source is not None]
         from_row = [(index, convert) for index, source, convert in converted if source is None]
-        stmt = self.statement(context.project_id, sources)
+        stmt = self.statement(context.project_id, sources, _filters_of(context.options), context.timezone)
         for row in stream_rows(session, stmt):
             values = copy(row)
             for index, source, convert in from_value:

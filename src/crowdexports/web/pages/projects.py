@@ -16,6 +16,7 @@ from crowdexports.api.database import hot_reads, in_database
 from crowdexports.api.parameters import parse_since
 from crowdexports.api.routes.exports import request_export
 from crowdexports.errors import InvalidInput, RateLimited
+from crowdexports.exports.filter_words import STATUS_WORDS
 from crowdexports.exports.lifecycle import ACTIVE
 from crowdexports.exports.listing import MAX_LIMIT, list_resource
 from crowdexports.exports.types import get_type
@@ -78,7 +79,7 @@ def _project_page(request: Request, project: Project, signed: SignedIn, listing:
                 path=request.url.path, project=project, can_ask=access.may_request_export(project, signed.user),
                 form=form or export_form.defaults(CATALOGUE, signed.lang), problems=problems or [],
                 throttled=throttled, asked=asked, formats=export_form.FORMATS, dialects=export_form.DIALECTS,
-                **listing)
+                statuses=STATUS_WORDS[signed.lang], **listing)
 
 
 @router.get("/web/projects/{project_id}")
