@@ -10,6 +10,8 @@ the hash itself when verifying, so HTTP Basic and the password grant stay fast i
 from __future__ import annotations
 
 import base64
+import dataclasses
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from crowdexports.auth import accounts, credentials
 from crowdexports.config import Settings
 from crowdexports.exports import lifecycle
 from crowdexports.models import Export, OAuthClient, Project, User, utcnow
+from crowdexports.ratelimit import Limit
 from crowdexports.runtime import Runtime
 
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -143,3 +146,13 @@ def succeeded_export(session: Session, runtime: Runtime, project: Project, user:
                              expires_at=utcnow() + expires_in)
     session.refresh(export)
     return export
+
+
+def limited_client(runtime: Runtime, **limits: Limit | None | str) -> TestClient:
+    """The app with these limits, its clock stopped: a test's hits all fall in one window, however long
+    it runs and whenever it starts (a minute's end mid-test would otherwise reset the counts)."""
+    settings = runtime.settings.model_copy(update=limits)
+    settings.__dict__.pop("resolved_rate_limit_url", None)  # a cached_property: computed again from the update
+    started = time.time()
+    limited = dataclasses.replace(runtime, settings=settings, clock=lambda: started)
+    return TestClient(create_app(limited, ignore_dispatch))

@@ -4,7 +4,6 @@ existing limits and privacy rules unchanged by them."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -12,13 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from crowdexports.api.app import create_app
 from crowdexports.api.schemas import ExportOut
 from crowdexports.exports.types.order_filters import MAX_REWARD_IDS
 from crowdexports.models import Export, Project
 from crowdexports.ratelimit import Limit
 from crowdexports.runtime import Runtime
-from tests.api.conftest import Account, ignore_dispatch
+from tests.api.conftest import Account, limited_client
 
 FILTERS = {"status": ["payment-completed", "payment-done"], "reward_ids": [7, 8],
            "created": {"from": "2026-11-01", "to": "2026-11-30T18:00"}, "country": ["fr", "BE"],
@@ -138,9 +136,6 @@ def test_filtered_exports_count_against_the_projects_cap(client: TestClient, run
 
 
 def test_filtered_requests_spend_the_rate_limit(runtime: Runtime, alice: Account, project_a: Project) -> None:
-    settings = runtime.settings.model_copy(update={"rate_limit_api": Limit(2, 60)})
-    settings.__dict__.pop("resolved_rate_limit_url", None)
-    limited = dataclasses.replace(runtime, settings=settings)
-    with TestClient(create_app(limited, ignore_dispatch)) as client:
+    with limited_client(runtime, rate_limit_api=Limit(2, 60)) as client:
         answers = [_post(client, project_a, alice, {"status": ["paid"]}).status_code for _ in range(3)]
     assert answers == [400, 400, 429]

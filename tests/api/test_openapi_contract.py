@@ -43,7 +43,7 @@ from crowdexports.api.permissions import StaffWriter
 from crowdexports.models import OAuthClient, Project
 from crowdexports.ratelimit import Limit
 from crowdexports.runtime import Runtime
-from tests.api.conftest import Account, ignore_dispatch, request_export
+from tests.api.conftest import Account, ignore_dispatch, limited_client, request_export
 from tests.api.syncing import project_body, put, reward_body, user_body
 from tests.api.test_app import broken_runtime
 
@@ -197,10 +197,9 @@ def test_a_new_route_is_documented_by_what_it_depends_on() -> None:
 def test_a_rate_limited_token_request_answers_in_rfc6749_form(
         runtime: Runtime, alice: Account, oauth_client: tuple[OAuthClient, str, str]) -> None:
     """OAuth clients read `error`: `slow_down`, with its description, beside the envelope's entry."""
-    limited = replace(runtime, settings=runtime.settings.model_copy(update={"rate_limit_token_address": Limit(1, 60)}))
     _, client_id, client_secret = oauth_client
     form = {"grant_type": "password", "username": alice.user.username, "password": alice.password}
-    with TestClient(create_app(limited, ignore_dispatch)) as client:
+    with limited_client(runtime, rate_limit_token_address=Limit(1, 60)) as client:
         assert client.post("/oauth2/token/", data=form, auth=(client_id, client_secret)).status_code == 200
         answer = client.post("/oauth2/token/", data=form, auth=(client_id, client_secret))
     assert answer.status_code == 429 and 1 <= int(answer.headers["Retry-After"]) <= 60

@@ -6,9 +6,7 @@ file of its own here, Redis on the scale-out stack)."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import secrets
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -16,25 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from crowdexports.api.app import create_app
 from crowdexports.auth import credentials
 from crowdexports.models import OAuthClient, Project
 from crowdexports.ratelimit import Limit, RedisStore, SqliteStore
 from crowdexports.runtime import Runtime
-from tests.api.conftest import Account, ignore_dispatch, request_export
+from tests.api.conftest import Account, limited_client, request_export
 from tests.conftest import STACK
 
 TOKEN = "/oauth2/token/"
-
-
-def limited_client(runtime: Runtime, **limits: Limit | None | str) -> TestClient:
-    """The app with these limits, its clock stopped: a test's hits all fall in one window, however long
-    it runs and whenever it starts (a minute's end mid-test would otherwise reset the counts)."""
-    settings = runtime.settings.model_copy(update=limits)
-    settings.__dict__.pop("resolved_rate_limit_url", None)  # a cached_property: computed again from the update
-    started = time.time()
-    limited = dataclasses.replace(runtime, settings=settings, clock=lambda: started)
-    return TestClient(create_app(limited, ignore_dispatch))
 
 
 def at(client: TestClient, address: str) -> TestClient:
