@@ -10,15 +10,17 @@ from crowdexports.exports.types import EXPORT_TYPES
 from crowdexports.exports.types.base import MAX_HEADER_LENGTH
 from crowdexports.exports.writers import WRITERS
 from crowdexports.exports.writers.csv import CsvDialect
-from crowdexports.rules.kinds import Body, Headers, choice
+from crowdexports.rules.kinds import Body, Headers, Integer, choice
 
 TYPE = choice("type", tuple(EXPORT_TYPES), required=True)
 FORMAT = choice("format", tuple(WRITERS), required=True)
 COLUMNS = Headers("columns", MAX_HEADER_LENGTH)
 # csv only; null or absent: the default, rfc4180.
 CSV_DIALECT = choice("csv_dialect", tuple(dialect.value for dialect in CsvDialect))
+# A preset of the project (rules.presets) whose settings the request's other fields override.
+PRESET = Integer("preset", rule="must be an export preset's id", required=False)
 
 # The export resource's other fields: the service sets them.
-EXPORT_REQUEST = Body((TYPE, FORMAT, COLUMNS, CSV_DIALECT), read_only=(
+EXPORT_REQUEST = Body((TYPE, FORMAT, COLUMNS, CSV_DIALECT, PRESET), read_only=(
     "id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "started_at", "finished_at",
     "expires_at", "error", "progress", "email_status"))

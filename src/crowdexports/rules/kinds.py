@@ -168,7 +168,16 @@ class Headers:
     required: ClassVar[bool] = False
 
 
-Rule = Text | Integer | Flag | Amount | I18n | Moment | Headers
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """A JSON object holding the fields of another body (a preset's `settings`: an export request's,
+    rules.exports), judged by that body's own check."""
+
+    name: str
+    required: ClassVar[bool] = True
+
+
+Rule = Text | Integer | Flag | Amount | I18n | Moment | Headers | Settings
 
 
 @dataclass(frozen=True)
