@@ -61,33 +61,45 @@ def _settings_problems(settings: Mapping[str, object], lang: str) -> list[FieldP
 
 def validate_with_preset(session: Session, project: Project, payload: Mapping[str, object],
                          lang: str) -> tuple[Validated, dict[str, object]]:
-    """An export request checked, and the body it amounts to: the named preset's settings overridden by the
-    request's own fields (a null one too: it asks for the default), or the request alone."""
-    preset_id = payload.get(exports.PRESET.name)
+    """An export request checked, and the body it amounts to (`resolved`)."""
+    preset, body = _resolved(session, project, payload)
+    try:
+        return validate_export_payload(body, lang), body
+    except InvalidInput as exc:
+        if preset is None:
+            raise
+        own = {key for key in payload if key != exports.PRESET.name}
+        raise InvalidInput([_blamed(problem, preset, own) for problem in exc.problems]) from None
+
+
+def resolved(session: Session, project: Project, payload: Mapping[str, object]) -> dict[str, object]:
+    """The body an export request amounts to: the named preset's settings overridden by the request's own
+    fields (a null one too: it asks for the default), or the request alone; unchecked."""
+    return _resolved(session, project, payload)[1]
+
+
+def _resolved(session: Session, project: Project,
+              payload: Mapping[str, object]) -> tuple[ExportPreset | None, dict[str, object]]:
     own = {key: value for key, value in payload.items() if key != exports.PRESET.name}
-    if preset_id is None:
-        return validate_export_payload(own, lang), own
+    if payload.get(exports.PRESET.name) is None:
+        return None, own
     reader = Reader()
     preset_id = reader.integer(payload, exports.PRESET)
     reader.done()
     preset = _in_project(session, project.id, preset_id)
-    body = {**preset.settings, **own}
-    try:
-        return validate_export_payload(body, lang), body
-    except InvalidInput as exc:
-        raise InvalidInput([_blamed(problem, preset, own) for problem in exc.problems]) from None
+    return preset, {**preset.settings, **own}
 
 
 def _in_project(session: Session, project_id: int, preset_id: int) -> ExportPreset:
     """The project's preset: another project's is refused exactly as a missing one, whoever owns it."""
-    preset = session.get(ExportPreset, preset_id)
-    if preset is None or preset.project_id != project_id:
+    preset = preset_in(session, project_id, preset_id)
+    if preset is None:
         raise InvalidInput([FieldProblem([exports.PRESET.name],
                                          f"export preset {preset_id} does not exist in project {project_id}")])
     return preset
 
 
-def _blamed(problem: FieldProblem, preset: ExportPreset, own: Mapping[str, object]) -> FieldProblem:
+def _blamed(problem: FieldProblem, preset: ExportPreset, own: set[str]) -> FieldProblem:
     """A problem of a field the preset brought is the preset's: under `preset`, naming it (it was valid when
     saved; a column may have gone since)."""
     if not problem.field_names or problem.field_names[0] in own:
@@ -120,6 +132,12 @@ def visible_preset(session: Session, preset_id: int, caller: Caller, *, write: b
         raise NotFound(f"export preset {preset_id} does not exist") from None
     assert preset is not None
     return preset
+
+
+def preset_in(session: Session, project_id: int, preset_id: int) -> ExportPreset | None:
+    """The project's preset, or None (the page's look-ups: another project's is as a missing one)."""
+    preset = session.get(ExportPreset, preset_id) if 0 < preset_id <= MAX_ID else None
+    return preset if preset is not None and preset.project_id == project_id else None
 
 
 def list_presets(session: Session, project_id: int) -> list[ExportPreset]:
