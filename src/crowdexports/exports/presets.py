@@ -147,17 +147,21 @@ def list_presets(session: Session, project_id: int) -> list[ExportPreset]:
 
 
 def create_preset(session: Session, project: Project, body: Mapping[str, object], lang: str) -> ExportPreset:
-    """A new preset from a body (`check_preset_body`), within the project's cap, its name unused there."""
+    """A new preset from a body (`check_preset_body`), within the project's cap, its name unused there.
+    Counted after the insert, in its transaction, as `lifecycle.request` counts active exports: the
+    project row locked first on PostgreSQL, SQLite's write lock, so two at once cannot both pass."""
     name, settings = check_preset_body(body, lang)
     session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
-    count = session.scalar(select(func.count()).select_from(ExportPreset)
-                           .where(ExportPreset.project_id == project.id)) or 0
-    if count >= presets.MAX_PER_PROJECT:
-        raise Conflict(f"project {project.id} has {presets.MAX_PER_PROJECT} export presets, as many as it may: "
-                       "delete one first")
     preset = ExportPreset(project_id=project.id, name=name, settings=settings)
     session.add(preset)
-    _commit(session, project.id, name)
+    _flush(session, project.id, name)
+    count = session.scalar(select(func.count()).select_from(ExportPreset)
+                           .where(ExportPreset.project_id == project.id)) or 0
+    if count > presets.MAX_PER_PROJECT:
+        session.rollback()
+        raise Conflict(f"project {project.id} has {presets.MAX_PER_PROJECT} export presets, as many as it may: "
+                       "delete one first")
+    session.commit()
     return preset
 
 
@@ -165,7 +169,8 @@ def update_preset(session: Session, preset: ExportPreset, body: Mapping[str, obj
     """The whole preset replaced (name and settings)."""
     name, settings = check_preset_body(body, lang)
     preset.name, preset.settings, preset.updated_at = name, settings, utcnow()
-    _commit(session, preset.project_id, name)
+    _flush(session, preset.project_id, name)
+    session.commit()
     return preset
 
 
@@ -174,10 +179,10 @@ def delete_preset(session: Session, preset: ExportPreset) -> None:
     session.commit()
 
 
-def _commit(session: Session, project_id: int, name: str) -> None:
-    """Commit; a name the project already uses (the unique constraint, also under a race) is a Conflict."""
+def _flush(session: Session, project_id: int, name: str) -> None:
+    """Write; a name the project already uses (the unique constraint, also under a race) is a Conflict."""
     try:
-        session.commit()
+        session.flush()
     except IntegrityError:
         session.rollback()
         raise Conflict(f"project {project_id} already has an export preset named {name!r}") from None
