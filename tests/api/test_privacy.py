@@ -148,6 +148,12 @@ def test_a_hidden_preset_looks_exactly_like_a_missing_one(client: TestClient, wo
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json()["errors"][0]["message"] == f"export preset {world.presets['A'].id} does not exist"
     assert missing.json()["errors"][0]["message"] == "export preset 987654 does not exist"
+    project_a = world.projects["A"].id
+    hidden = client.get(f"/v1/projects/{project_a}/export-presets", headers=world.accounts["B"].bearer)
+    missing = client.get("/v1/projects/987654/export-presets", headers=world.accounts["B"].bearer)
+    assert hidden.status_code == missing.status_code == 404
+    assert [hidden.json()["errors"][0]["message"], missing.json()["errors"][0]["message"]] == [
+        f"project {project_id} has no export presets you may see" for project_id in (project_a, 987654)]
 
 
 def test_a_hidden_export_looks_exactly_like_a_missing_one(client: TestClient, world: World) -> None:

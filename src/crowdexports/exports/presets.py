@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crowdexports.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from crowdexports.exports import access
 from crowdexports.exports.requests import Validated, validate_export_payload
 from crowdexports.ids import MAX_ID
 from crowdexports.models import ExportPreset, Project, User, UserRecord, utcnow
@@ -108,19 +109,18 @@ def _blamed(problem: FieldProblem, preset: ExportPreset, own: set[str]) -> Field
                         f"preset {preset.id} ({preset.name}): {problem.message}", problem.classification)
 
 
-def _project(session: Session, project_id: int) -> Project | None:
-    return session.get(Project, project_id) if 0 < project_id <= MAX_ID else None
-
-
 def presets_project(session: Session, project_id: int, caller: Caller, *, write: bool) -> Project:
-    """The project whose presets the caller reads (owner, staff) or writes (owner); to anyone else they do
-    not exist, as for a missing project. Staff writing is Forbidden."""
-    project = _project(session, project_id)
-    if project is None or not (project.owner_id == caller.id or caller.is_staff):
-        raise NotFound(f"project {project_id} has no export presets you may see")
-    if write and project.owner_id != caller.id:
-        raise Forbidden(f"only the owner of project {project_id} may change its export presets")
-    return project
+    """The project whose presets the caller reads (owner, staff) or writes (owner): `access.owned_project`'s
+    rule, but to anyone else they do not exist, as for a missing project (one message for both); staff
+    writing is Forbidden."""
+    try:
+        return access.owned_project(session, project_id, caller, staff_allowed=not write)
+    except Forbidden:
+        if write and caller.is_staff:
+            raise Forbidden(f"only the owner of project {project_id} may change its export presets") from None
+    except NotFound:
+        pass
+    raise NotFound(f"project {project_id} has no export presets you may see")
 
 
 def visible_preset(session: Session, preset_id: int, caller: Caller, *, write: bool) -> ExportPreset:
