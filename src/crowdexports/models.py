@@ -260,6 +260,21 @@ class Export(Base):
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
+class ExportPreset(Base):
+    """Named export settings of a project (issue 15): the settings part of an export request body, as the
+    request takes it, so fields the request gains later are kept with no change here (exports.presets)."""
+
+    __tablename__ = "export_presets"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_export_presets_project_name"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # An Export, or a Core row of the exports table (the API's hot reads): the same attribute names.
 ExportFields = Any
 

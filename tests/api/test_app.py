@@ -106,10 +106,11 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert {"/oauth2/token/", "/v1/projects/{project_id}/exports", "/v1/exports/{export_id}",
             "/v1/exports/{export_id}/cancel", "/v1/exports/{export_id}/download",
-            "/healthz"} <= set(schema["paths"])
+            "/healthz", "/v1/projects/{project_id}/export-presets", "/v1/export-presets/{preset_id}"
+            } <= set(schema["paths"])
     create = schema["paths"]["/v1/projects/{project_id}/exports"]["post"]
     body = create["requestBody"]["content"]["application/json"]["schema"]
-    assert set(body["properties"]) == {"format", "type", "columns", "csv_dialect", "filters"}
+    assert set(body["properties"]) == {"format", "type", "columns", "csv_dialect", "filters", "preset"}
     assert body["properties"]["csv_dialect"]["enum"] == ["rfc4180", "excel_eu", None] and "$defs" not in body
     assert "ErrorBody" in schema["components"]["schemas"]
     docs = client.get("/docs")

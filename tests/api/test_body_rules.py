@@ -27,8 +27,8 @@ from fastapi.testclient import TestClient
 from crowdexports.api.app import create_app
 from crowdexports.exports.types.order_filters import MAX_REWARD_IDS, NAMES
 from crowdexports.models import Project
-from crowdexports.rules import api_keys, exports, projects, rewards, users
-from crowdexports.rules.kinds import LANG_PATTERN, Body, Filters, Flag, Headers, I18n, Integer, Rule, Text
+from crowdexports.rules import api_keys, exports, presets, projects, rewards, users
+from crowdexports.rules.kinds import LANG_PATTERN, Body, Filters, Flag, Headers, I18n, Integer, Rule, Settings, Text
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, ignore_dispatch
 from tests.api.syncing import project_body, put, reward_body, user_body
@@ -40,7 +40,10 @@ BODIES = {
     ("put", "/v1/rewards/{reward_id}"): rewards.REWARD,
     ("post", "/v1/projects/{project_id}/exports"): exports.EXPORT_REQUEST,
     ("post", "/v1/users/{user_id}/apikeys"): api_keys.API_KEY,
+    ("post", "/v1/projects/{project_id}/export-presets"): presets.PRESET,
+    ("put", "/v1/export-presets/{preset_id}"): presets.PRESET,
 }
+PRESET_BODY = {"name": "Monthly", "settings": {"format": "csv", "type": "orders"}}
 FACETS = ("maxLength", "pattern", "enum", "minimum", "maximum", "maxProperties", "propertyNames",
           "additionalProperties")
 
@@ -80,7 +83,7 @@ def _expected(rule: Rule) -> dict[str, Any]:
                 "additionalProperties": {"type": "string", "maxLength": rule.max_text}}
     if isinstance(rule, Headers):
         return {"additionalProperties": {"type": "string", "maxLength": rule.max_length}}
-    if isinstance(rule, Filters):
+    if isinstance(rule, Filters | Settings):  # Settings: test_preset_settings_document_the_request_body
         return {"additionalProperties": False}
     return {}
 
@@ -131,6 +134,8 @@ def _refused(rule: Rule) -> Iterator[tuple[object, list[str]]]:
         yield {"status": ["?"]}, ["status"]
         yield {"reward_ids": list(range(1, MAX_REWARD_IDS + 2))}, ["reward_ids"]
         yield {"created": {"from": "2026-11-02", "to": "2026-11-01"}}, ["created"]
+    elif isinstance(rule, Settings):
+        yield ["not", "an", "object"], []
 
 
 def _past_the_rules(rules: Body, valid: dict[str, Any]) -> Iterator[tuple[dict[str, Any], list[str]]]:
@@ -166,7 +171,12 @@ def test_a_body_past_a_rule_is_refused_naming_its_field(roomy_client: TestClient
         "/v1/projects/{project_id}/exports": (f"/v1/projects/{project_a.id}/exports", alice,
                                               {"format": "csv", "type": "orders"}),
         "/v1/users/{user_id}/apikeys": (f"/v1/users/{USER_ID}/apikeys", staff, {"expires_in_days": 30}),
+        "/v1/projects/{project_id}/export-presets": (f"/v1/projects/{project_a.id}/export-presets", alice,
+                                                     PRESET_BODY),
     }
+    if path == "/v1/export-presets/{preset_id}":
+        made = client.post(f"/v1/projects/{project_a.id}/export-presets", json=PRESET_BODY, headers=alice.bearer)
+        cases[path] = (f"/v1/export-presets/{made.json()['id']}", alice, PRESET_BODY)
     url, account, valid = cases[path]
     assert client.request(method, url, json=valid, headers=account.bearer).status_code in (200, 201)
     bodies = list(_past_the_rules(BODIES[operation], valid))
@@ -175,3 +185,16 @@ def test_a_body_past_a_rule_is_refused_naming_its_field(roomy_client: TestClient
         response = client.request(method, url, json=body, headers=account.bearer)
         assert response.status_code == 400, (body, response.text)
         assert [error["fieldNames"] for error in response.json()["errors"]] == [field_names], body
+
+
+def test_preset_settings_document_the_request_body(client: TestClient) -> None:
+    """A preset's settings are an export request's fields but `preset`: the document says so, whatever
+    fields the request has."""
+    assert isinstance(client.app, FastAPI)
+    documented = dict(_documented_bodies(client.app.openapi()))
+    request = documented[("post", "/v1/projects/{project_id}/exports")]
+    for operation in (("post", "/v1/projects/{project_id}/export-presets"), ("put", "/v1/export-presets/{preset_id}")):
+        settings = documented[operation]["properties"]["settings"]
+        assert settings["properties"] == {name: prop for name, prop in request["properties"].items()
+                                          if name != exports.PRESET.name}
+        assert settings["required"] == request["required"] and settings["additionalProperties"] is False

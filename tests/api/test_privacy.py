@@ -1,7 +1,9 @@
 """Who sees what (SPEC §2): owners A and B, staff and anonymous × every endpoint, on A's and B's things.
 
 An export's existence is private (404 to others); a project's is not (403 to non-owners). Creating
-is the owner's alone; cancelling is staff's alone. A download link is its own credential.
+is the owner's alone; cancelling is staff's alone. A download link is its own credential. A project's
+export presets are private like exports: the owner writes them, staff read them (403 on writes), to
+anyone else they do not exist (404); an API key reads only.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from crowdexports.models import Export, Project
+from crowdexports.models import Export, ExportPreset, Project
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, request_export, succeeded_export
 from tests.servers.s3 import fetch
@@ -25,6 +27,7 @@ class World:
     projects: dict[str, Project]
     waiting: dict[str, Export]
     succeeded: dict[str, Export]
+    presets: dict[str, ExportPreset]
 
 
 @pytest.fixture
@@ -37,7 +40,15 @@ def world(client: TestClient, session: Session, runtime: Runtime, alice: Account
                  "B": request_export(session, project_b, bob.user)},
         succeeded={"A": succeeded_export(session, runtime, project_a, alice.user, content=b"A's file"),
                    "B": succeeded_export(session, runtime, project_b, bob.user, content=b"B's file")},
+        presets={"A": _preset(session, project_a), "B": _preset(session, project_b)},
     )
+
+
+def _preset(session: Session, project: Project) -> ExportPreset:
+    preset = ExportPreset(project_id=project.id, name="Monthly", settings=PRESET_SETTINGS)
+    session.add(preset)
+    session.commit()
+    return preset
 
 
 def call(client: TestClient, world: World, action: str, owner: str,
@@ -78,6 +89,71 @@ def test_access_matrix(client: TestClient, world: World, action: str, caller: st
         assert {e["project_id"] for e in body["exports"]} == {world.projects[owner].id}
     else:
         assert body["project_id"] == world.projects[owner].id
+
+
+PRESET_SETTINGS = {"type": "orders", "format": "csv"}
+PRESET_BODY = {"name": "Weekly", "settings": PRESET_SETTINGS}
+PRESET_EXPECTED = {  # action: {caller: status on A's presets}; B's are the mirror image
+    "presets list": {"A": 200, "B": 404, "staff": 200, "anonymous": 401},
+    "preset create": {"A": 201, "B": 404, "staff": 403, "anonymous": 401},
+    "preset show": {"A": 200, "B": 404, "staff": 200, "anonymous": 401},
+    "preset replace": {"A": 200, "B": 404, "staff": 403, "anonymous": 401},
+    "preset delete": {"A": 204, "B": 404, "staff": 403, "anonymous": 401},
+    "export with the preset": {"A": 201, "B": 403, "staff": 403, "anonymous": 401},
+}
+PRESET_CASES = [(action, caller, owner) for action in PRESET_EXPECTED for caller in MIRROR for owner in ("A", "B")]
+
+
+def call_preset(client: TestClient, world: World, action: str, owner: str, headers: dict[str, str]) -> httpx.Response:
+    project, preset = world.projects[owner], world.presets[owner]
+    collection, one = f"/v1/projects/{project.id}/export-presets", f"/v1/export-presets/{preset.id}"
+    if action == "presets list":
+        return client.get(collection, headers=headers)
+    if action == "preset create":
+        return client.post(collection, json=PRESET_BODY, headers=headers)
+    if action == "preset show":
+        return client.get(one, headers=headers)
+    if action == "preset replace":
+        return client.put(one, json=PRESET_BODY, headers=headers)
+    if action == "preset delete":
+        return client.delete(one, headers=headers)
+    assert action == "export with the preset"
+    return client.post(f"/v1/projects/{project.id}/exports", json={"preset": preset.id}, headers=headers)
+
+
+@pytest.mark.parametrize(("action", "caller", "owner"), PRESET_CASES)
+def test_preset_access_matrix(client: TestClient, world: World, action: str, caller: str, owner: str) -> None:
+    expected = PRESET_EXPECTED[action][caller if owner == "A" else MIRROR[caller]]
+    headers = world.accounts[caller].bearer if caller in world.accounts else {}
+    response = call_preset(client, world, action, owner, headers)
+    assert response.status_code == expected, response.text
+    if expected >= 400:
+        assert [e["classification"] for e in response.json()["errors"]] == [CLASSIFICATION[expected]]
+    elif action == "presets list":
+        assert {p["project_id"] for p in response.json()["export_presets"]} == {world.projects[owner].id}
+    elif expected != 204:
+        assert response.json()["project_id"] == world.projects[owner].id
+
+
+@pytest.mark.parametrize("action", list(PRESET_EXPECTED))
+def test_an_api_key_reads_presets_and_writes_none(client: TestClient, world: World, action: str) -> None:
+    response = call_preset(client, world, action, "A", world.accounts["A"].apikey)
+    assert response.status_code == (PRESET_EXPECTED[action]["A"] if action in ("presets list", "preset show")
+                                    else 403), response.text
+
+
+def test_a_hidden_preset_looks_exactly_like_a_missing_one(client: TestClient, world: World) -> None:
+    hidden = client.get(f"/v1/export-presets/{world.presets['A'].id}", headers=world.accounts["B"].bearer)
+    missing = client.get("/v1/export-presets/987654", headers=world.accounts["B"].bearer)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["errors"][0]["message"] == f"export preset {world.presets['A'].id} does not exist"
+    assert missing.json()["errors"][0]["message"] == "export preset 987654 does not exist"
+    project_a = world.projects["A"].id
+    hidden = client.get(f"/v1/projects/{project_a}/export-presets", headers=world.accounts["B"].bearer)
+    missing = client.get("/v1/projects/987654/export-presets", headers=world.accounts["B"].bearer)
+    assert hidden.status_code == missing.status_code == 404
+    assert [hidden.json()["errors"][0]["message"], missing.json()["errors"][0]["message"]] == [
+        f"project {project_id} has no export presets you may see" for project_id in (project_a, 987654)]
 
 
 def test_a_hidden_export_looks_exactly_like_a_missing_one(client: TestClient, world: World) -> None:

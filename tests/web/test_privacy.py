@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import Mount
 
 from crowdexports.exports import lifecycle
-from crowdexports.models import Export, ExportEvent, WebSession
+from crowdexports.models import Export, ExportEvent, ExportPreset, WebSession
 from tests.web.conftest import Person, csrf_of, make_person, sign_in
 
 MISSING = 987654321
@@ -34,13 +34,14 @@ ROUTES = {
     ("POST", "/web/signout"): SIGNED, ("POST", "/web/language"): SIGNED, ("GET", "/web/projects"): SIGNED,
     ("GET", "/web/{rest:path}"): SIGNED,
     ("GET", "/web/projects/{project_id}"): PROJECT, ("GET", "/web/projects/{project_id}/exports"): PROJECT,
-    ("POST", "/web/projects/{project_id}/exports"): PROJECT,
+    ("POST", "/web/projects/{project_id}/exports"): PROJECT, ("POST", "/web/projects/{project_id}/presets"): PROJECT,
+    ("POST", "/web/projects/{project_id}/presets/{preset_id}/delete"): PROJECT,
     ("GET", "/web/staff/exports"): STAFF, ("GET", "/web/staff/exports/{export_id}"): STAFF,
     ("GET", "/web/staff/exports/{export_id}/cancel"): STAFF, ("POST", "/web/staff/exports/{export_id}/cancel"): STAFF,
 }
 # One body for every form: what each needs to do its work when the visitor may post it.
 FORM = {"format": "csv", "csv_dialect": "rfc4180", "column": "order.id", "header.order.id": "Id", "lang": "fr",
-        "next": "/web/projects"}
+        "next": "/web/projects", "name": "From the page"}
 
 
 def _cases(*kinds: str, method: str = "") -> list[Any]:
@@ -52,6 +53,7 @@ def _cases(*kinds: str, method: str = "") -> list[Any]:
 class World:
     olga: Person
     export: Export  # olga's, waiting
+    preset: ExportPreset  # olga's
     client: TestClient  # no session
 
 
@@ -67,12 +69,15 @@ def world(client: TestClient, session: Session, olga: Person, boris: Person) -> 
     make_person(session, "stella", is_staff=True, project=None)
     export = lifecycle.request(session, project=olga.project, user=olga.user, type_="orders", format_="csv",
                                columns=None)
-    return World(olga, export, client)
+    preset = ExportPreset(project_id=olga.project.id, name="Monthly", settings={"type": "orders", "format": "csv"})
+    session.add(preset)
+    session.commit()
+    return World(olga, export, preset, client)
 
 
-def _path(template: str, project_id: int, export_id: int) -> str:
+def _path(template: str, project_id: int, export_id: int, preset_id: int = MISSING) -> str:
     return (template.replace("{project_id}", str(project_id)).replace("{export_id}", str(export_id))
-            .replace("{rest:path}", "nowhere"))
+            .replace("{preset_id}", str(preset_id)).replace("{rest:path}", "nowhere"))
 
 
 def _call(client: TestClient, method: str, path: str) -> Response:
@@ -89,6 +94,7 @@ def _snapshot(session: Session, world: World) -> list[Any]:
     session.expire_all()
     return [session.execute(select(Export.id, Export.status, Export.finished_at)).all(),
             session.execute(select(ExportEvent.id, ExportEvent.kind)).all(),
+            session.execute(select(ExportPreset.id, ExportPreset.name, ExportPreset.settings)).all(),
             session.execute(select(WebSession.id, WebSession.lang, WebSession.revoked_at)
                             .where(WebSession.user_id == world.olga.user.id)).all()]
 
@@ -116,7 +122,7 @@ def test_without_a_session(world: World, session: Session, method: str, path: st
     """Sign in first (then back to the page asked for); a form posted without a session changes nothing."""
     assert world.olga.project is not None
     before = _snapshot(session, world)
-    answer = _call(world.client, method, _path(path, world.olga.project.id, world.export.id))
+    answer = _call(world.client, method, _path(path, world.olga.project.id, world.export.id, world.preset.id))
     kind = ROUTES[(method, path)]
     if kind == PUBLIC:
         assert answer.status_code in (200, 400) and "location" not in answer.headers
@@ -135,7 +141,7 @@ def test_another_owner_gets_the_page_of_a_missing_id_and_changes_nothing(world: 
     assert world.olga.project is not None
     boris = _client_of(world, "boris")
     before = _snapshot(session, world)
-    hidden_path = _path(path, world.olga.project.id, world.export.id)
+    hidden_path = _path(path, world.olga.project.id, world.export.id, world.preset.id)
     hidden = _call(boris, method, hidden_path)
     assert _snapshot(session, world) == before
     missing_path = _path(path, MISSING, MISSING)
@@ -162,7 +168,7 @@ def test_the_rightful_visitor_is_answered(world: World, session: Session, method
     assert world.olga.project is not None
     kind = ROUTES[(method, path)]
     visitor = _client_of(world, "olga" if kind == PROJECT else "stella")
-    answer = _call(visitor, method, _path(path, world.olga.project.id, world.export.id))
+    answer = _call(visitor, method, _path(path, world.olga.project.id, world.export.id, world.preset.id))
     assert answer.status_code == (303 if method == "POST" else 200), answer.text[:300]
     if kind == STAFF and method == "GET":
         assert re.search(r"Export \d+|All exports", answer.text)

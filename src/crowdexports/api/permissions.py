@@ -17,8 +17,8 @@ from crowdexports.api.openapi import answers
 from crowdexports.api.parameters import parse_id
 from crowdexports.api.state import RuntimeDep
 from crowdexports.errors import Conflict, Forbidden, NotFound
-from crowdexports.exports import access
-from crowdexports.models import ApiKey, Export, Project, User
+from crowdexports.exports import access, presets
+from crowdexports.models import ApiKey, Export, ExportPreset, Project, User
 
 
 def _check_writer(caller: Caller) -> None:
@@ -90,7 +90,41 @@ async def revocable_api_key(key: Annotated[ApiKey, Depends(visible_api_key)], ca
     return key
 
 
+async def presets_project(project_id: str, runtime: RuntimeDep, session: SessionDep, caller: CallerDep) -> Project:
+    """A project whose presets the caller may read: its owner and staff (exports.presets)."""
+    return await in_database(runtime, presets.presets_project, session, parse_id(project_id), caller.user,
+                             write=False)
+
+
+@answers(403)
+async def presets_project_for_write(project_id: str, runtime: RuntimeDep, session: SessionDep,
+                                    caller: CallerDep) -> Project:
+    """A project whose presets the caller may change: its owner, with a Bearer token."""
+    project = await in_database(runtime, presets.presets_project, session, parse_id(project_id), caller.user,
+                                write=True)
+    _check_writer(caller)
+    return project
+
+
+async def visible_preset(preset_id: str, runtime: RuntimeDep, session: SessionDep, caller: CallerDep) -> ExportPreset:
+    return await in_database(runtime, presets.visible_preset, session, parse_id(preset_id), caller.user,
+                             write=False)
+
+
+@answers(403)
+async def writable_preset(preset_id: str, runtime: RuntimeDep, session: SessionDep,
+                          caller: CallerDep) -> ExportPreset:
+    preset = await in_database(runtime, presets.visible_preset, session, parse_id(preset_id), caller.user,
+                               write=True)
+    _check_writer(caller)
+    return preset
+
+
 OwnProjectForWrite = Annotated[Project, Depends(own_project_for_write)]
 CancelableExport = Annotated[Export, Depends(cancelable_export)]
 ActedUser = Annotated[User, Depends(acted_user)]
 RevocableApiKey = Annotated[ApiKey, Depends(revocable_api_key)]
+PresetsProject = Annotated[Project, Depends(presets_project)]
+PresetsProjectForWrite = Annotated[Project, Depends(presets_project_for_write)]
+VisiblePreset = Annotated[ExportPreset, Depends(visible_preset)]
+WritablePreset = Annotated[ExportPreset, Depends(writable_preset)]

@@ -17,7 +17,7 @@ from pydantic_core import PydanticUndefined
 
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.types import order_filters
-from crowdexports.rules import api_keys, exports, projects, rewards, users
+from crowdexports.rules import api_keys, exports, presets, projects, rewards, users
 from crowdexports.rules.kinds import LANG_PATTERN, MAX_ID, Flag, I18n, Integer, Rule, Text
 from crowdexports.rules.orders import STATUSES
 
@@ -117,6 +117,39 @@ class ExportCreate(Strict):
     )
     filters: FiltersIn = Field(default=None, description=FILTERS_DESCRIPTION, examples=[
         {"status": ["payment-completed"], "created": {"from": "2026-11-01", "to": "2026-12-01"}, "country": ["FR"]}])
+    preset: int | None = _documented(
+        exports.PRESET, nullable=True, description="An export preset of the project: its settings, each "
+        "overridden by this body's field of the same name (null included, which asks for the default).",
+    )
+
+
+def _settings_schema() -> dict[str, Any]:
+    """A preset's settings: an export request body's fields but `preset`, inline as ExportCreate's is."""
+    schema = ExportCreate.model_json_schema()
+    del schema["properties"][exports.PRESET.name]
+    return {**schema, "title": "Settings"}
+
+
+class PresetBody(Strict):
+    """`POST /v1/projects/{id}/export-presets` and `PUT /v1/export-presets/{id}` (the whole preset)."""
+
+    name: str = _documented(presets.NAME, description="Unique in the project; not blank.", examples=["Monthly"])
+    settings: Annotated[dict[str, Any], WithJsonSchema(_settings_schema())] = Field(
+        description="The fields of an export request (POST /v1/projects/{id}/exports) but `preset`, checked as "
+        "one is.", examples=[{"type": "orders", "format": "csv", "columns": {"order.id": "Order"}}])
+
+
+class PresetOut(Strict):
+    id: int
+    project_id: int
+    name: str
+    settings: dict[str, Any]
+    created_at: str = Field(description="RFC 3339, UTC.")
+    updated_at: str = Field(description="RFC 3339, UTC: the last PUT, or the creation.")
+
+
+class PresetList(Strict):
+    export_presets: list[PresetOut] = Field(description=f"By name; at most {presets.MAX_PER_PROJECT}.")
 
 
 class Recipient(Strict):

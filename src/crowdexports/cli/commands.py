@@ -8,7 +8,6 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import typer
 from sqlalchemy.orm import Session
@@ -20,13 +19,13 @@ from crowdexports.config import DEFAULT_PUBLIC_URL, Settings
 from crowdexports.database import migrate as migrations
 from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.errors import NotFound, invalid
-from crowdexports.exports import access, pipeline
-from crowdexports.exports.requests import validate_export_request
+from crowdexports.exports import access, pipeline, presets
 from crowdexports.exports.resource import export_resource
 from crowdexports.exports.timestamps import rfc3339
-from crowdexports.models import ApiKey, Export, Project, User, utcnow
+from crowdexports.models import ApiKey, Export, ExportPreset, Project, User, utcnow
 from crowdexports.seed import seed_orders
 
+DEFAULT_TYPE = "orders"
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object with what was made.")
 FILTERS_OPTION = typer.Option(None, help='JSON object of filters, as the API\'s `filters`: '
                               '{"status": ["payment-completed"], "created": {"from": "2026-11-01"}}')
@@ -37,6 +36,7 @@ clients = command_group("OAuth clients (for Bearer tokens).")
 projects = command_group("Projects.")
 orders = command_group("Orders.")
 exports = command_group("Exports.")
+presets_group = command_group("Export presets (a project's named export settings).")
 
 
 def _session(settings: Settings | None = None) -> Session:
@@ -186,23 +186,30 @@ def orders_seed(project: int = typer.Option(...), count: int = typer.Option(...,
 
 @exports.command("run")
 def exports_run(
-    project: int = typer.Option(...), format_: str = typer.Option(..., "--format", help="csv or xlsx"),
+    project: int = typer.Option(...),
+    format_: str | None = typer.Option(None, "--format", help="csv or xlsx (the preset's with --preset)"),
     columns: str | None = typer.Option(None, help='JSON object {"column id": "header"}'),
     out: Path = typer.Option(..., help="Where to write the file."),
-    type_: str = typer.Option("orders", "--type"),
+    type_: str | None = typer.Option(None, "--type", help="orders (the default, or the preset's)"),
     csv_dialect: str | None = typer.Option(None, help="csv only: rfc4180 (default) or excel_eu"),
     filters: str | None = FILTERS_OPTION,
+    preset: int | None = typer.Option(None, help="An export preset of the project; the options given override it."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Make an export's file now, in this process, with the worker's pipeline (no queue, no email)."""
     with domain_errors(), _session() as session:
         owner_project = _project(session, project)
         recipient = session.get_one(User, owner_project.owner_id)
-        requested = _parse_columns(columns)
-        options = validate_export_request(type_, format_, requested, recipient.lang, csv_dialect,
-                                          filters=_parse_json("filters", filters)).options
-        export = Export(id=0, project_id=project, user_id=recipient.id, type=type_, format=format_,
-                        columns=requested, options=options, created_at=utcnow())
+        given = {"type": type_, "format": format_, "columns": _parse_object("columns", columns),
+                 "csv_dialect": csv_dialect, "filters": _parse_object("filters", filters)}
+        payload = {name: value for name, value in given.items() if value is not None}
+        if preset is None:
+            payload.setdefault("type", DEFAULT_TYPE)
+        valid, body = presets.validate_with_preset(session, owner_project, {**payload, "preset": preset},
+                                                   recipient.lang)
+        chosen = {column.id: column.header for column in valid.columns} if body.get("columns") is not None else None
+        export = Export(id=0, project_id=project, user_id=recipient.id, type=valid.export_type.identifier,
+                        format=valid.writer.format, columns=chosen, options=valid.options, created_at=utcnow())
         progress = pipeline.Progress()
         result: dict[str, pipeline.BuiltFile] = {}
         errors: list[BaseException] = []
@@ -216,7 +223,7 @@ def exports_run(
         started = time.perf_counter()
         builder = threading.Thread(target=build)
         builder.start()
-        with progress_bar(f"exporting {format_}", None) as update:
+        with progress_bar(f"exporting {export.format}", None) as update:
             while builder.is_alive():
                 builder.join(0.1)
                 update(progress.rows_done)
@@ -234,11 +241,12 @@ def exports_run(
 def exports_create(
     project: int = typer.Option(...), username: str = typer.Option(..., help="Who asks: the project's owner, "
                                                                     "who gets the email."),
-    format_: str = typer.Option(..., "--format", help="csv or xlsx"),
+    format_: str | None = typer.Option(None, "--format", help="csv or xlsx (the preset's with --preset)"),
     columns: str | None = typer.Option(None, help='JSON object {"column id": "header"}'),
-    type_: str = typer.Option("orders", "--type"),
+    type_: str | None = typer.Option(None, "--type", help="orders (the default, or the preset's)"),
     csv_dialect: str | None = typer.Option(None, help="csv only: rfc4180 (default) or excel_eu"),
     filters: str | None = FILTERS_OPTION,
+    preset: int | None = typer.Option(None, help="An export preset of the project; the options given override it."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Queue an export as the API does (same checks, same cap of active exports, same worker and email)."""
@@ -246,9 +254,11 @@ def exports_create(
     from crowdexports.runtime import build_service
 
     with domain_errors():
-        given = {"type": type_, "format": format_, "columns": _parse_columns(columns), "csv_dialect": csv_dialect,
-                 "filters": _parse_json("filters", filters)}
+        given = {"type": type_, "format": format_, "columns": _parse_object("columns", columns),
+                 "csv_dialect": csv_dialect, "filters": _parse_object("filters", filters), "preset": preset}
         payload = {name: value for name, value in given.items() if value is not None}
+        if preset is None:
+            payload.setdefault("type", DEFAULT_TYPE)
         service = build_service(Settings(), connections=2)
         with service.runtime.sessions() as session:
             user = accounts.find_user(session, username)
@@ -258,13 +268,8 @@ def exports_create(
         emit(resource, as_json, f"export {export.id} of project {project} queued for {username}")
 
 
-def _parse_columns(text: str | None) -> dict[str, str] | None:
-    columns: dict[str, str] | None = _parse_json("columns", text)
-    return columns
-
-
-def _parse_json(option: str, text: str | None) -> Any:
-    """An option's JSON object; None when not given."""
+def _parse_object(option: str, text: str | None) -> dict[str, object] | None:
+    """A JSON object given as an option's text."""
     if text is None:
         return None
     try:
@@ -274,6 +279,48 @@ def _parse_json(option: str, text: str | None) -> Any:
     if not isinstance(value, dict):
         raise invalid(option, "must be a JSON object", "TypeError")
     return value
+
+
+def _preset_fields(preset: ExportPreset) -> dict[str, object]:
+    return {"id": preset.id, "project_id": preset.project_id, "name": preset.name, "settings": preset.settings}
+
+
+@presets_group.command("list")
+def presets_list(project: int = typer.Option(...), as_json: bool = JSON_OPTION) -> None:
+    """A project's export presets, by name."""
+    with domain_errors(), _session() as session:
+        _project(session, project)
+        listed = [_preset_fields(preset) for preset in presets.list_presets(session, project)]
+        emit({"project_id": project, "export_presets": listed}, as_json,
+             "\n".join(f"{preset['id']} {preset['name']}: {json.dumps(preset['settings'], ensure_ascii=False)}"
+                       for preset in listed) or f"project {project} has no export presets")
+
+
+@presets_group.command("create")
+def presets_create(project: int = typer.Option(...), name: str = typer.Option(...),
+                   settings: str = typer.Option(..., help='The export request\'s fields as JSON: {"type": '
+                                                '"orders", "format": "csv", ...}'),
+                   as_json: bool = JSON_OPTION) -> None:
+    """Save named export settings for a project, checked as an export request is (`POST .../export-presets`)."""
+    with domain_errors(), _session() as session:
+        owner_project = _project(session, project)
+        owner = session.get_one(User, owner_project.owner_id)
+        preset = presets.create_preset(session, owner_project, {"name": name, "settings": _parse_object(
+            "settings", settings)}, owner.lang)
+        emit(_preset_fields(preset), as_json, f"export preset {preset.id} {preset.name!r} created")
+
+
+@presets_group.command("delete")
+def presets_delete(preset_id: int = typer.Option(..., "--id", help="The preset's id (presets list)."),
+                   as_json: bool = JSON_OPTION) -> None:
+    """Delete an export preset; exports made with it keep their settings."""
+    with domain_errors(), _session() as session:
+        preset = session.get(ExportPreset, preset_id)
+        if preset is None:
+            raise NotFound(f"export preset {preset_id} does not exist")
+        fields = _preset_fields(preset)
+        presets.delete_preset(session, preset)
+        emit(fields, as_json, f"export preset {preset_id} deleted")
 
 
 def demo(orders_count: int = typer.Option(500, "--orders", min=0),
@@ -309,6 +356,6 @@ def demo(orders_count: int = typer.Option(500, "--orders", min=0),
 
 def register(app: typer.Typer) -> None:
     for name, group in (("users", users), ("apikeys", apikeys), ("clients", clients), ("projects", projects),
-                        ("orders", orders), ("exports", exports), ("import", imports)):
+                        ("orders", orders), ("exports", exports), ("presets", presets_group), ("import", imports)):
         app.add_typer(group, name=name)
     app.command("demo")(demo)

@@ -10,7 +10,7 @@ from crowdexports.exports.types import EXPORT_TYPES
 from crowdexports.exports.types.base import MAX_HEADER_LENGTH
 from crowdexports.exports.writers import WRITERS
 from crowdexports.exports.writers.csv import CsvDialect
-from crowdexports.rules.kinds import Body, Filters, Headers, choice
+from crowdexports.rules.kinds import Body, Filters, Headers, Integer, choice
 
 TYPE = choice("type", tuple(EXPORT_TYPES), required=True)
 FORMAT = choice("format", tuple(WRITERS), required=True)
@@ -19,8 +19,10 @@ COLUMNS = Headers("columns", MAX_HEADER_LENGTH)
 CSV_DIALECT = choice("csv_dialect", tuple(dialect.value for dialect in CsvDialect))
 # The orders type's filters (exports.types.order_filters owns their rules).
 FILTERS = Filters("filters")
+# A preset of the project (rules.presets) whose settings the request's other fields override.
+PRESET = Integer("preset", rule="must be an export preset's id", required=False)
 
 # The export resource's other fields: the service sets them.
-EXPORT_REQUEST = Body((TYPE, FORMAT, COLUMNS, CSV_DIALECT, FILTERS), read_only=(
+EXPORT_REQUEST = Body((TYPE, FORMAT, COLUMNS, CSV_DIALECT, FILTERS, PRESET), read_only=(
     "id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "started_at", "finished_at",
     "expires_at", "error", "progress", "email_status"))

@@ -177,7 +177,16 @@ class Filters:
     required: ClassVar[bool] = False
 
 
-Rule = Text | Integer | Flag | Amount | I18n | Moment | Headers | Filters
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """A JSON object holding the fields of another body (a preset's `settings`: an export request's,
+    rules.exports), judged by that body's own check."""
+
+    name: str
+    required: ClassVar[bool] = True
+
+
+Rule = Text | Integer | Flag | Amount | I18n | Moment | Headers | Filters | Settings
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,15 @@ Columns are picked with a checkbox each, renamed in a text field and ordered by 
 the whole form works without JavaScript and from the keyboard alone. Filters (issue 15) are plain
 controls too: a checkbox per status, two date fields, text fields of codes and ids, a select; the form's
 `to` date is the last day included (what a person means), sent as the API's exclusive `to`, the next day.
+
+A form filled from a preset names it (a hidden field): its fields override the preset's, and the preset's
+settings the form does not show are kept (`exports.presets`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -54,6 +57,7 @@ class ExportForm:
     csv_dialect: str
     columns: list[ColumnChoice]
     filters: FilterChoice = field(default_factory=FilterChoice)
+    preset: int | None = None  # the preset the form was filled from
 
 
 def defaults(catalogue: Sequence[Column], lang: str) -> ExportForm:
@@ -61,6 +65,47 @@ def defaults(catalogue: Sequence[Column], lang: str) -> ExportForm:
     return ExportForm(FORMATS[0], DIALECTS[0], [ColumnChoice(column.id, column.header(lang), column.header(lang),
                                                              position, True)
                                                 for position, column in enumerate(catalogue, 1)])
+
+
+def from_preset(preset_id: int, settings: Mapping[str, Any], catalogue: Sequence[Column], lang: str) -> ExportForm:
+    """The form filled from a preset's settings: its columns ticked in its order with its headers, the
+    others after them unticked; what it leaves out as first shown."""
+    form = defaults(catalogue, lang)
+    chosen = settings.get("columns")
+    columns = form.columns
+    if isinstance(chosen, Mapping):
+        order = {column_id: position for position, column_id in enumerate(chosen, 1)}
+        columns = sorted((ColumnChoice(choice.id, choice.label, str(chosen.get(choice.id, choice.header)),
+                                       order.get(choice.id, len(order) + choice.position), choice.id in order)
+                          for choice in form.columns), key=lambda choice: choice.position)
+        columns = [ColumnChoice(choice.id, choice.label, choice.header, position, choice.ticked)
+                   for position, choice in enumerate(columns, 1)]
+    return ExportForm(str(settings.get("format") or form.format), str(settings.get("csv_dialect") or form.csv_dialect),
+                      columns, _filter_choice(settings.get("filters")), preset_id)
+
+
+def _filter_choice(filters: object) -> FilterChoice:
+    """A preset's filters as the form's fields (what filters_payload turns back into them). The form has
+    days: a date-time in the preset shows as its day, and `to` (exclusive) as the last day included."""
+    if not isinstance(filters, Mapping):
+        return FilterChoice()
+    created = filters.get("created") if isinstance(filters.get("created"), Mapping) else {}
+    assert isinstance(created, Mapping)
+    shipping = {value: key for key, value in SHIPPING.items()}.get(filters.get("has_shipping_address"), "any")
+    return FilterChoice(tuple(str(status) for status in filters.get("status") or ()),
+                        str(created.get("from") or "")[:10], _day_before(str(created.get("to") or "")),
+                        ", ".join(str(code) for code in filters.get("country") or ()), shipping,
+                        ", ".join(str(reward) for reward in filters.get("reward_ids") or ()))
+
+
+def _day_before(value: str) -> str:
+    """The last day included of an exclusive `to`: the day before at midnight, else the day itself."""
+    try:
+        day = date.fromisoformat(value[:10])
+    except ValueError:
+        return ""
+    midnight = len(value) == 10 or value[10:].lstrip("T ").strip("0:.") == ""
+    return (day - timedelta(days=1)).isoformat() if midnight else day.isoformat()
 
 
 def _position(raw: object, fallback: int) -> int:
@@ -78,8 +123,10 @@ def posted(catalogue: Sequence[Column], lang: str, form: FormData) -> ExportForm
                            str(form.get("created_from", "")).strip(), str(form.get("created_until", "")).strip(),
                            str(form.get("country", "")), str(form.get("has_shipping_address", "any")),
                            str(form.get("reward_ids", "")))
+    preset = form.get("preset")
     return ExportForm(str(form.get("format", "")), str(form.get("csv_dialect", DIALECTS[0])),
-                      sorted(choices, key=lambda choice: choice.position), filters)
+                      sorted(choices, key=lambda choice: choice.position), filters,
+                      int(preset) if isinstance(preset, str) and preset.isascii() and preset.isdigit() else None)
 
 
 def _words(text: str) -> list[str]:
@@ -110,11 +157,13 @@ def filters_payload(choice: FilterChoice) -> dict[str, Any] | None:
 
 
 def payload(form: ExportForm, catalogue: Sequence[Column], file_lang: str) -> dict[str, object]:
-    """The API's request body. The columns are left out (the type's defaults, headers in the recipient's
-    language `file_lang`) when the form asks for exactly those; a dialect is sent for csv only."""
+    """The API's request body. The columns are null (the type's defaults, headers in the recipient's
+    language `file_lang`) when the form asks for exactly those; a dialect is sent for csv only; the
+    preset the form was filled from, if any."""
     chosen = {choice.id: choice.header for choice in form.columns if choice.ticked}
     default = {column.id: column.header(file_lang) for column in catalogue}
     columns = None if list(chosen.items()) == list(default.items()) else chosen
-    return {"type": EXPORT_TYPE, "format": form.format, "columns": columns,
-            "csv_dialect": form.csv_dialect if form.format == "csv" else None,
-            "filters": filters_payload(form.filters)}
+    body: dict[str, object] = {"type": EXPORT_TYPE, "format": form.format, "columns": columns,
+                               "csv_dialect": form.csv_dialect if form.format == "csv" else None,
+                               "filters": filters_payload(form.filters)}
+    return body if form.preset is None else {**body, "preset": form.preset}

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from crowdexports.exports import lifecycle
-from crowdexports.models import Export
+from crowdexports.models import Export, ExportPreset
 from crowdexports.runtime import Service
 from tests.e2e.test_progress import PAUSE_AT_ROW, Gate
 from tests.web.browser.conftest import sign_in
@@ -31,6 +31,10 @@ def test_axe_finds_no_violation_on_any_page(page: Page, served: str, olga: Perso
         project = session.get_one(type(olga.project), olga.project.id)
         for _ in range(2):
             lifecycle.request(session, project=project, user=olga.user, type_="orders", format_="csv", columns=None)
+        preset = ExportPreset(project_id=project.id, name="Monthly", settings={"type": "orders", "format": "xlsx"})
+        session.add(preset)  # the presets' list, with "Use" and "Delete", and the form filled from one
+        session.commit()
+        filled = f"/web/projects/{olga.project.id}?preset={preset.id}"
     page.goto(f"{served}/web/signin")
     _no_violations(page)
     page.get_by_label("Username").fill("olga")
@@ -41,7 +45,7 @@ def test_axe_finds_no_violation_on_any_page(page: Page, served: str, olga: Perso
     for lang_switch in (None, "Français"):
         if lang_switch:
             page.get_by_role("button", name=lang_switch).click()
-        for path in ("/web/projects", f"/web/projects/{olga.project.id}", "/web/projects/999", "/web/nowhere"):
+        for path in ("/web/projects", f"/web/projects/{olga.project.id}", filled, "/web/projects/999", "/web/nowhere"):
             page.goto(f"{served}{path}")
             _no_violations(page)
     page.goto(f"{served}/web/projects/{olga.project.id}")

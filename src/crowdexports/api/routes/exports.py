@@ -18,9 +18,8 @@ from crowdexports.api.parameters import parse_id, parse_limit, parse_since
 from crowdexports.api.permissions import CancelableExport, OwnProjectForWrite
 from crowdexports.api.schemas import ExportCreate, ExportOut, ExportPage
 from crowdexports.api.state import DispatchExportDep, RuntimeDep, get_runtime
-from crowdexports.exports import access, lifecycle
+from crowdexports.exports import access, lifecycle, presets
 from crowdexports.exports.listing import MAX_LIMIT, list_resource
-from crowdexports.exports.requests import validate_export_payload
 from crowdexports.exports.resource import export_resource, resource_of, shown_resource
 from crowdexports.models import Export, Project, User, UserRecord
 from crowdexports.runtime import Runtime
@@ -45,10 +44,10 @@ def _dispatch(dispatch_export: Callable[[int], None], export_id: int) -> None:
 def request_export(session: Session, project: Project, user: User | UserRecord, payload: Mapping[str, object],
                    runtime: Runtime, dispatch_export: Callable[[int], None]) -> Export:
     """The one path of a new export, for this route, the web page (web/pages/projects.py) and the CLI's
-    `exports create`: the request checked, the export stored within the project's cap of active exports,
-    the worker's doorbell rung."""
-    valid = validate_export_payload(payload, user.lang)
-    chosen = {column.id: column.header for column in valid.columns} if payload.get("columns") is not None else None
+    `exports create`: the request checked (with the preset it names, exports.presets), the export stored
+    within the project's cap of active exports, the worker's doorbell rung."""
+    valid, body = presets.validate_with_preset(session, project, payload, user.lang)
+    chosen = {column.id: column.header for column in valid.columns} if body.get("columns") is not None else None
     export = lifecycle.request(session, project=project, user=user, type_=valid.export_type.identifier,
                                format_=valid.writer.format, columns=chosen, options=valid.options,
                                max_active=runtime.settings.max_active_exports_per_project)

@@ -13,16 +13,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from crowdexports.api.database import hot_reads, in_database
-from crowdexports.api.parameters import parse_since
+from crowdexports.api.parameters import parse_id, parse_since
 from crowdexports.api.routes.exports import request_export
-from crowdexports.errors import InvalidInput, RateLimited
+from crowdexports.errors import Conflict, InvalidInput, NotFound, RateLimited
+from crowdexports.exports import presets
 from crowdexports.exports.filter_words import STATUS_WORDS
 from crowdexports.exports.lifecycle import ACTIVE
 from crowdexports.exports.listing import MAX_LIMIT, list_resource
 from crowdexports.exports.types import get_type
-from crowdexports.models import Project
+from crowdexports.models import ExportPreset, Project
 from crowdexports.web import access, export_form
 from crowdexports.web.current import SignedInDep, check_form, csrf_token, runtime_of
+from crowdexports.web.errors import PageNotFound
 from crowdexports.web.rendering import page
 from crowdexports.web.sessions import SignedIn
 from crowdexports.web.summaries import projects_of
@@ -72,21 +74,44 @@ async def _exports(request: Request, project: Project, signed: SignedIn, since: 
             "since": since, "live": any(export["status"] in ACTIVE for export in listed["exports"])}
 
 
-def _project_page(request: Request, project: Project, signed: SignedIn, listing: dict[str, Any], *,
-                  form: export_form.ExportForm | None = None, problems: list[str] | None = None,
-                  throttled: int = 0, asked: int | None = None, status: int = 200) -> Response:
+def _presets(request: Request, project: Project) -> list[ExportPreset]:
+    with runtime_of(request).sessions() as session:
+        return presets.list_presets(session, project.id)
+
+
+async def _project_page(request: Request, project: Project, signed: SignedIn, listing: dict[str, Any], *,
+                        form: export_form.ExportForm | None = None, problems: list[str] | None = None,
+                        preset_problems: list[str] | None = None, throttled: int = 0, asked: int | None = None,
+                        notice: str | None = None, status: int = 200) -> Response:
+    listed = await run_in_threadpool(_presets, request, project)
+    filled_from = next((preset for preset in listed if form is not None and preset.id == form.preset), None)
     return page("project.html.j2", signed.lang, status=status, signed=signed, csrf_token=csrf_token(request, signed),
                 path=request.url.path, project=project, can_ask=access.may_request_export(project, signed.user),
                 form=form or export_form.defaults(CATALOGUE, signed.lang), problems=problems or [],
+                preset_problems=preset_problems or [], presets=listed, filled_from=filled_from, notice=notice,
                 throttled=throttled, asked=asked, formats=export_form.FORMATS, dialects=export_form.DIALECTS,
                 statuses=STATUS_WORDS[signed.lang], **listing)
 
 
+def _preset_form(request: Request, project: Project, signed: SignedIn,
+                 raw_id: str | None) -> export_form.ExportForm | None:
+    """The form filled from the project's preset `raw_id` (`?preset=`), for its owner; else None."""
+    if raw_id is None or not access.may_request_export(project, signed.user):
+        return None
+    with runtime_of(request).sessions() as session:
+        preset = presets.preset_in(session, project.id, _id(raw_id))
+        if preset is None:
+            return None
+        return export_form.from_preset(preset.id, preset.settings, CATALOGUE, signed.lang)
+
+
 @router.get("/web/projects/{project_id}")
 async def project_page(request: Request, project: VisibleProject, signed: SignedInDep, since: str | None = None,
-                       asked: int | None = None) -> Response:
-    return _project_page(request, project, signed, await _exports(request, project, signed, _since(since)),
-                         asked=asked)
+                       asked: int | None = None, preset: str | None = None, notice: str | None = None) -> Response:
+    """The project's page; `?preset=ID` fills the form from a preset (a link: no JavaScript needed)."""
+    form = await run_in_threadpool(_preset_form, request, project, signed, preset)
+    return await _project_page(request, project, signed, await _exports(request, project, signed, _since(since)),
+                               form=form, asked=asked, notice=notice if notice in NOTICES else None)
 
 
 @router.get("/web/projects/{project_id}/exports")
@@ -120,8 +145,72 @@ async def ask_for_export(request: Request, project_id: str, signed: SignedInDep)
             project = access.requestable_project(session, project_id, signed.user)
         listing = await _exports(request, project, signed, None)
         if isinstance(refused, RateLimited):
-            return _project_page(request, project, signed, listing, form=posted, throttled=refused.retry_after,
-                                 status=429)
-        problems = [f"{'.'.join(problem.field_names)}: {problem.message}" for problem in refused.problems]
-        return _project_page(request, project, signed, listing, form=posted, problems=problems, status=400)
+            return await _project_page(request, project, signed, listing, form=posted,
+                                       throttled=refused.retry_after, status=429)
+        return await _project_page(request, project, signed, listing, form=posted, problems=_lines(refused),
+                                   status=400)
     return RedirectResponse(f"/web/projects/{project.id}?asked={export_id}", status_code=303)
+
+
+def _lines(refused: InvalidInput | Conflict) -> list[str]:
+    if isinstance(refused, Conflict):
+        return [str(refused)]
+    return [f"{'.'.join(problem.field_names)}: {problem.message}" for problem in refused.problems]
+
+
+NOTICES = ("preset-saved", "preset-deleted")
+
+
+@router.post("/web/projects/{project_id}/presets")
+async def save_preset(request: Request, project_id: str, signed: SignedInDep) -> Response:
+    """The export form's settings saved as a preset (the "Save" button of the same form): the body the form
+    would ask for an export with (`export_form.payload`, with the preset it was filled from), checked and
+    stored by the API's own `create_preset`."""
+    form = await request.form()
+    check_form(request, signed, form)
+    runtime = runtime_of(request)
+    posted = export_form.posted(CATALOGUE, signed.lang, form)
+
+    def save() -> Project:
+        with runtime.sessions() as session:
+            project = access.requestable_project(session, project_id, signed.user)
+            body = export_form.payload(posted, CATALOGUE, signed.user.lang)
+            settings = presets.resolved(session, project, body)
+            presets.create_preset(session, project, {"name": str(form.get("name", "")), "settings": settings},
+                                  signed.user.lang)
+            return project
+
+    try:
+        project = await run_in_threadpool(save)
+    except (InvalidInput, Conflict) as refused:
+        with runtime.sessions() as session:
+            project = access.requestable_project(session, project_id, signed.user)
+        listing = await _exports(request, project, signed, None)
+        return await _project_page(request, project, signed, listing, form=posted, preset_problems=_lines(refused),
+                                   status=409 if isinstance(refused, Conflict) else 400)
+    return RedirectResponse(f"/web/projects/{project.id}?notice=preset-saved", status_code=303)
+
+
+@router.post("/web/projects/{project_id}/presets/{preset_id}/delete")
+async def delete_preset(request: Request, project_id: str, preset_id: str, signed: SignedInDep) -> Response:
+    """Its owner only; another project's preset, or a missing one, is the page of a missing id."""
+    check_form(request, signed, await request.form())
+
+    def delete_it() -> Response:
+        with runtime_of(request).sessions() as session:
+            project = access.requestable_project(session, project_id, signed.user)
+            preset = presets.preset_in(session, project.id, _id(preset_id))
+            if preset is None:
+                raise PageNotFound()
+            presets.delete_preset(session, preset)
+        return RedirectResponse(f"/web/projects/{project.id}?notice=preset-deleted", status_code=303)
+
+    return await run_in_threadpool(delete_it)
+
+
+def _id(raw: str) -> int:
+    """A path's id; 0 (no row) when it is not one."""
+    try:
+        return parse_id(raw)
+    except NotFound:
+        return 0
