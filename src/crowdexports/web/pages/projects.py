@@ -14,8 +14,8 @@ from starlette.responses import RedirectResponse, Response
 
 from crowdexports.api.database import hot_reads, in_database
 from crowdexports.api.parameters import parse_since
-from crowdexports.api.routes.exports import request_export
 from crowdexports.errors import InvalidInput, RateLimited
+from crowdexports.exports.asking import request_export
 from crowdexports.exports.lifecycle import ACTIVE
 from crowdexports.exports.listing import MAX_LIMIT, list_resource
 from crowdexports.exports.types import get_type
@@ -110,7 +110,7 @@ async def ask_for_export(request: Request, project_id: str, signed: SignedInDep)
             project = access.requestable_project(session, project_id, signed.user)
             body = export_form.payload(posted, CATALOGUE, signed.user.lang)
             return project, request_export(session, project, signed.user, body, runtime,
-                                           request.app.state.dispatch_export).id
+                                           request.app.state.dispatch_export).export.id
 
     try:
         project, export_id = await run_in_threadpool(ask)
