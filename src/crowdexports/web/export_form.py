@@ -7,17 +7,31 @@ the whole form works without JavaScript and from the keyboard alone.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.datastructures import FormData
 
+from crowdexports.exports import idempotency
 from crowdexports.exports.types.base import Column
 from crowdexports.exports.writers.csv import CsvDialect
 
 EXPORT_TYPE = "orders"  # the one type there is; the form names it in a hidden field
 FORMATS = ("csv", "xlsx")
 DIALECTS = tuple(dialect.value for dialect in CsvDialect)
+KEY_FIELD = "idempotency_key"  # hidden: the form's Idempotency-Key
+
+
+def fresh_key() -> str:
+    """A new key for each form shown: sending that form twice (a double click, a reload) makes one export."""
+    return secrets.token_urlsafe(24)
+
+
+def key_of(form: FormData) -> str | None:
+    """The posted form's key (checked as the header is: a 400 on `Idempotency-Key` unless well formed)."""
+    raw = form.get(KEY_FIELD)
+    return idempotency.parse_key(raw) if isinstance(raw, str) else None
 
 
 @dataclass(frozen=True)
