@@ -19,10 +19,12 @@ from crowdexports.config import DEFAULT_PUBLIC_URL, Settings
 from crowdexports.database import migrate as migrations
 from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.errors import NotFound, invalid
-from crowdexports.exports import pipeline
+from crowdexports.exports import asking, lifecycle, pipeline
 from crowdexports.exports.requests import validate_export_request
 from crowdexports.exports.timestamps import rfc3339
+from crowdexports.ids import MAX_ID
 from crowdexports.models import ApiKey, Export, Project, User, utcnow
+from crowdexports.runtime import build_service
 from crowdexports.seed import seed_orders
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object with what was made.")
@@ -222,6 +224,37 @@ def exports_run(
         seconds = time.perf_counter() - started
         emit({"path": str(out), "rows": built.row_count, "bytes": out.stat().st_size, "seconds": round(seconds, 2)},
              as_json, f"{built.row_count} rows written to {out} in {seconds:.1f}s")
+
+
+def _export(session: Session, export_id: int) -> Export:
+    export = session.get(Export, export_id) if 0 < export_id <= MAX_ID else None
+    if export is None:
+        raise NotFound(f"export {export_id} does not exist")
+    return export
+
+
+@exports.command("cancel")
+def exports_cancel(export_id: int = typer.Option(..., "--id", help="The export's id."),
+                   as_json: bool = JSON_OPTION) -> None:
+    """Stop a waiting or running export, as its owner or staff can: no file and no email come of it."""
+    with domain_errors(), _session() as session:
+        export = lifecycle.cancel(session, _export(session, export_id), by_user_id=None)
+        emit({"id": export.id, "status": export.status}, as_json, f"export {export.id} canceled")
+
+
+@exports.command("retry")
+def exports_retry(export_id: int = typer.Option(..., "--id", help="The failed or canceled export's id."),
+                  as_json: bool = JSON_OPTION) -> None:
+    """A new export with the settings of a failed or canceled one, for its project's owner, as
+    `POST /v1/exports/{id}/retry` makes it (the same checks and cap), sent to the workers' queue."""
+    settings = Settings()
+    service = build_service(settings, connections=2)
+    with domain_errors(), service.runtime.sessions() as session:
+        export = _export(session, export_id)
+        owner = session.get_one(User, session.get_one(Project, export.project_id).owner_id)
+        retried = asking.retry_export(session, export, owner, service.runtime, service.tasks.dispatch_export)
+        emit({"id": retried.id, "retry_of": export.id, "status": retried.status, "user_id": owner.id}, as_json,
+             f"export {retried.id} retries export {export.id}, for {owner.username}")
 
 
 def _parse_columns(text: str | None) -> dict[str, str] | None:
