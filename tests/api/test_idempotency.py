@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 from crowdexports.api.schemas import ExportOut
 from crowdexports.exports import idempotency
 from crowdexports.models import Export, IdempotencyKey, Project, utcnow
+from crowdexports.ratelimit import Limit
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account
+from tests.api.test_rate_limits import limited_client
 
 BODY = {"format": "csv", "type": "orders"}
 KEY = "4f9d2c1e-order-export"
@@ -171,3 +173,15 @@ def test_the_openapi_document_names_the_header_and_its_answers(client: TestClien
     assert replay["headers"]["Idempotent-Replayed"]["schema"] == {"type": "string", "enum": ["true"]}
     assert replay["content"]["application/json"]["schema"]["$ref"].endswith("/ExportOut")
     assert operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+
+
+def test_replays_count_against_the_rate_limit_and_a_429_keeps_no_key(
+        runtime: Runtime, session: Session, alice: Account, project_a: Project) -> None:
+    """A replay is a request like any other for the per-credential limit; one refused by it stores nothing."""
+    with limited_client(runtime, rate_limit_api=Limit(2, 60)) as client:
+        assert _create(client, project_a, alice).status_code == 201
+        assert _create(client, project_a, alice).status_code == 200
+        assert _create(client, project_a, alice).status_code == 429
+        assert _create(client, project_a, alice, key="refused-by-the-limit").status_code == 429
+    assert session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == "refused-by-the-limit")) is None
+    assert _count(session, Export) == 1
