@@ -21,4 +21,4 @@ CSV_DIALECT = choice("csv_dialect", tuple(dialect.value for dialect in CsvDialec
 # The export resource's other fields: the service sets them.
 EXPORT_REQUEST = Body((TYPE, FORMAT, COLUMNS, CSV_DIALECT), read_only=(
     "id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "started_at", "finished_at",
-    "expires_at", "error", "progress", "email_status"))
+    "expires_at", "error", "progress", "email_status", "retry_of", "retried_by"))
