@@ -21,6 +21,10 @@ class Conflict(CrowdexportsError):
     pass
 
 
+class IdempotencyKeyReused(CrowdexportsError):
+    """An `Idempotency-Key` sent again with another request than the one it was first used for."""
+
+
 class AuthenticationFailed(CrowdexportsError):
     """Missing or wrong credentials; `challenge` is the WWW-Authenticate value to send."""
 

@@ -258,6 +258,9 @@ class Export(Base):
     email_error: Mapped[str | None] = mapped_column(Text, default=None)
     email_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The failed or canceled export this one retries (POST /v1/exports/{id}/retry); its `retried_by` is read
+    # from this column (exports.resource), so one column names both ways.
+    retry_of: Mapped[int | None] = mapped_column(ForeignKey("exports.id"), default=None, index=True)
 
 
 class ExportPreset(Base):
@@ -289,6 +292,22 @@ class ExportEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class IdempotencyKey(Base):
+    """An `Idempotency-Key` of `POST /v1/projects/{id}/exports` and the export it made (exports.idempotency).
+    The unique (user_id, key) decides a race between two requests with one key: the loser's insert fails."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),
+                      Index("ix_idempotency_keys_created_at", "created_at"))  # the retention sweep's
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the project id and the canonical body
+    export_id: Mapped[int] = mapped_column(ForeignKey("exports.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class WebSession(Base):

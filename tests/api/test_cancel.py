@@ -1,4 +1,4 @@
-"""POST /v1/exports/{id}/cancel: staff only, from waiting or processing; terminal states are 409."""
+"""POST /v1/exports/{id}/cancel: the project's owner or staff, from waiting or processing; terminal states are 409."""
 
 from __future__ import annotations
 
@@ -64,12 +64,24 @@ def test_a_terminal_export_is_409(client: TestClient, session: Session, runtime:
     assert export.status == end
 
 
-def test_non_staff_get_403_for_their_own_and_404_for_others(client: TestClient, session: Session,
-                                                            project_a: Project, alice: Account,
-                                                            bob: Account) -> None:
+def test_the_owner_cancels_their_own_export(client: TestClient, session: Session, project_a: Project,
+                                             alice: Account) -> None:
     export = request_export(session, project_a, alice.user)
-    assert cancel(client, export, alice).status_code == 403
+    claim = lifecycle.claim(session, export.id, worker="w", lease_seconds=30, max_attempts=3)
+    assert claim is not None
+    response = cancel(client, export, alice)
+    assert response.status_code == 200
+    body = response.json()
+    ExportOut.model_validate(body)
+    assert (body["status"], body["user"]["email"]) == ("canceled", "alice@example.com")
+    assert not lifecycle.renew(session, claim, lease_seconds=30, rows_done=1, rows_estimated=2)
+
+
+def test_others_get_404_and_read_only_credentials_403(client: TestClient, session: Session, project_a: Project,
+                                                      alice: Account, bob: Account) -> None:
+    export = request_export(session, project_a, alice.user)
     assert cancel(client, export, bob).status_code == 404
+    assert client.post(f"/v1/exports/{export.id}/cancel", headers=alice.apikey).status_code == 403
     for bad in ("abc", "0", "99999999999999999999"):
         assert client.post(f"/v1/exports/{bad}/cancel", headers=alice.bearer).status_code == 404
     session.refresh(export)

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from crowdexports.api.schemas import ExportCreate, ExportOut
 from crowdexports.models import Project
 from tests.api.conftest import Account
 from tests.api.order_lines import ndjson, order, post_import, user
@@ -20,7 +21,7 @@ from tests.api.syncing import problems, project_body, put, reward_body, snapshot
 
 USER_ID, PROJECT_ID = 501, 7001
 SET_BY_THE_SERVICE = ("id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "started_at",
-                      "finished_at", "expires_at", "error", "progress", "email_status")
+                      "finished_at", "expires_at", "error", "progress", "email_status", "retry_of", "retried_by")
 
 
 @pytest.mark.parametrize(("field", "value"), [("is_staff", True), ("is_staff", False), ("password", "s3cret-pass")])
@@ -58,6 +59,10 @@ def test_a_put_may_not_set_a_read_only_field(client: TestClient, staff: Account,
     assert response.status_code == 400, response.text
     assert sorted(problems(response)) == [("PermissionError", [field]), ("UnknownFieldError", ["colour"])]
     assert snapshot(session_factory) == before
+
+
+def test_every_field_of_the_resource_but_the_requests_is_set_by_the_service() -> None:
+    assert set(SET_BY_THE_SERVICE) == set(ExportOut.model_fields) - set(ExportCreate.model_fields)
 
 
 @pytest.mark.parametrize("field", SET_BY_THE_SERVICE)

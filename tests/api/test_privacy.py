@@ -1,9 +1,10 @@
 """Who sees what (SPEC §2): owners A and B, staff and anonymous × every endpoint, on A's and B's things.
 
 An export's existence is private (404 to others); a project's is not (403 to non-owners). Creating
-is the owner's alone; cancelling is staff's alone. A download link is its own credential. A project's
-export presets are private like exports: the owner writes them, staff read them (403 on writes), to
-anyone else they do not exist (404); an API key reads only.
+and retrying are the owner's alone; cancelling is the owner's and staff's. A download link is its own
+credential. An Idempotency-Key is its user's (tests/api/test_idempotency.py). A project's export presets
+are private like exports: the owner writes them, staff read them (403 on writes), to anyone else they do
+not exist (404); an API key reads only.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from crowdexports.exports import lifecycle
 from crowdexports.models import Export, ExportPreset, Project
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, request_export, succeeded_export
@@ -28,6 +30,7 @@ class World:
     waiting: dict[str, Export]
     succeeded: dict[str, Export]
     presets: dict[str, ExportPreset]
+    canceled: dict[str, Export]
 
 
 @pytest.fixture
@@ -41,6 +44,9 @@ def world(client: TestClient, session: Session, runtime: Runtime, alice: Account
         succeeded={"A": succeeded_export(session, runtime, project_a, alice.user, content=b"A's file"),
                    "B": succeeded_export(session, runtime, project_b, bob.user, content=b"B's file")},
         presets={"A": _preset(session, project_a), "B": _preset(session, project_b)},
+        canceled={owner: lifecycle.cancel(session, request_export(session, project, account.user),
+                                          by_user_id=account.user.id)
+                  for owner, project, account in (("A", project_a, alice), ("B", project_b, bob))},
     )
 
 
@@ -61,15 +67,18 @@ def call(client: TestClient, world: World, action: str, owner: str,
     if action == "create":
         return client.post(f"/v1/projects/{project.id}/exports", json={"format": "csv", "type": "orders"},
                            headers=headers)
-    assert action == "cancel"
-    return client.post(f"/v1/exports/{export.id}/cancel", headers=headers)
+    assert action in ("cancel", "retry")
+    if action == "retry":
+        export = world.canceled[owner]
+    return client.post(f"/v1/exports/{export.id}/{action}", headers=headers)
 
 
 EXPECTED = {  # action: {caller: status on A's resource}; B's resource is the mirror image
     "show": {"A": 200, "B": 404, "staff": 200, "anonymous": 401},
     "list": {"A": 200, "B": 403, "staff": 200, "anonymous": 401},
     "create": {"A": 201, "B": 403, "staff": 403, "anonymous": 401},
-    "cancel": {"A": 403, "B": 404, "staff": 200, "anonymous": 401},
+    "cancel": {"A": 200, "B": 404, "staff": 200, "anonymous": 401},
+    "retry": {"A": 201, "B": 404, "staff": 403, "anonymous": 401},
 }
 MIRROR = {"A": "B", "B": "A", "staff": "staff", "anonymous": "anonymous"}
 CLASSIFICATION = {401: "AuthenticationError", 403: "PermissionError", 404: "NotFoundError"}

@@ -36,6 +36,9 @@ ROUTES = {
     ("GET", "/web/projects/{project_id}"): PROJECT, ("GET", "/web/projects/{project_id}/exports"): PROJECT,
     ("POST", "/web/projects/{project_id}/exports"): PROJECT, ("POST", "/web/projects/{project_id}/presets"): PROJECT,
     ("POST", "/web/projects/{project_id}/presets/{preset_id}/delete"): PROJECT,
+    ("GET", "/web/projects/{project_id}/exports/{export_id}/cancel"): PROJECT,
+    ("POST", "/web/projects/{project_id}/exports/{export_id}/cancel"): PROJECT,
+    ("POST", "/web/projects/{project_id}/exports/{export_id}/retry"): PROJECT,
     ("GET", "/web/staff/exports"): STAFF, ("GET", "/web/staff/exports/{export_id}"): STAFF,
     ("GET", "/web/staff/exports/{export_id}/cancel"): STAFF, ("POST", "/web/staff/exports/{export_id}/cancel"): STAFF,
 }

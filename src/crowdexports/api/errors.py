@@ -30,6 +30,7 @@ from crowdexports.errors import (
     CrowdexportsError,
     FieldProblem,
     Forbidden,
+    IdempotencyKeyReused,
     InvalidInput,
     NotFound,
     RateLimited,
@@ -41,8 +42,8 @@ logger = logging.getLogger(__name__)
 CLASSIFICATIONS = {
     400: "ValueError", 401: "AuthenticationError", 403: "PermissionError", 404: "NotFoundError",
     405: "MethodNotAllowedError", 408: "RequestTimeoutError", 409: "ConflictError", 413: "PayloadTooLargeError",
-    415: "UnsupportedMediaTypeError", 429: "RateLimitError", 431: "RequestHeaderFieldsTooLargeError",
-    500: "ServerError", 503: "ServiceUnavailableError",
+    415: "UnsupportedMediaTypeError", 422: "IdempotencyError", 429: "RateLimitError",
+    431: "RequestHeaderFieldsTooLargeError", 500: "ServerError", 503: "ServiceUnavailableError",
 }
 DOMAIN_STATUS: Sequence[tuple[type[CrowdexportsError], int]] = (
     (NotFound, 404), (Forbidden, 403), (Conflict, 409), (AuthenticationFailed, 401),
@@ -107,6 +108,9 @@ def domain_error(request: Request, exc: Exception) -> JSONResponse:
         return error_response(429, str(exc), {"Retry-After": str(exc.retry_after)}, request)
     if isinstance(exc, Unavailable):
         return error_response(503, str(exc), RETRY_SOON, request)
+    if isinstance(exc, IdempotencyKeyReused):
+        return JSONResponse({"errors": [client_error(CLASSIFICATIONS[422], str(exc), ["Idempotency-Key"])]},
+                            status_code=422)
     for error_class, status in DOMAIN_STATUS:
         if isinstance(exc, error_class):
             return error_response(status, str(exc))

@@ -42,10 +42,16 @@ async def visible_export(export_id: str, runtime: RuntimeDep, session: SessionDe
 
 @answers(403)
 async def cancelable_export(export: Annotated[Export, Depends(visible_export)], caller: CallerDep) -> Export:
-    """Staff only; others who can see the export get 403, the rest already got 404."""
+    """Whoever sees the export (its project's owner, staff; the rest got 404) cancels it, with a Bearer token."""
     _check_writer(caller)
-    if not caller.user.is_staff:
-        raise Forbidden("Only staff may cancel an export.")
+    return export
+
+
+@answers(403)
+async def retryable_export(export_id: str, runtime: RuntimeDep, session: SessionDep, caller: CallerDep) -> Export:
+    """Its project's owner, with a Bearer token (`access.owned_export`)."""
+    export = await in_database(runtime, access.owned_export, session, parse_id(export_id), caller.user)
+    _check_writer(caller)
     return export
 
 
@@ -122,6 +128,7 @@ async def writable_preset(preset_id: str, runtime: RuntimeDep, session: SessionD
 
 OwnProjectForWrite = Annotated[Project, Depends(own_project_for_write)]
 CancelableExport = Annotated[Export, Depends(cancelable_export)]
+RetryableExport = Annotated[Export, Depends(retryable_export)]
 ActedUser = Annotated[User, Depends(acted_user)]
 RevocableApiKey = Annotated[ApiKey, Depends(revocable_api_key)]
 PresetsProject = Annotated[Project, Depends(presets_project)]

@@ -196,6 +196,9 @@ class ExportOut(Strict):
     error: str | None = Field(description="Why a failed export failed.")
     progress: Progress | None = Field(description="While processing.")
     email_status: str
+    retry_of: int | None = Field(description="The failed or canceled export this one retries "
+                                 "(`POST /v1/exports/{id}/retry`).")
+    retried_by: int | None = Field(description="The latest export retrying this one.")
 
 
 class PageMeta(Strict):

@@ -19,10 +19,12 @@ from crowdexports.config import DEFAULT_PUBLIC_URL, Settings
 from crowdexports.database import migrate as migrations
 from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.errors import NotFound, invalid
-from crowdexports.exports import access, pipeline, presets
+from crowdexports.exports import access, asking, lifecycle, pipeline, presets
 from crowdexports.exports.resource import export_resource
 from crowdexports.exports.timestamps import rfc3339
+from crowdexports.ids import MAX_ID
 from crowdexports.models import ApiKey, Export, ExportPreset, Project, User, utcnow
+from crowdexports.runtime import build_service
 from crowdexports.seed import seed_orders
 
 DEFAULT_TYPE = "orders"
@@ -250,9 +252,6 @@ def exports_create(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Queue an export as the API does (same checks, same cap of active exports, same worker and email)."""
-    from crowdexports.api.routes.exports import request_export  # the API's one path of a new export
-    from crowdexports.runtime import build_service
-
     with domain_errors():
         given = {"type": type_, "format": format_, "columns": _parse_object("columns", columns),
                  "csv_dialect": csv_dialect, "filters": _parse_object("filters", filters), "preset": preset}
@@ -263,9 +262,41 @@ def exports_create(
         with service.runtime.sessions() as session:
             user = accounts.find_user(session, username)
             owned = access.owned_project(session, project, user, staff_allowed=False)
-            export = request_export(session, owned, user, payload, service.runtime, service.tasks.dispatch_export)
-            resource = export_resource(export, user, user, service.runtime.settings)
+            export = asking.request_export(session, owned, user, payload, service.runtime,
+                                           service.tasks.dispatch_export).export
+            resource = export_resource(export, user, user, service.runtime.settings, retried_by=None)
         emit(resource, as_json, f"export {export.id} of project {project} queued for {username}")
+
+
+def _export(session: Session, export_id: int) -> Export:
+    export = session.get(Export, export_id) if 0 < export_id <= MAX_ID else None
+    if export is None:
+        raise NotFound(f"export {export_id} does not exist")
+    return export
+
+
+@exports.command("cancel")
+def exports_cancel(export_id: int = typer.Option(..., "--id", help="The export's id."),
+                   as_json: bool = JSON_OPTION) -> None:
+    """Stop a waiting or running export, as its owner or staff can: no file and no email come of it."""
+    with domain_errors(), _session() as session:
+        export = lifecycle.cancel(session, _export(session, export_id), by_user_id=None)
+        emit({"id": export.id, "status": export.status}, as_json, f"export {export.id} canceled")
+
+
+@exports.command("retry")
+def exports_retry(export_id: int = typer.Option(..., "--id", help="The failed or canceled export's id."),
+                  as_json: bool = JSON_OPTION) -> None:
+    """A new export with the settings of a failed or canceled one, for its project's owner, as
+    `POST /v1/exports/{id}/retry` makes it (the same checks and cap), sent to the workers' queue."""
+    settings = Settings()
+    service = build_service(settings, connections=2)
+    with domain_errors(), service.runtime.sessions() as session:
+        export = _export(session, export_id)
+        owner = session.get_one(User, session.get_one(Project, export.project_id).owner_id)
+        retried = asking.retry_export(session, export, owner, service.runtime, service.tasks.dispatch_export)
+        emit({"id": retried.id, "retry_of": export.id, "status": retried.status, "user_id": owner.id}, as_json,
+             f"export {retried.id} retries export {export.id}, for {owner.username}")
 
 
 def _parse_object(option: str, text: str | None) -> dict[str, object] | None:

@@ -40,6 +40,18 @@ def visible_export(session: Session, export_id: int, caller_user: User | UserRec
     return export
 
 
+def owned_export(session: Session, export_id: int, caller_user: User | UserRecord) -> Export:
+    """The export, if the caller owns its project: who may retry it, as only the owner asks for a new export
+    (the retry goes to whoever asks), and who gets the cancel button on the project's page. Staff get
+    Forbidden, others NotFound (`visible_export`). The API's cancel needs no rule of its own: whoever sees
+    an export, its project's owner or staff, may cancel it (docs/decisions.md)."""
+    export = visible_export(session, export_id, caller_user)
+    owner_id = session.scalar(select(Project.owner_id).where(Project.id == export.project_id))
+    if owner_id != caller_user.id:
+        raise Forbidden(f"only the owner of project {export.project_id} may retry its exports")
+    return export
+
+
 def owned_project(session: Session, project_id: int, caller_user: User | UserRecord, *,
                   staff_allowed: bool = True) -> Project:
     """The project, if the caller owns it (`check_project_owned`)."""

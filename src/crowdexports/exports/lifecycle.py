@@ -18,7 +18,7 @@ time past a lease instead of sleeping through it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,8 +73,10 @@ def _fenced_update(session: Session, claim: Claim, kind: str, detail: str, **val
 def request(
     session: Session, *, project: Project, user: User | UserRecord, type_: str, format_: str,
     columns: dict[str, str] | None, options: dict[str, Any] | None = None, max_active: int | None = None,
+    retry_of: int | None = None, with_export: Callable[[Export], None] | None = None,
 ) -> Export:
-    """Create a `waiting` export. Arguments are already validated (see exports.requests).
+    """Create a `waiting` export. Arguments are already validated (see exports.requests). `retry_of`: the
+    failed or canceled export it repeats (exports.retries).
 
     `created_at` is unique per project (bumped by 1 µs on a tie) so the list's `since` cursor,
     which is that timestamp, never skips nor repeats an export.
@@ -82,6 +84,10 @@ def request(
     `max_active`: at most that many exports of the project waiting or processing at once, the new one
     included; more is RateLimited. Counted after the insert, in its transaction: SQLite's write lock,
     and on PostgreSQL the project row locked first, keep two concurrent requests from both passing.
+
+    `with_export` runs in the export's transaction, after its insert and before the cap is counted: the
+    idempotency key's row (exports.idempotency), whose unique constraint must settle a race between two
+    requests with one key (its IntegrityError is raised to the caller) before the cap could refuse one.
     """
     for _ in range(20):
         if max_active is not None:
@@ -92,7 +98,7 @@ def request(
             now = latest + MICROSECOND
         export = Export(
             project_id=project.id, user_id=user.id, type=type_, format=format_, columns=columns,
-            options=options, status=ExportStatus.WAITING, created_at=now, dispatched_at=now,
+            options=options, status=ExportStatus.WAITING, created_at=now, dispatched_at=now, retry_of=retry_of,
         )
         session.add(export)
         try:
@@ -100,11 +106,14 @@ def request(
         except IntegrityError:
             session.rollback()
             continue
+        if with_export is not None:
+            with_export(export)
         if max_active is not None and _active_count(session, project.id) > max_active:
             session.rollback()
             raise RateLimited(f"project {project.id} has {max_active} exports waiting or processing already: "
                               "wait for one to finish", ACTIVE_CAP_RETRY_SECONDS)
-        _log(session, export.id, "requested", f"{type_}/{format_} by user {user.id}")
+        _log(session, export.id, "requested", f"{type_}/{format_} by user {user.id}"
+             + (f", retrying export {retry_of}" if retry_of is not None else ""))
         session.commit()
         return export
     raise Conflict("too many exports created at once for this project; try again")
@@ -184,8 +193,9 @@ def hand_back(session: Session, claim: Claim) -> bool:
                           rows_done=0, rows_estimated=None, dispatched_at=utcnow())
 
 
-def cancel(session: Session, export: Export, *, by_user_id: int) -> Export:
-    """Staff cancel. A running worker sees it at its next heartbeat and stops; no file, no email."""
+def cancel(session: Session, export: Export, *, by_user_id: int | None) -> Export:
+    """The project's owner, staff (API, page) or an operator (CLI, `by_user_id` None) cancel. A running
+    worker sees it at its next heartbeat and stops; no file, no email."""
     result = session.execute(
         update(Export)
         .where(Export.id == export.id, Export.status.in_((ExportStatus.WAITING, ExportStatus.PROCESSING)))
@@ -196,7 +206,7 @@ def cancel(session: Session, export: Export, *, by_user_id: int) -> Export:
         session.rollback()
         session.refresh(export)
         raise Conflict(f"export {export.id} is already {export.status}")
-    _log(session, export.id, "canceled", f"by user {by_user_id}")
+    _log(session, export.id, "canceled", "by an operator" if by_user_id is None else f"by user {by_user_id}")
     session.commit()
     session.refresh(export)
     return export

@@ -80,7 +80,8 @@ def list_resource(connection: HotConnection, project_id: int, caller: UserRecord
     recipients = {user_id: _user(connection, user_id) for user_id in {export.user_id for export in exports}}
     users, now = {user_id: user_fields(recipient, caller) for user_id, recipient in recipients.items()}, utcnow()
     return {
-        "exports": [export_resource(e, recipients[e.user_id], caller, settings, user=users[e.user_id], now=now)
+        "exports": [export_resource(e, recipients[e.user_id], caller, settings, retried_by=e.retried_by,
+                                   user=users[e.user_id], now=now)
                     for e in exports],
         "meta": {"limit": limit, "next": f"?limit={limit}&since={next_since}" if next_since else None},
     }

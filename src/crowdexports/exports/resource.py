@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from crowdexports.config import Settings
@@ -23,13 +23,19 @@ from crowdexports.ids import MAX_ID
 from crowdexports.models import USER_RECORD_COLUMNS, Export, ExportFields, Project, User, UserRecord
 
 _EXPORTS, _PROJECTS, _USERS = Export.__table__, Project.__table__, User.__table__
+_RETRIES = _EXPORTS.alias("retries")
 _TIMESTAMPS = ("created_at", "started_at", "finished_at", "expires_at")
+# `retried_by`: the latest export retrying this one (a retry names the one it repeats in `retry_of`; one
+# column names both ways), by the index on `retry_of`.
+RETRIED_BY = (select(func.max(_RETRIES.c.id)).where(_RETRIES.c.retry_of == _EXPORTS.c.id)
+              .scalar_subquery().label("retried_by"))
 # The columns the resource shows (export_resource): the hot reads read only these, timestamps as text.
-SHOWN_COLUMNS = tuple(rfc3339_text(_EXPORTS.c[name]).label(name) if name in _TIMESTAMPS else _EXPORTS.c[name]
-                      for name in ("id", "project_id", "user_id", "type", "format", "columns", "options",
-                                   "status", "created_at", "storage_key", "expires_at", "row_count", "size",
-                                   "started_at", "finished_at", "error", "rows_done", "rows_estimated",
-                                   "email_status"))
+SHOWN_COLUMNS = (*(rfc3339_text(_EXPORTS.c[name]).label(name) if name in _TIMESTAMPS else _EXPORTS.c[name]
+                   for name in ("id", "project_id", "user_id", "type", "format", "columns", "options",
+                                "status", "created_at", "storage_key", "expires_at", "row_count", "size",
+                                "started_at", "finished_at", "error", "rows_done", "rows_estimated",
+                                "email_status", "retry_of")),
+                 RETRIED_BY)
 
 
 def _columns(export: ExportFields, recipient: User | UserRecord) -> dict[str, str]:
@@ -64,10 +70,11 @@ def user_fields(recipient: User | UserRecord, caller: User | UserRecord) -> dict
 
 
 def export_resource(export: ExportFields, recipient: User | UserRecord, caller: User | UserRecord,
-                    settings: Settings, *, user: dict[str, Any] | None = None,
+                    settings: Settings, *, retried_by: int | None, user: dict[str, Any] | None = None,
                     now: datetime | None = None) -> dict[str, Any]:
-    """The export as the API shows it (SPEC §2). A list page passes its `user` (per recipient) and
-    `now`, the same for each of its exports."""
+    """The export as the API shows it (SPEC §2). `retried_by`: a row of SHOWN_COLUMNS has it, an Export
+    does not (`retried_by_of`). A list page passes its `user` (per recipient) and `now`, the same for each
+    of its exports."""
     return {
         "id": export.id, "project_id": export.project_id, "type": export.type, "format": export.format,
         "csv_dialect": csv_dialect_of(export.format, export.options), "status": export.status,
@@ -79,12 +86,19 @@ def export_resource(export: ExportFields, recipient: User | UserRecord, caller: 
         "error": export.error,
         "progress": _progress(export),
         "email_status": export.email_status,
+        "retry_of": export.retry_of, "retried_by": retried_by,
     }
 
 
+def retried_by_of(session: Session, export_id: int) -> int | None:
+    """The latest export retrying this one, if any."""
+    return session.scalar(select(func.max(Export.id)).where(Export.retry_of == export_id))
+
+
 def resource_of(session: Session, export: Export, caller: User | UserRecord, settings: Settings) -> dict[str, Any]:
-    """export_resource with its recipient loaded."""
-    return export_resource(export, session.get_one(User, export.user_id), caller, settings)
+    """export_resource with its recipient and its retry loaded."""
+    return export_resource(export, session.get_one(User, export.user_id), caller, settings,
+                           retried_by=retried_by_of(session, export.id))
 
 
 _RECIPIENT = tuple(column.label(f"recipient_{column.name}") for column in USER_RECORD_COLUMNS)
@@ -105,4 +119,5 @@ def shown_resource(connection: HotConnection, export_id: int, caller: UserRecord
     (crowdexports/database/hotsql.py), checked by the same rule as `access.visible_export`."""
     row = connection.first(_SHOWN, export_id=export_id) if 0 < export_id <= MAX_ID else None
     check_export_visible(export_id, None if row is None else row.owner_id, caller)
-    return export_resource(row, _recipient(row), caller, settings)
+    assert row is not None  # check_export_visible refused a missing one
+    return export_resource(row, _recipient(row), caller, settings, retried_by=row.retried_by)

@@ -13,6 +13,7 @@ settings the form does not show are kept (`exports.presets`).
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -20,6 +21,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from crowdexports.exports import idempotency
 from crowdexports.exports.types.base import Column
 from crowdexports.exports.writers.csv import CsvDialect
 
@@ -28,6 +30,18 @@ FORMATS = ("csv", "xlsx")
 DIALECTS = tuple(dialect.value for dialect in CsvDialect)
 SHIPPING = {"any": None, "yes": True, "no": False}
 _SEPARATORS = re.compile(r"[\s,;]+")
+KEY_FIELD = "idempotency_key"  # hidden: the form's Idempotency-Key
+
+
+def fresh_key() -> str:
+    """A new key for each form shown: sending that form twice (a double click, a reload) makes one export."""
+    return secrets.token_urlsafe(24)
+
+
+def key_of(form: FormData) -> str | None:
+    """The posted form's key (checked as the header is: a 400 on `Idempotency-Key` unless well formed)."""
+    raw = form.get(KEY_FIELD)
+    return idempotency.parse_key(raw) if isinstance(raw, str) else None
 
 
 @dataclass(frozen=True)

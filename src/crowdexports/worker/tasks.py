@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from huey import Huey
 
-from crowdexports.exports import lifecycle, retention
+from crowdexports.exports import idempotency, lifecycle, retention
 from crowdexports.exports.emailing import EmailOutcome, deliver_email
 from crowdexports.exports.runner import Outcome, RunningExports, run_export
 
@@ -88,13 +88,14 @@ def sweep_once(runtime: Runtime, tasks: Tasks) -> dict[str, int]:
         lifecycle.mark_dispatched(session, due)
         recovered = lifecycle.recover_stale_sending(session, resend_is_safe=runtime.mailer.resend_is_safe)
         emails = lifecycle.due_emails(session)
+        keys = idempotency.purge_expired(session)
     for export_id in due:
         tasks.dispatch_export(export_id)
     for export_id in emails:
         tasks.dispatch_email(export_id)
     expired = retention.purge_expired(runtime)
     return {"failed": len(failed), "dispatched": len(due), "recovered": len(recovered), "emails": len(emails),
-            "expired": expired}
+            "expired": expired, "keys": keys}
 
 
 class Sweeper(threading.Thread):

@@ -2,68 +2,60 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from crowdexports.api.authentication import CallerDep, authenticate
 from crowdexports.api.bodies import JsonObject
 from crowdexports.api.database import SessionDep, hot_reads, in_database
 from crowdexports.api.openapi import CALLER, answers
 from crowdexports.api.parameters import parse_id, parse_limit, parse_since
-from crowdexports.api.permissions import CancelableExport, OwnProjectForWrite
+from crowdexports.api.permissions import CancelableExport, OwnProjectForWrite, RetryableExport
 from crowdexports.api.schemas import ExportCreate, ExportOut, ExportPage
 from crowdexports.api.state import DispatchExportDep, RuntimeDep, get_runtime
-from crowdexports.exports import access, lifecycle, presets
+from crowdexports.exports import access, asking, idempotency, lifecycle
+from crowdexports.exports.asking import request_export
 from crowdexports.exports.listing import MAX_LIMIT, list_resource
 from crowdexports.exports.resource import export_resource, resource_of, shown_resource
-from crowdexports.models import Export, Project, User, UserRecord
-from crowdexports.runtime import Runtime
 
-logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["exports"])
 LIMIT_DESCRIPTION = (f"Page size: {MAX_LIMIT} when absent. A larger number is not an error: the page holds "
                      f"{MAX_LIMIT}. 0, a negative number or anything but digits is a 400 ValueError.")
 CREATE_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": ExportCreate.model_json_schema()}}}}
-
-
-def _dispatch(dispatch_export: Callable[[int], None], export_id: int) -> None:
-    """Ring the worker's doorbell. The row is committed already: if the message is lost, the sweep
-    dispatches the export again, so a failure here must not fail the request."""
-    try:
-        dispatch_export(export_id)
-    except Exception:
-        logger.exception("dispatch of export %s failed; the sweep will retry it", export_id)
-
-
-def request_export(session: Session, project: Project, user: User | UserRecord, payload: Mapping[str, object],
-                   runtime: Runtime, dispatch_export: Callable[[int], None]) -> Export:
-    """The one path of a new export, for this route, the web page (web/pages/projects.py) and the CLI's
-    `exports create`: the request checked (with the preset it names, exports.presets), the export stored
-    within the project's cap of active exports, the worker's doorbell rung."""
-    valid, body = presets.validate_with_preset(session, project, payload, user.lang)
-    chosen = {column.id: column.header for column in valid.columns} if body.get("columns") is not None else None
-    export = lifecycle.request(session, project=project, user=user, type_=valid.export_type.identifier,
-                               format_=valid.writer.format, columns=chosen, options=valid.options,
-                               max_active=runtime.settings.max_active_exports_per_project)
-    _dispatch(dispatch_export, export.id)
-    return export
+REPLAYED = "Idempotent-Replayed"
+KEY_DESCRIPTION = ("1 to 255 printable ASCII characters, unique per request (a UUID). Sent again within "
+                   f"{int(idempotency.KEY_LIFETIME.total_seconds() // 3600)} hours with the same body, it answers "
+                   "the export it made (200, `Idempotent-Replayed: true`) and makes no other; with another body, "
+                   "422. Only a request that made an export keeps its key.")
+REPLAY_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"model": ExportOut, "description": "A replay: the export an earlier request with this Idempotency-Key "
+          "made, as it is now.", "headers": {REPLAYED: {"description": "Always `true`: nothing new was made.",
+                                                         "required": True,
+                                                         "schema": {"type": "string", "enum": ["true"]}}}},
+    422: {"description": "The Idempotency-Key was used for another request (another project or body).",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}},
+}
 
 
 @router.post("/projects/{project_id}/exports", status_code=201, response_model=ExportOut,
-             response_model_exclude_unset=True, openapi_extra=CREATE_BODY)
-@answers(400, 429)  # the request's values; too many exports of the project at once
+             response_model_exclude_unset=True, openapi_extra=CREATE_BODY, responses=REPLAY_ANSWER)
+@answers(400, 422, 429)  # the request's values or key; the key used for another request; too many at once
 def create_export(project: OwnProjectForWrite, payload: JsonObject, caller: CallerDep, session: SessionDep,
-                  runtime: RuntimeDep, dispatch_export: DispatchExportDep, response: Response) -> dict[str, Any]:
+                  runtime: RuntimeDep, dispatch_export: DispatchExportDep, response: Response,
+                  idempotency_key: str | None = Header(None, alias=idempotency.HEADER,
+                                                       description=KEY_DESCRIPTION)) -> dict[str, Any]:
     """Ask for an export of the project's orders; a worker makes it and emails it to the caller."""
-    export = request_export(session, project, caller.user, payload, runtime, dispatch_export)
-    response.headers["Location"] = f"/v1/exports/{export.id}"
-    return export_resource(export, caller.user, caller.user, runtime.settings)
+    asked = request_export(session, project, caller.user, payload, runtime, dispatch_export,
+                           idempotency.parse_key(idempotency_key))
+    response.headers["Location"] = f"/v1/exports/{asked.export.id}"
+    if asked.replayed:
+        response.status_code = 200
+        response.headers[REPLAYED] = "true"
+        return resource_of(session, asked.export, caller.user, runtime.settings)
+    return export_resource(asked.export, caller.user, caller.user, runtime.settings, retried_by=None)
 
 
 def _json(content: dict[str, Any]) -> Response:
@@ -109,6 +101,18 @@ async def show_export(request: Request, export_id: str) -> Response:
 @answers(409)  # already over
 def cancel_export(export: CancelableExport, caller: CallerDep, session: SessionDep,
                   runtime: RuntimeDep) -> dict[str, Any]:
-    """Staff only: stop a waiting or running export; no file and no email come of it."""
+    """The project's owner or staff: stop a waiting or running export; no file and no email come of it."""
     lifecycle.cancel(session, export, by_user_id=caller.user.id)
     return resource_of(session, export, caller.user, runtime.settings)
+
+
+@router.post("/exports/{export_id}/retry", status_code=201, response_model=ExportOut,
+             response_model_exclude_unset=True)
+@answers(400, 409, 429)  # a column gone from the catalogue; not failed nor canceled; too many at once
+def retry_export(export: RetryableExport, caller: CallerDep, session: SessionDep, runtime: RuntimeDep,
+                 dispatch_export: DispatchExportDep, response: Response) -> dict[str, Any]:
+    """The project's owner: a new export with the settings of a failed or canceled one. The new one names it
+    in `retry_of`, and it names its latest retry in `retried_by`."""
+    retried = asking.retry_export(session, export, caller.user, runtime, dispatch_export)
+    response.headers["Location"] = f"/v1/exports/{retried.id}"
+    return export_resource(retried, caller.user, caller.user, runtime.settings, retried_by=None)

@@ -14,9 +14,9 @@ from starlette.responses import RedirectResponse, Response
 
 from crowdexports.api.database import hot_reads, in_database
 from crowdexports.api.parameters import parse_id, parse_since
-from crowdexports.api.routes.exports import request_export
-from crowdexports.errors import Conflict, InvalidInput, NotFound, RateLimited
+from crowdexports.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound, RateLimited
 from crowdexports.exports import presets
+from crowdexports.exports.asking import request_export
 from crowdexports.exports.filter_words import STATUS_WORDS
 from crowdexports.exports.lifecycle import ACTIVE
 from crowdexports.exports.listing import MAX_LIMIT, list_resource
@@ -31,6 +31,7 @@ from crowdexports.web.summaries import projects_of
 
 router = APIRouter(include_in_schema=False)
 CATALOGUE = get_type(export_form.EXPORT_TYPE).catalogue
+NOTICES = ("asked", "canceled", "unchanged")  # what a form did to an export, said on the project's page
 
 
 @router.get("/")
@@ -63,7 +64,7 @@ def _since(raw: str | None) -> Decimal | None:
         return None
 
 
-async def _exports(request: Request, project: Project, signed: SignedIn, since: Decimal | None) -> dict[str, Any]:
+async def listing_of(request: Request, project: Project, signed: SignedIn, since: Decimal | None) -> dict[str, Any]:
     """The project's exports as `GET /v1/projects/{id}/exports` gives them (the same function)."""
     runtime = runtime_of(request)
     async with hot_reads(runtime) as connection:
@@ -79,18 +80,22 @@ def _presets(request: Request, project: Project) -> list[ExportPreset]:
         return presets.list_presets(session, project.id)
 
 
-async def _project_page(request: Request, project: Project, signed: SignedIn, listing: dict[str, Any], *,
-                        form: export_form.ExportForm | None = None, problems: list[str] | None = None,
-                        preset_problems: list[str] | None = None, throttled: int = 0, asked: int | None = None,
-                        notice: str | None = None, status: int = 200) -> Response:
+async def render_project(request: Request, project: Project, signed: SignedIn, listing: dict[str, Any], *,
+                         form: export_form.ExportForm | None = None, problems: list[str] | None = None,
+                         preset_problems: list[str] | None = None, throttled: int = 0, status: int = 200,
+                         resent: bool = False, notice: str | None = None, **notices: int | None) -> Response:
+    """The project's page; `notices` (NOTICES: an export's id), `notice` (PRESET_NOTICES) and `resent` say
+    what the last form did. The export form carries a fresh idempotency key each time it is shown."""
     listed = await run_in_threadpool(_presets, request, project)
     filled_from = next((preset for preset in listed if form is not None and preset.id == form.preset), None)
+    said: dict[str, Any] = {name: notices.get(name) for name in NOTICES}
     return page("project.html.j2", signed.lang, status=status, signed=signed, csrf_token=csrf_token(request, signed),
                 path=request.url.path, project=project, can_ask=access.may_request_export(project, signed.user),
                 form=form or export_form.defaults(CATALOGUE, signed.lang), problems=problems or [],
-                preset_problems=preset_problems or [], presets=listed, filled_from=filled_from, notice=notice,
-                throttled=throttled, asked=asked, formats=export_form.FORMATS, dialects=export_form.DIALECTS,
-                statuses=STATUS_WORDS[signed.lang], **listing)
+                preset_problems=preset_problems or [], presets=listed, filled_from=filled_from,
+                notice=notice if notice in PRESET_NOTICES else None, throttled=throttled,
+                formats=export_form.FORMATS, dialects=export_form.DIALECTS, statuses=STATUS_WORDS[signed.lang],
+                idempotency_key=export_form.fresh_key(), resent=resent, **said, **listing)
 
 
 def _preset_form(request: Request, project: Project, signed: SignedIn,
@@ -107,25 +112,28 @@ def _preset_form(request: Request, project: Project, signed: SignedIn,
 
 @router.get("/web/projects/{project_id}")
 async def project_page(request: Request, project: VisibleProject, signed: SignedInDep, since: str | None = None,
-                       asked: int | None = None, preset: str | None = None, notice: str | None = None) -> Response:
+                       asked: int | None = None, canceled: int | None = None, unchanged: int | None = None,
+                       preset: str | None = None, notice: str | None = None) -> Response:
     """The project's page; `?preset=ID` fills the form from a preset (a link: no JavaScript needed)."""
     form = await run_in_threadpool(_preset_form, request, project, signed, preset)
-    return await _project_page(request, project, signed, await _exports(request, project, signed, _since(since)),
-                               form=form, asked=asked, notice=notice if notice in NOTICES else None)
+    return await render_project(request, project, signed, await listing_of(request, project, signed, _since(since)),
+                                form=form, notice=notice, asked=asked, canceled=canceled, unchanged=unchanged)
 
 
 @router.get("/web/projects/{project_id}/exports")
 async def exports_part(request: Request, project: VisibleProject, signed: SignedInDep,
                        since: str | None = None) -> Response:
     """The list alone: what htmx swaps in every second while an export is active."""
-    listing = await _exports(request, project, signed, _since(since))
-    return page("exports.html.j2", signed.lang, project=project, **listing)
+    listing = await listing_of(request, project, signed, _since(since))
+    return page("exports.html.j2", signed.lang, project=project, csrf_token=csrf_token(request, signed),
+                can_ask=access.may_request_export(project, signed.user), **listing)
 
 
 @router.post("/web/projects/{project_id}/exports")
 async def ask_for_export(request: Request, project_id: str, signed: SignedInDep) -> Response:
     """Through `request_export`, the path of `POST /v1/projects/{id}/exports`: its checks, its cap of
-    active exports and its doorbell. Then back to the project's page (or the form again, with why)."""
+    active exports, its doorbell and its Idempotency-Key (the form's hidden one: a form sent twice makes one
+    export). Then back to the project's page (or the form again, with why)."""
     form = await request.form()
     check_form(request, signed, form)
     runtime = runtime_of(request)
@@ -136,19 +144,21 @@ async def ask_for_export(request: Request, project_id: str, signed: SignedInDep)
             project = access.requestable_project(session, project_id, signed.user)
             body = export_form.payload(posted, CATALOGUE, signed.user.lang)
             return project, request_export(session, project, signed.user, body, runtime,
-                                           request.app.state.dispatch_export).id
+                                           request.app.state.dispatch_export, export_form.key_of(form)).export.id
 
     try:
         project, export_id = await run_in_threadpool(ask)
-    except (InvalidInput, RateLimited) as refused:
+    except (InvalidInput, RateLimited, IdempotencyKeyReused) as refused:
         with runtime.sessions() as session:
             project = access.requestable_project(session, project_id, signed.user)
-        listing = await _exports(request, project, signed, None)
+        listing = await listing_of(request, project, signed, None)
+        if isinstance(refused, IdempotencyKeyReused):  # this form was sent before, then changed (Back)
+            return await render_project(request, project, signed, listing, form=posted, resent=True, status=422)
         if isinstance(refused, RateLimited):
-            return await _project_page(request, project, signed, listing, form=posted,
-                                       throttled=refused.retry_after, status=429)
-        return await _project_page(request, project, signed, listing, form=posted, problems=_lines(refused),
-                                   status=400)
+            return await render_project(request, project, signed, listing, form=posted,
+                                        throttled=refused.retry_after, status=429)
+        return await render_project(request, project, signed, listing, form=posted, problems=_lines(refused),
+                                    status=400)
     return RedirectResponse(f"/web/projects/{project.id}?asked={export_id}", status_code=303)
 
 
@@ -158,7 +168,7 @@ def _lines(refused: InvalidInput | Conflict) -> list[str]:
     return [f"{'.'.join(problem.field_names)}: {problem.message}" for problem in refused.problems]
 
 
-NOTICES = ("preset-saved", "preset-deleted")
+PRESET_NOTICES = ("preset-saved", "preset-deleted")
 
 
 @router.post("/web/projects/{project_id}/presets")
@@ -185,9 +195,9 @@ async def save_preset(request: Request, project_id: str, signed: SignedInDep) ->
     except (InvalidInput, Conflict) as refused:
         with runtime.sessions() as session:
             project = access.requestable_project(session, project_id, signed.user)
-        listing = await _exports(request, project, signed, None)
-        return await _project_page(request, project, signed, listing, form=posted, preset_problems=_lines(refused),
-                                   status=409 if isinstance(refused, Conflict) else 400)
+        listing = await listing_of(request, project, signed, None)
+        return await render_project(request, project, signed, listing, form=posted, preset_problems=_lines(refused),
+                                    status=409 if isinstance(refused, Conflict) else 400)
     return RedirectResponse(f"/web/projects/{project.id}?notice=preset-saved", status_code=303)
 
 
