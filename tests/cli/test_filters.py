@@ -81,3 +81,16 @@ def test_exports_create_refuses_what_the_api_refuses(cli: CliRunner, settings: S
     with make_session_factory(engine)() as session:
         assert session.scalar(select(func.count()).select_from(Export)) == cap
     engine.dispose()
+
+
+def test_exports_create_with_an_idempotency_key_makes_one_export(cli: CliRunner, settings: Settings) -> None:
+    project = _project(cli)
+    base = ["exports", "create", "--project", str(project["id"]), "--username", "ann", "--format", "csv",
+            "--idempotency-key", "monthly-2026-11"]
+    first = run_json(cli, *base)
+    assert run_json(cli, *base)["id"] == first["id"]
+    other_body = cli.invoke(app, [*base[:-3], "xlsx", *base[-2:]])
+    assert other_body.exit_code == 1 and "Idempotency-Key" in other_body.output, other_body.output
+    bad = cli.invoke(app, [*base[:-1], "\u00e9t\u00e9"])
+    assert bad.exit_code == 1 and "printable ASCII" in bad.output, bad.output
+    assert make_huey(settings.resolved_broker_url, name=settings.queue_name).pending_count() == 1

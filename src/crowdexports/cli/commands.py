@@ -19,7 +19,7 @@ from crowdexports.config import DEFAULT_PUBLIC_URL, Settings
 from crowdexports.database import migrate as migrations
 from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.errors import NotFound, invalid
-from crowdexports.exports import access, asking, lifecycle, pipeline, presets
+from crowdexports.exports import access, asking, idempotency, lifecycle, pipeline, presets
 from crowdexports.exports.resource import export_resource
 from crowdexports.exports.timestamps import rfc3339
 from crowdexports.ids import MAX_ID
@@ -249,6 +249,8 @@ def exports_create(
     csv_dialect: str | None = typer.Option(None, help="csv only: rfc4180 (default) or excel_eu"),
     filters: str | None = FILTERS_OPTION,
     preset: int | None = typer.Option(None, help="An export preset of the project; the options given override it."),
+    idempotency_key: str | None = typer.Option(None, help="As the API's Idempotency-Key header: the same command "
+                                               "again within 24 hours answers the export it made."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Queue an export as the API does (same checks, same cap of active exports, same worker and email)."""
@@ -262,10 +264,12 @@ def exports_create(
         with service.runtime.sessions() as session:
             user = accounts.find_user(session, username)
             owned = access.owned_project(session, project, user, staff_allowed=False)
-            export = asking.request_export(session, owned, user, payload, service.runtime,
-                                           service.tasks.dispatch_export).export
+            asked = asking.request_export(session, owned, user, payload, service.runtime,
+                                          service.tasks.dispatch_export, idempotency.parse_key(idempotency_key))
+            export = asked.export
             resource = export_resource(export, user, user, service.runtime.settings, retried_by=None)
-        emit(resource, as_json, f"export {export.id} of project {project} queued for {username}")
+        done = "made earlier with this idempotency key" if asked.replayed else f"queued for {username}"
+        emit(resource, as_json, f"export {export.id} of project {project} {done}")
 
 
 def _export(session: Session, export_id: int) -> Export:
