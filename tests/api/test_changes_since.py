@@ -50,36 +50,39 @@ def _export(client: TestClient, runtime: Runtime, project: Project, account: Acc
     return shown, {(int(order_id), note, quantity) for order_id, note, quantity in rows}
 
 
-def _lines(reward_id: int, user_id: int, notes: dict[int, str]) -> bytes:
-    """One line per order: its note, and as many of its one item as the note's length says."""
-    return ndjson(*(order(order_id, user_id=user_id, note=note, items=[item(reward_id, quantity=len(note))])
-                    for order_id, note in notes.items()))
+def _lines(reward_id: int, user_id: int, orders: dict[int, tuple[str, int]]) -> bytes:
+    """One line per order: its note and its one item's quantity."""
+    return ndjson(*(order(order_id, user_id=user_id, note=note, items=[item(reward_id, quantity=quantity)])
+                    for order_id, (note, quantity) in orders.items()))
 
 
-def _rows(notes: dict[int, str]) -> Rows:
-    return {(order_id, note, str(len(note))) for order_id, note in notes.items()}
+def _rows(orders: dict[int, tuple[str, int]]) -> Rows:
+    return {(order_id, note, str(quantity)) for order_id, (note, quantity) in orders.items()}
 
 
 def test_a_chain_of_incremental_exports_holds_each_change_once(
         client: TestClient, session: Session, runtime: Runtime, staff: Account, alice: Account,
         project_a: Project) -> None:
+    """Each step imports new orders, orders with a changed value, orders with a changed item only, and
+    orders sent again as they are (unchanged: not in the next export)."""
     reward_id = make_reward(session, project_a).id
-    state = dict.fromkeys(range(1, 21), "first")
+    state = dict.fromkeys(range(1, 21), ("first", 1))
     assert answer(post_import(client, staff, project_a.id, _lines(reward_id, staff.user.id, state)))
     full, rows = _export(client, runtime, project_a, alice, "last")  # no earlier export: every order
     assert full["changes_since"] is None and rows == _rows(state)
     chain, chain_ids = [rows], [full["id"]]
     for step in range(1, 4):
-        new = {100 * step + n: f"new {step}" for n in range(3)}
-        changed = dict.fromkeys((step, step + 5), f"changed {step}")
+        new = {100 * step + n: (f"new {step}", 1) for n in range(3)}
+        changed = {step: (f"changed {step}", state[step][1])}
+        items_only = {step + 5: (state[step + 5][0], state[step + 5][1] + 1)}
         unchanged = {order_id: state[order_id] for order_id in (10 + step, 15 + step)}
-        result = answer(post_import(client, staff, project_a.id,
-                                    _lines(reward_id, staff.user.id, {**new, **changed, **unchanged})))
+        result = answer(post_import(client, staff, project_a.id, _lines(
+            reward_id, staff.user.id, {**new, **changed, **items_only, **unchanged})))
         assert result["orders"] == {"created": 3, "updated": 2, "unchanged": 2}
-        state |= new | changed
+        state |= new | changed | items_only
         since = "last" if step % 2 else chain_ids[-1]
         shown, rows = _export(client, runtime, project_a, alice, since)
-        assert rows == _rows(new | changed), step
+        assert rows == _rows(new | changed | items_only), step
         assert shown["changes_since"] == chain_ids[-1]
         chain.append(rows)
         chain_ids.append(shown["id"])
@@ -87,11 +90,11 @@ def test_a_chain_of_incremental_exports_holds_each_change_once(
     latest: dict[int, tuple[str, str]] = {}
     for rows in chain:
         latest |= {order_id: (note, quantity) for order_id, note, quantity in rows}
-    assert {(order_id, *values) for order_id, values in latest.items()} == _rows(state)
+    assert {(order_id, *values) for order_id, values in latest.items()} == {
+        (order_id, note, str(quantity)) for order_id, (note, quantity) in state.items()}
     assert sum(len(rows) for rows in chain) == 20 + 3 * 5
     _, rows = _export(client, runtime, project_a, alice, "last")
     assert rows == set(), "no import since: an empty incremental export"
-
 
 
 def _import_held_before_commit(sessions: sessionmaker[Session], project: Project, body: bytes,
@@ -130,11 +133,11 @@ def test_an_import_committing_during_an_export_is_in_the_next_one_only(
     marker; it commits after the marker is read: before the rows are read, or after (before the file is
     published). Either way this export leaves it out whole and the next one holds it."""
     reward_id = make_reward(session, project_a).id
-    first = dict.fromkeys(range(1, 6), "first")
+    first = dict.fromkeys(range(1, 6), ("first", 1))
     assert answer(post_import(client, staff, project_a.id, _lines(reward_id, staff.user.id, first)))
     _, rows = _export(client, runtime, project_a, alice)
     assert rows == _rows(first)
-    late = {3: "late change", 50: "late new"}
+    late = {3: ("late change", 1), 50: ("late new", 2)}
     written, go = threading.Event(), threading.Event()
     held: list[tuple[threading.Thread, list[Any]]] = []
     real_last_change, real_publish = changes.last_change, pipeline.publish
