@@ -199,3 +199,15 @@ def test_another_projects_export_or_an_unfinished_one_is_refused_alike(
     bodies = [response.json()["errors"] for response in answers]
     assert bodies[0] == bodies[1] == bodies[2]
     assert bodies[0][0]["fieldNames"] == ["changes_since"] and str(bobs["id"]) not in str(bodies[0])
+
+
+def test_a_retry_keeps_the_export_it_follows(client: TestClient, runtime: Runtime, alice: Account,
+                                             project_a: Project) -> None:
+    base, _ = _export(client, runtime, project_a, alice)
+    asked = client.post(f"/v1/projects/{project_a.id}/exports", headers=alice.bearer,
+                        json={"format": "csv", "type": "orders", "changes_since": "last"}).json()
+    assert client.post(f"/v1/exports/{asked['id']}/cancel", headers=alice.bearer).status_code == 200
+    _export(client, runtime, project_a, alice)  # a later succeeded export: "last" would now name it
+    retried = client.post(f"/v1/exports/{asked['id']}/retry", headers=alice.bearer)
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["changes_since"] == asked["changes_since"] == base["id"]
