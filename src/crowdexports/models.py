@@ -185,7 +185,8 @@ class Address(Base):
 
 class Order(Base):
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_project_created", "project_id", "created_at", "id"),)
+    __table_args__ = (Index("ix_orders_project_created", "project_id", "created_at", "id"),
+                      Index("ix_orders_project_change", "project_id", "change_seq"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
@@ -201,6 +202,20 @@ class Order(Base):
     tracking_medium: Mapped[str] = mapped_column(String(255), default="")
     shipping_address_id: Mapped[int | None] = mapped_column(ForeignKey("addresses.id"), default=None)
     billing_address_id: Mapped[int | None] = mapped_column(ForeignKey("addresses.id"), default=None)
+    # The number of the order import that last wrote the order, its items or addresses (sync.changes);
+    # 0: written before numbers existed. A server default: the import's bulk insert names it itself.
+    change_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class OrderChanges(Base):
+    """A project's last order change number given out (sync.changes): an import takes the next one with
+    this row locked until it commits, so the numbers commit in the order they are given."""
+
+    __tablename__ = "order_changes"
+
+    project_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                            ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    last_change: Mapped[int] = mapped_column(BigInteger)
 
 
 class OrderItem(Base):
@@ -261,6 +276,9 @@ class Export(Base):
     # The failed or canceled export this one retries (POST /v1/exports/{id}/retry); its `retried_by` is read
     # from this column (exports.resource), so one column names both ways.
     retry_of: Mapped[int | None] = mapped_column(ForeignKey("exports.id"), default=None, index=True)
+    # The last order change number the file includes (sync.changes), set when it is made: an export
+    # with `changes_since` this one includes the orders changed after it. Null: not made yet, or before 16.5.
+    changes_upto: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 class ExportPreset(Base):

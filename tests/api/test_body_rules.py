@@ -28,7 +28,20 @@ from crowdexports.api.app import create_app
 from crowdexports.exports.types.order_filters import MAX_REWARD_IDS, NAMES
 from crowdexports.models import Project
 from crowdexports.rules import api_keys, exports, presets, projects, rewards, users
-from crowdexports.rules.kinds import LANG_PATTERN, Body, Filters, Flag, Headers, I18n, Integer, Rule, Settings, Text
+from crowdexports.rules.kinds import (
+    LANG_PATTERN,
+    MAX_ID,
+    Body,
+    ExportRef,
+    Filters,
+    Flag,
+    Headers,
+    I18n,
+    Integer,
+    Rule,
+    Settings,
+    Text,
+)
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, ignore_dispatch
 from tests.api.syncing import project_body, put, reward_body, user_body
@@ -103,6 +116,9 @@ def test_every_json_body_documents_its_rules(client: TestClient) -> None:
             assert facets == _expected(rule), (operation, name)
             if isinstance(rule, Filters):
                 assert set(prop["anyOf"][0]["properties"]) == set(NAMES), (operation, name)
+            if isinstance(rule, ExportRef):
+                assert prop["anyOf"][:2] == [{"type": "string", "enum": [rule.keyword]},
+                                             {"type": "integer", "minimum": 1, "maximum": MAX_ID}], (operation, name)
             if isinstance(rule, Text | Flag) and not rule.required:
                 # The document leaves a null default out (FastAPI writes it without None values).
                 assert prop.get("default") == (None if nullable else rule.default), (operation, name)
@@ -134,6 +150,10 @@ def _refused(rule: Rule) -> Iterator[tuple[object, list[str]]]:
         yield {"status": ["?"]}, ["status"]
         yield {"reward_ids": list(range(1, MAX_REWARD_IDS + 2))}, ["reward_ids"]
         yield {"created": {"from": "2026-11-02", "to": "2026-11-01"}}, ["created"]
+    elif isinstance(rule, ExportRef):
+        yield rule.keyword.upper(), []
+        yield 0, []
+        yield MAX_ID + 1, []
     elif isinstance(rule, Settings):
         yield ["not", "an", "object"], []
 

@@ -70,3 +70,14 @@ def test_the_emails_say_the_filters(lang: str, label: str, compose: Any) -> None
     assert label + html.escape(words) in html_body
     unfiltered_text, unfiltered_html = _bodies(compose(lang=lang, filters={}))
     assert label not in unfiltered_text and label not in unfiltered_html
+
+
+@pytest.mark.parametrize(("lang", "label", "words"), [
+    ("en", "Filters: ", "Only the orders created or changed since export 41."),
+    ("fr", "Filtres : ", "Seulement les commandes créées ou modifiées depuis l’export 41.")])
+@pytest.mark.parametrize("compose", [succeeded_message, failed_message])
+def test_the_emails_say_an_incremental_export(lang: str, label: str, words: str, compose: Any) -> None:
+    text, html_body = _bodies(compose(lang=lang, filters={}, changes_since=41))
+    assert label + words in text and label + html.escape(words) in html_body
+    text, _ = _bodies(compose(lang=lang, filters=NOVEMBER_IN_FRANCE, changes_since=41))
+    assert label + describe_filters(NOVEMBER_IN_FRANCE, lang) + " " + words in text

@@ -86,7 +86,8 @@ def test_the_form_is_saved_as_a_preset_with_the_body_it_would_ask_for(signed_in:
     preset = session.scalars(select(ExportPreset)).one()
     assert preset.name == "Weekly ✨"
     assert preset.settings == {"type": "orders", "format": "csv", "csv_dialect": "excel_eu",
-                               "columns": {"order.total": "Paid", "order.id": "Order"}, "filters": None}
+                               "columns": {"order.total": "Paid", "order.id": "Order"}, "filters": None,
+                               "changes_since": None}
     assert "The preset is saved" in signed_in.get(saved.headers["location"]).text
 
 
@@ -100,7 +101,7 @@ def test_a_form_filled_from_a_preset_saves_the_same_settings_again(signed_in: Te
     fields = _form_fields(signed_in.get(f"/web/projects/{_project(olga).id}?preset={preset.id}").text)
     assert _post(signed_in, _project(olga), "/presets", name="Copy", **fields).status_code == 303
     copy = session.scalars(select(ExportPreset).where(ExportPreset.name == "Copy")).one()
-    assert copy.settings == {**SETTINGS, "csv_dialect": None, "filters": filters}
+    assert copy.settings == {**SETTINGS, "csv_dialect": None, "filters": filters, "changes_since": None}
 
 
 def test_a_refused_preset_comes_back_with_why_and_saves_nothing(signed_in: TestClient, olga: Person,

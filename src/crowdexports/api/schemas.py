@@ -74,6 +74,13 @@ FILTERS_DESCRIPTION = (
     "`has_shipping_address`: orders with (true) or without (false) a shipping address.")
 FiltersIn = Annotated[dict[str, Any] | None, WithJsonSchema({"anyOf": [FILTERS_SCHEMA, {"type": "null"}]})]
 FiltersOut = Annotated[dict[str, Any], WithJsonSchema(FILTERS_SCHEMA)]
+CHANGES_SINCE_DESCRIPTION = (
+    "Orders exports: only the orders created or changed since that export of the project was made (its id), or "
+    "since the project's latest succeeded orders export (`last`; every order if there is none). Absent or null: "
+    "every order. An id of no succeeded orders export of this project is refused.")
+ChangesSinceIn = Annotated[str | int | None, WithJsonSchema({"anyOf": [
+    {"type": "string", "enum": [exports.CHANGES_SINCE.keyword]},
+    {"type": "integer", "minimum": 1, "maximum": MAX_ID}, {"type": "null"}]})]
 
 
 # An export request's header text.
@@ -117,6 +124,8 @@ class ExportCreate(Strict):
     )
     filters: FiltersIn = Field(default=None, description=FILTERS_DESCRIPTION, examples=[
         {"status": ["payment-completed"], "created": {"from": "2026-11-01", "to": "2026-12-01"}, "country": ["FR"]}])
+    changes_since: ChangesSinceIn = Field(default=None, description=CHANGES_SINCE_DESCRIPTION,
+                                          examples=["last", 42])
     preset: int | None = _documented(
         exports.PRESET, nullable=True, description="An export preset of the project: its settings, each "
         "overridden by this body's field of the same name (null included, which asks for the default).",
@@ -196,6 +205,8 @@ class ExportOut(Strict):
     error: str | None = Field(description="Why a failed export failed.")
     progress: Progress | None = Field(description="While processing.")
     email_status: str
+    changes_since: int | None = Field(description="The export whose changes since this one holds (null: every "
+                                      "order; also for `last` when there was no earlier export).")
     retry_of: int | None = Field(description="The failed or canceled export this one retries "
                                  "(`POST /v1/exports/{id}/retry`).")
     retried_by: int | None = Field(description="The latest export retrying this one.")

@@ -31,6 +31,8 @@ DEFAULT_TYPE = "orders"
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object with what was made.")
 FILTERS_OPTION = typer.Option(None, help='JSON object of filters, as the API\'s `filters`: '
                               '{"status": ["payment-completed"], "created": {"from": "2026-11-01"}}')
+CHANGES_SINCE_OPTION = typer.Option(None, help="Only the orders created or changed since this export of the "
+                                    "project (an id), or since its latest succeeded one: last")
 
 users = command_group("Users (project owners, staff).")
 apikeys = command_group("API keys (read-only access).")
@@ -196,6 +198,7 @@ def exports_run(
     csv_dialect: str | None = typer.Option(None, help="csv only: rfc4180 (default) or excel_eu"),
     filters: str | None = FILTERS_OPTION,
     preset: int | None = typer.Option(None, help="An export preset of the project; the options given override it."),
+    changes_since: str | None = CHANGES_SINCE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Make an export's file now, in this process, with the worker's pipeline (no queue, no email)."""
@@ -203,12 +206,14 @@ def exports_run(
         owner_project = _project(session, project)
         recipient = session.get_one(User, owner_project.owner_id)
         given = {"type": type_, "format": format_, "columns": _parse_object("columns", columns),
-                 "csv_dialect": csv_dialect, "filters": _parse_object("filters", filters)}
+                 "csv_dialect": csv_dialect, "filters": _parse_object("filters", filters),
+                 "changes_since": _changes_since(changes_since)}
         payload = {name: value for name, value in given.items() if value is not None}
         if preset is None:
             payload.setdefault("type", DEFAULT_TYPE)
         valid, body = presets.validate_with_preset(session, owner_project, {**payload, "preset": preset},
                                                    recipient.lang)
+        valid = asking.with_changes_since(session, owner_project, valid)
         chosen = {column.id: column.header for column in valid.columns} if body.get("columns") is not None else None
         export = Export(id=0, project_id=project, user_id=recipient.id, type=valid.export_type.identifier,
                         format=valid.writer.format, columns=chosen, options=valid.options, created_at=utcnow())
@@ -251,12 +256,14 @@ def exports_create(
     preset: int | None = typer.Option(None, help="An export preset of the project; the options given override it."),
     idempotency_key: str | None = typer.Option(None, help="As the API's Idempotency-Key header: the same command "
                                                "again within 24 hours answers the export it made."),
+    changes_since: str | None = CHANGES_SINCE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Queue an export as the API does (same checks, same cap of active exports, same worker and email)."""
     with domain_errors():
         given = {"type": type_, "format": format_, "columns": _parse_object("columns", columns),
-                 "csv_dialect": csv_dialect, "filters": _parse_object("filters", filters), "preset": preset}
+                 "csv_dialect": csv_dialect, "filters": _parse_object("filters", filters), "preset": preset,
+                 "changes_since": _changes_since(changes_since)}
         payload = {name: value for name, value in given.items() if value is not None}
         if preset is None:
             payload.setdefault("type", DEFAULT_TYPE)
@@ -270,6 +277,11 @@ def exports_create(
             resource = export_resource(export, user, user, service.runtime.settings, retried_by=None)
         done = "made earlier with this idempotency key" if asked.replayed else f"queued for {username}"
         emit(resource, as_json, f"export {export.id} of project {project} {done}")
+
+
+def _changes_since(value: str | None) -> str | int | None:
+    """`--changes-since`: "last", or an export id as the API's number (anything else is left for its check)."""
+    return int(value) if value is not None and value.isascii() and value.isdigit() else value
 
 
 def _export(session: Session, export_id: int) -> Export:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -14,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crowdexports.errors import Conflict, FieldProblem, InvalidInput
-from crowdexports.exports import idempotency, lifecycle, presets
+from crowdexports.exports import changes_since, idempotency, lifecycle, presets
 from crowdexports.exports.requests import Validated, validate_export_request
 from crowdexports.exports.statuses import ExportStatus
+from crowdexports.exports.types.orders import OrdersOptions
 from crowdexports.models import Export, Project, User, UserRecord
 
 if TYPE_CHECKING:  # runtime.py wires the modules together, so they may not import it
@@ -43,11 +44,21 @@ def _dispatch(dispatch_export: Callable[[int], None], export_id: int) -> None:
         logger.exception("dispatch of export %s failed; the sweep will retry it", export_id)
 
 
+def with_changes_since(session: Session, project: Project, valid: Validated) -> Validated:
+    """`valid` with the export its `changes_since` names resolved now (exports.changes_since): a later
+    export must not move an asked-for "last"."""
+    if valid.changes_since is None or not isinstance(valid.type_options, OrdersOptions):
+        return valid
+    base = changes_since.resolve(session, project.id, valid.changes_since)
+    return valid._replace(type_options=replace(valid.type_options, changes_since=base), changes_since=None)
+
+
 def _make(session: Session, project: Project, user: User | UserRecord, valid: Validated, chosen_columns: bool,
           runtime: Runtime, dispatch_export: Callable[[int], None], *, retry_of: int | None = None,
           with_export: Callable[[Export], None] | None = None) -> Export:
     """The export stored and dispatched; its columns only if chosen (else the type's defaults, in the
     recipient's language when the file is made)."""
+    valid = with_changes_since(session, project, valid)
     chosen = {column.id: column.header for column in valid.columns} if chosen_columns else None
     export = lifecycle.request(session, project=project, user=user, type_=valid.export_type.identifier,
                                format_=valid.writer.format, columns=chosen, options=valid.options,

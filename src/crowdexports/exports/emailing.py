@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from crowdexports.errors import PermanentMailError, TransientMailError
 from crowdexports.exports import failures, lifecycle
 from crowdexports.exports.download_links import download_url
-from crowdexports.exports.requests import filters_of
+from crowdexports.exports.requests import changes_since_of, filters_of
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.writers import get_writer
 from crowdexports.logs import export_context
@@ -53,6 +53,7 @@ def _compose(runtime: Runtime, export: Export, project: Project, recipient: User
             project_name=project.name, format_=export.format,
             error=failures.in_language(export.error or "unknown error", recipient.lang),
             mail_from=settings.mail_from, message_domain=domain, filters=filters_of(export.options),
+            changes_since=changes_since_of(export.options),
         )
     assert export.storage_key and export.file_name and export.expires_at and export.size is not None
     attachment = None
@@ -65,6 +66,7 @@ def _compose(runtime: Runtime, export: Export, project: Project, recipient: User
         link=download_url(export, settings) or "", expires_at=export.expires_at, file_name=export.file_name,
         mime_type=get_writer(export.format).mime_type, attachment=attachment, mail_from=settings.mail_from,
         message_domain=domain, filters=filters_of(export.options),
+            changes_since=changes_since_of(export.options),
     )
 
 

@@ -44,6 +44,15 @@ _WORDS = {
 }
 
 
+_CHANGES = {"en": "Only the orders created or changed since export {}.",
+            "fr": "Seulement les commandes créées ou modifiées depuis l’export {}."}
+
+
+def describe_changes(changes_since: int | None, lang: str) -> str:
+    """An incremental export (exports.changes_since) in one sentence; "" for one of every order."""
+    return "" if changes_since is None else _CHANGES.get(lang, _CHANGES["en"]).format(changes_since)
+
+
 def describe_filters(filters: Mapping[str, Any], lang: str,
                      reward_titles: Mapping[int, str] | None = None) -> str:
     """One sentence in `lang` (en or fr; anything else is English); `reward_titles` names rewards by id."""

@@ -19,6 +19,7 @@ from crowdexports.exports.writers.base import SheetInfo
 from crowdexports.filemodes import private_dir
 from crowdexports.models import Export, Project, User
 from crowdexports.storage.base import Storage
+from crowdexports.sync.changes import last_change
 
 CHECK_EVERY_ROWS = 1000
 
@@ -59,16 +60,19 @@ class BuiltFile:
     file_name: str
     mime_type: str
     row_count: int
+    changes_upto: int  # the last order change number the file includes (sync.changes)
 
 
 def build_file(session: Session, export: Export, project: Project, recipient: User, out_dir: Path,
                progress: Progress) -> BuiltFile:
     """Write the export's file into `out_dir` under a temporary name; the caller publishes or discards it."""
-    export_type, writer, columns, format_options, type_options = validate_export_request(
+    export_type, writer, columns, format_options, type_options, _ = validate_export_request(
         export.type, export.format, export.columns, recipient.lang, options=export.options)
+    # Read before the rows, and their bound: an import committing during the read is in the next export.
+    changes_upto = last_change(session, project.id)
     context = ExportContext(
         project_id=project.id, lang=recipient.lang, project_lang=project.lang, currency=project.currency,
-        timezone=ZoneInfo(project.timezone), columns=columns, options=type_options,
+        timezone=ZoneInfo(project.timezone), columns=columns, options=type_options, changes_upto=changes_upto,
     )
     progress.estimated_total = export_type.estimate_rows(session, context)
     info = SheetInfo(currency=project.currency, title=sheet_title(project.name))
@@ -85,7 +89,7 @@ def build_file(session: Session, export: Export, project: Project, recipient: Us
         if close is not None:
             close()
     file_name = export_file_name(project.name, project.id, export.type, export.created_at, writer.extension)
-    return BuiltFile(path, file_name, writer.mime_type, row_count)
+    return BuiltFile(path, file_name, writer.mime_type, row_count, changes_upto)
 
 
 def publish(storage: Storage, export_id: int, attempt: int, built: BuiltFile) -> tuple[str, int]:

@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from crowdexports.errors import FieldProblem, InvalidInput
+from crowdexports.exports import changes_since
 from crowdexports.exports.options import Options, format_part, stored, type_part
 from crowdexports.exports.types import get_type
 from crowdexports.exports.types.base import ExportType, OutputColumn, select_columns
+from crowdexports.exports.types.orders import ORDERS
 from crowdexports.exports.writers import get_writer
 from crowdexports.exports.writers.base import RowWriter
 from crowdexports.exports.writers.csv import CsvWriter, parse_csv_options
@@ -29,6 +31,8 @@ class Validated(NamedTuple):
     columns: list[OutputColumn]
     format_options: Options  # the writer's (writer.parse_options)
     type_options: Options  # the export type's (export_type.parse_options)
+    # The request's `changes_since`, checked but not resolved (that reads the exports: asking._make).
+    changes_since: str | int | None = None
 
     @property
     def options(self) -> dict[str, Any]:
@@ -39,7 +43,7 @@ class Validated(NamedTuple):
 def validate_export_request(type_: object, format_: object, columns: object, lang: str,
                             csv_dialect: object = None, *, filters: object = None,
                             options: Mapping[str, Any] | None = None) -> Validated:
-    """Check a request given as values (CLI, pipeline); `columns` None means the type's defaults,
+    """Check a request given as values (pipeline, retries); `columns` None means the type's defaults,
     `csv_dialect` and `filters` (the API's fields) None the default dialect and every row, `options` an
     export's stored options."""
     values = {"type": type_, "format": format_, "columns": columns, "csv_dialect": csv_dialect, "filters": filters}
@@ -78,9 +82,14 @@ def _validate(values: Mapping[str, object], lang: str, problems: list[FieldProbl
     # The API's `filters` is the type's `filters` option: its problems are named from "filters" on.
     type_options = _parse_options(export_type, type_raw, "type", problems,
                                   () if filters is None else ("filters",))
+    since = values.get(changes_since.NAME)
+    problems += changes_since.check_value(since)
+    if since is not None and export_type is not None and export_type.identifier != ORDERS.identifier:
+        problems.append(FieldProblem([changes_since.NAME], "only applies to orders exports"))
     if problems or export_type is None or writer is None or format_options is None or type_options is None:
         raise InvalidInput(problems)
-    return Validated(export_type, writer, columns, format_options, type_options)
+    assert since is None or isinstance(since, str | int)  # check_value's
+    return Validated(export_type, writer, columns, format_options, type_options, since)
 
 
 def _with_csv_dialect(raw: Mapping[str, Any], value: object, writer: RowWriter | None,
@@ -134,6 +143,11 @@ def filters_of(options: Mapping[str, Any] | None) -> dict[str, Any]:
     """The API's `filters` of an export: its type's stored `filters` option, already in the request's
     form (only the filters set); {} for every row, and for a row stored before filters existed."""
     return dict(type_part(options).get("filters") or {})
+
+
+def changes_since_of(options: Mapping[str, Any] | None) -> int | None:
+    """The API's `changes_since` of an export: the id of the export it holds the changes since."""
+    return changes_since.shown(type_part(options))
 
 
 def _pick(lookup: Callable[[str], T], values: Mapping[str, object], name: str,

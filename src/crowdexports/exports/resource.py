@@ -14,7 +14,7 @@ from crowdexports.config import Settings
 from crowdexports.database.hotsql import HotConnection, HotStatement
 from crowdexports.exports.access import check_export_visible
 from crowdexports.exports.download_links import download_url
-from crowdexports.exports.requests import csv_dialect_of, filters_of
+from crowdexports.exports.requests import changes_since_of, csv_dialect_of, filters_of
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.timestamps import rfc3339, rfc3339_text
 from crowdexports.exports.types import get_type
@@ -86,7 +86,7 @@ def export_resource(export: ExportFields, recipient: User | UserRecord, caller: 
         "error": export.error,
         "progress": _progress(export),
         "email_status": export.email_status,
-        "retry_of": export.retry_of, "retried_by": retried_by,
+        "changes_since": changes_since_of(export.options), "retry_of": export.retry_of, "retried_by": retried_by,
     }
 
 

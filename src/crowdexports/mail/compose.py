@@ -19,7 +19,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from crowdexports.exports.filter_words import describe_filters
+from crowdexports.exports.filter_words import describe_changes, describe_filters
 
 LANGS = ("en", "fr")
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel (XLSX)"}
@@ -73,9 +73,11 @@ def format_expiry(moment: datetime, lang: str) -> str:
     return f"{moment.day} {month} {moment.year}, {moment:%H:%M} UTC"
 
 
-def _filters_text(filters: Mapping[str, Any] | None, lang: str) -> str:
-    """The filters in words; "" for an export of every row (the email then says nothing of them)."""
-    return describe_filters(filters, lang) if filters else ""
+def _filters_text(filters: Mapping[str, Any] | None, lang: str, changes_since: int | None) -> str:
+    """The filters, and the export an incremental one follows, in words; "" for an export of every row
+    (the email then says nothing of them)."""
+    said = [describe_filters(filters, lang) if filters else "", describe_changes(changes_since, lang)]
+    return " ".join(part for part in said if part)
 
 
 def _render(kind: str, lang: str, context: dict[str, object]) -> tuple[str, str, str]:
@@ -130,9 +132,9 @@ def _split_mime_type(mime_type: str) -> tuple[str, str, dict[str, str]]:
 def compose_succeeded(*, export_id: int, to: str, to_name: str, lang: str, project_name: str, format_: str,
                       row_count: int, link: str, expires_at: datetime, file_name: str, mime_type: str,
                       attachment: bytes | None, mail_from: str, message_domain: str,
-                      filters: Mapping[str, Any] | None = None) -> EmailMessage:
+                      filters: Mapping[str, Any] | None = None, changes_since: int | None = None) -> EmailMessage:
     """The "your export is ready" email; `attachment` None means the file was too big (link only);
-    `filters` the export's (as its resource shows them), said in words when there are some."""
+    `filters` and `changes_since` the export's (as its resource shows them), said in words when set."""
     lang = pick_lang(lang)
     file_name = _UNSAFE_FILE_CHARS.sub("_", file_name)
     context: dict[str, object] = {
@@ -140,7 +142,7 @@ def compose_succeeded(*, export_id: int, to: str, to_name: str, lang: str, proje
         "format_label": FORMAT_LABELS.get(format_, format_.upper()),
         "rows_text": format_count(row_count, lang), "link": link,
         "expiry_text": format_expiry(expires_at, lang), "file_name": file_name,
-        "attached": attachment is not None, "filters_text": _filters_text(filters, lang),
+        "attached": attachment is not None, "filters_text": _filters_text(filters, lang, changes_since),
     }
     subject, text, html = _render("export_succeeded", lang, context)
     msg = _message(export_id=export_id, to=to, to_name=to_name, subject=subject, text=text, html=html,
@@ -153,13 +155,13 @@ def compose_succeeded(*, export_id: int, to: str, to_name: str, lang: str, proje
 
 def compose_failed(*, export_id: int, to: str, to_name: str, lang: str, project_name: str, format_: str,
                    error: str, mail_from: str, message_domain: str,
-                   filters: Mapping[str, Any] | None = None) -> EmailMessage:
+                   filters: Mapping[str, Any] | None = None, changes_since: int | None = None) -> EmailMessage:
     """The "your export could not be made" email, with the readable reason (and its filters, as above)."""
     lang = pick_lang(lang)
     context: dict[str, object] = {
         "lang": lang, "export_id": export_id, "to_name": to_name, "project_name": project_name,
         "format_label": FORMAT_LABELS.get(format_, format_.upper()), "error": error,
-        "filters_text": _filters_text(filters, lang),
+        "filters_text": _filters_text(filters, lang, changes_since),
     }
     subject, text, html = _render("export_failed", lang, context)
     msg = _message(export_id=export_id, to=to, to_name=to_name, subject=subject, text=text, html=html,

@@ -6,11 +6,12 @@ the csv writer's, and a header's length the column catalogue's: each has one own
 
 from __future__ import annotations
 
+from crowdexports.exports import changes_since
 from crowdexports.exports.types import EXPORT_TYPES
 from crowdexports.exports.types.base import MAX_HEADER_LENGTH
 from crowdexports.exports.writers import WRITERS
 from crowdexports.exports.writers.csv import CsvDialect
-from crowdexports.rules.kinds import Body, Filters, Headers, Integer, choice
+from crowdexports.rules.kinds import Body, ExportRef, Filters, Headers, Integer, choice
 
 TYPE = choice("type", tuple(EXPORT_TYPES), required=True)
 FORMAT = choice("format", tuple(WRITERS), required=True)
@@ -19,10 +20,12 @@ COLUMNS = Headers("columns", MAX_HEADER_LENGTH)
 CSV_DIALECT = choice("csv_dialect", tuple(dialect.value for dialect in CsvDialect))
 # The orders type's filters (exports.types.order_filters owns their rules).
 FILTERS = Filters("filters")
+# Orders changed since this export of the project, or since its latest ("last"): exports.changes_since.
+CHANGES_SINCE = ExportRef(changes_since.NAME, changes_since.LAST)
 # A preset of the project (rules.presets) whose settings the request's other fields override.
 PRESET = Integer("preset", rule="must be an export preset's id", required=False)
 
 # The export resource's other fields: the service sets them.
-EXPORT_REQUEST = Body((TYPE, FORMAT, COLUMNS, CSV_DIALECT, FILTERS, PRESET), read_only=(
+EXPORT_REQUEST = Body((TYPE, FORMAT, COLUMNS, CSV_DIALECT, FILTERS, CHANGES_SINCE, PRESET), read_only=(
     "id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "started_at", "finished_at",
     "expires_at", "error", "progress", "email_status", "retry_of", "retried_by"))

@@ -178,6 +178,15 @@ class Filters:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportRef:
+    """`"last"` or an export's id (an orders export's `changes_since`, exports.changes_since)."""
+
+    name: str
+    keyword: str = "last"
+    required: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """A JSON object holding the fields of another body (a preset's `settings`: an export request's,
     rules.exports), judged by that body's own check."""
@@ -186,7 +195,7 @@ class Settings:
     required: ClassVar[bool] = True
 
 
-Rule = Text | Integer | Flag | Amount | I18n | Moment | Headers | Filters | Settings
+Rule = Text | Integer | Flag | Amount | I18n | Moment | Headers | Filters | ExportRef | Settings
 
 
 @dataclass(frozen=True)

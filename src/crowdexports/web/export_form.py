@@ -24,6 +24,7 @@ from starlette.datastructures import FormData
 from crowdexports.exports import idempotency
 from crowdexports.exports.types.base import Column
 from crowdexports.exports.writers.csv import CsvDialect
+from crowdexports.rules.exports import CHANGES_SINCE
 
 EXPORT_TYPE = "orders"  # the one type there is; the form names it in a hidden field
 FORMATS = ("csv", "xlsx")
@@ -72,6 +73,7 @@ class ExportForm:
     columns: list[ColumnChoice]
     filters: FilterChoice = field(default_factory=FilterChoice)
     preset: int | None = None  # the preset the form was filled from
+    changes_since: bool = False  # only the orders changed since the project's last export ("last")
 
 
 def defaults(catalogue: Sequence[Column], lang: str) -> ExportForm:
@@ -95,7 +97,8 @@ def from_preset(preset_id: int, settings: Mapping[str, Any], catalogue: Sequence
         columns = [ColumnChoice(choice.id, choice.label, choice.header, position, choice.ticked)
                    for position, choice in enumerate(columns, 1)]
     return ExportForm(str(settings.get("format") or form.format), str(settings.get("csv_dialect") or form.csv_dialect),
-                      columns, _filter_choice(settings.get("filters")), preset_id)
+                      columns, _filter_choice(settings.get("filters")), preset_id,
+                      settings.get(CHANGES_SINCE.name) == CHANGES_SINCE.keyword)
 
 
 def _filter_choice(filters: object) -> FilterChoice:
@@ -140,7 +143,8 @@ def posted(catalogue: Sequence[Column], lang: str, form: FormData) -> ExportForm
     preset = form.get("preset")
     return ExportForm(str(form.get("format", "")), str(form.get("csv_dialect", DIALECTS[0])),
                       sorted(choices, key=lambda choice: choice.position), filters,
-                      int(preset) if isinstance(preset, str) and preset.isascii() and preset.isdigit() else None)
+                      int(preset) if isinstance(preset, str) and preset.isascii() and preset.isdigit() else None,
+                      form.get(CHANGES_SINCE.name) == CHANGES_SINCE.keyword)
 
 
 def _words(text: str) -> list[str]:
@@ -179,5 +183,6 @@ def payload(form: ExportForm, catalogue: Sequence[Column], file_lang: str) -> di
     columns = None if list(chosen.items()) == list(default.items()) else chosen
     body: dict[str, object] = {"type": EXPORT_TYPE, "format": form.format, "columns": columns,
                                "csv_dialect": form.csv_dialect if form.format == "csv" else None,
-                               "filters": filters_payload(form.filters)}
+                               "filters": filters_payload(form.filters),
+                               CHANGES_SINCE.name: CHANGES_SINCE.keyword if form.changes_since else None}
     return body if form.preset is None else {**body, "preset": form.preset}

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from crowdexports.exports import failures
-from crowdexports.exports.filter_words import describe_filters
+from crowdexports.exports.filter_words import describe_changes, describe_filters
 from crowdexports.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -32,7 +32,8 @@ def environment(lang: str) -> Environment:
     env.filters.update(local_time=partial(_local_time, lang=lang), number=partial(i18n.number, lang=lang),
                        file_size=partial(i18n.file_size, lang=lang), zone_name=partial(i18n.zone_name, lang=lang),
                        failure=partial(failures.in_language, lang=lang),
-                       filter_words=partial(describe_filters, lang=lang))
+                       filter_words=partial(describe_filters, lang=lang),
+                       changes_words=partial(describe_changes, lang=lang))
     return env
 
 

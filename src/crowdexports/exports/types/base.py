@@ -60,6 +60,8 @@ class ExportContext:
     timezone: ZoneInfo
     columns: Sequence[OutputColumn]
     options: Options = NO_OPTIONS  # what the type's parse_options returned
+    # The last order change number the export includes (sync.changes), read before its rows; None: no bound.
+    changes_upto: int | None = None
 
 
 class ExportType(Protocol):

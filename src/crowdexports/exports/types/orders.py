@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from crowdexports.exports import changes_since
+from crowdexports.exports.changes_since import ChangesSince
 from crowdexports.exports.database_rows import stream_rows
 from crowdexports.exports.options import check_mapping
 from crowdexports.exports.types.base import Column, ColumnKind, ExportContext, OutputColumn
@@ -240,12 +242,16 @@ def _copier(indexes: Sequence[int]) -> Callable[[Any], list[object]]:
 
 @dataclass(frozen=True)
 class OrdersOptions:
-    """The orders export's options: its filters (order_filters)."""
+    """The orders export's options: its filters (order_filters) and the export it holds the changes
+    since (exports.changes_since; None: every order)."""
 
     filters: OrderFilters = NO_FILTERS
+    changes_since: ChangesSince | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"filters": self.filters.to_json()}
+        """Without `changes_since` when there is none: the form of the rows stored before it existed."""
+        since = {} if self.changes_since is None else {changes_since.NAME: self.changes_since.to_json()}
+        return {"filters": self.filters.to_json(), **since}
 
 
 def _filters_of(options: object) -> OrderFilters:
@@ -253,10 +259,23 @@ def _filters_of(options: object) -> OrderFilters:
     return options.filters if isinstance(options, OrdersOptions) else NO_FILTERS
 
 
-def conditions(project_id: int, filters: OrderFilters, zone: ZoneInfo) -> list[ColumnElement[bool]]:
+def _changes_of(context: ExportContext) -> tuple[int | None, int | None]:
+    """The (after, up to] range of change numbers `context`'s export holds (None: no bound)."""
+    since = context.options.changes_since if isinstance(context.options, OrdersOptions) else None
+    return (None if since is None else since.after), context.changes_upto
+
+
+def conditions(project_id: int, filters: OrderFilters, zone: ZoneInfo,
+               changes: tuple[int | None, int | None] = (None, None)) -> list[ColumnElement[bool]]:
     """The WHERE of an export's SELECT and of its count. The created range keeps the query on
-    ix_orders_project_created (project_id, created_at, id), whichever the other filters."""
+    ix_orders_project_created (project_id, created_at, id), whichever the other filters. `changes`:
+    the (after, up to] range of orders.change_seq (sync.changes)."""
     where: list[ColumnElement[bool]] = [Order.project_id == project_id]
+    after, upto = changes
+    if after is not None:
+        where.append(Order.change_seq > after)
+    if upto is not None:
+        where.append(Order.change_seq <= upto)
     start, stop = filters.created_range(zone)
     if start is not None:
         where.append(Order.created_at >= start)
@@ -280,16 +299,18 @@ class OrdersExport:
     _fields = {field.column.id: field for field in _FIELDS}
 
     def parse_options(self, raw: object) -> OrdersOptions:
-        """Orders' one option is `filters`; their problems are named from "filters" on."""
-        options = check_mapping(raw, ("filters",))
-        return OrdersOptions(parse_filters(options.get("filters")))
+        """Orders' options are `filters` and `changes_since`; their problems are named from each on."""
+        options = check_mapping(raw, ("filters", changes_since.NAME))
+        return OrdersOptions(parse_filters(options.get("filters")),
+                             changes_since.parse_stored(options.get(changes_since.NAME)))
 
     def estimate_rows(self, session: Session, context: ExportContext) -> int:
         """Exact row count (items, plus one per itemless order), filters applied: two index lookups per order."""
         query = (select(func.count()).select_from(Order)
                  .outerjoin(_shipping, _shipping.c.id == Order.shipping_address_id)
                  .outerjoin(OrderItem, OrderItem.order_id == Order.id)
-                 .where(*conditions(context.project_id, _filters_of(context.options), context.timezone)))
+                 .where(*conditions(context.project_id, _filters_of(context.options), context.timezone,
+                                    _changes_of(context))))
         return int(session.execute(query).scalar_one())
 
     def sources(self, columns: Sequence[OutputColumn]) -> list[str]:
@@ -297,7 +318,7 @@ class OrdersExport:
         return list(dict.fromkeys(name for c in columns for name in self._fields[c.id].sources))
 
     def statement(self, project_id: int, sources: Sequence[str], filters: OrderFilters = NO_FILTERS,
-                  zone: ZoneInfo = _UTC) -> Select[Any]:
+                  zone: ZoneInfo = _UTC, changes: tuple[int | None, int | None] = (None, None)) -> Select[Any]:
         """The one streamed SELECT behind `rows` (public so benchmarks can time the query alone)."""
         return (select(*[_SQL[name] for name in sources] or [Order.id])
                 .select_from(Order)
@@ -305,7 +326,7 @@ class OrdersExport:
                 .outerjoin(_shipping, _shipping.c.id == Order.shipping_address_id)
                 .outerjoin(_billing, _billing.c.id == Order.billing_address_id)
                 .outerjoin(OrderItem, OrderItem.order_id == Order.id)
-                .where(*conditions(project_id, filters, zone))
+                .where(*conditions(project_id, filters, zone, changes))
                 .order_by(Order.created_at, Order.id, OrderItem.id))
 
     def rows(self, session: Session, context: ExportContext) -> Iterator[tuple[object, ...]]:
@@ -321,7 +342,8 @@ class OrdersExport:
         # Most converters take one value: one call per cell, no wrapper.
         from_value = [(index, source, convert) for index, source, convert in converted if source is not None]
         from_row = [(index, convert) for index, source, convert in converted if source is None]
-        stmt = self.statement(context.project_id, sources, _filters_of(context.options), context.timezone)
+        stmt = self.statement(context.project_id, sources, _filters_of(context.options), context.timezone,
+                              _changes_of(context))
         for row in stream_rows(session, stmt):
             values = copy(row)
             for index, source, convert in from_value:

@@ -1,5 +1,7 @@
 """A checked batch of order lines written: new rows in bulk, changed rows updated in place, unchanged
-rows not written at all (so a re-import is a no-op down to the ids), and no address left behind."""
+rows not written at all (so a re-import is a no-op down to the ids), and no address left behind. Every
+order written, new or changed in its values, items or addresses, takes the import's change number
+(sync.changes); an unchanged one keeps its own."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from crowdexports.database.bulk import BulkInsert
 from crowdexports.models import Address, Base, Order, OrderItem, User, utcnow
+from crowdexports.sync.changes import next_change
 from crowdexports.sync.orders.address_ids import AddressIds
 from crowdexports.sync.orders.checks import Checked
 from crowdexports.sync.orders.line import (
@@ -40,8 +43,17 @@ class Writes:
         self.insert_user = BulkInsert(connection, User, ("id", *USER_COLUMNS, "is_staff", "created_at"))
         self.insert_address = BulkInsert(connection, Address, ("id", *ADDRESS_COLUMNS))
         self.insert_order = BulkInsert(connection, Order, ("id", "project_id", *ORDER_COLUMNS,
-                                                           "shipping_address_id", "billing_address_id"))
+                                                           "shipping_address_id", "billing_address_id",
+                                                           "change_seq"))
         self.insert_item = BulkInsert(connection, OrderItem, ("order_id", *ITEM_COLUMNS))
+        self._change: int | None = None
+
+    def change(self) -> int:
+        """This import's change number, taken at its first order write (an import that changes no order
+        takes none)."""
+        if self._change is None:
+            self._change = next_change(self.connection, self.project_id)
+        return self._change
 
     def batch(self, checked: Checked) -> None:
         """The good lines of `checked`, compared with the rows there already."""
@@ -58,6 +70,7 @@ class Writes:
         dropped_addresses: list[int] = []
         new_orders: list[list[Any]] = []
         changed_orders: list[dict[str, Any]] = []
+        touched_orders: list[int] = []  # changed in items or addresses only
         replaced_items: list[int] = []
         new_items: list[tuple[Any, ...]] = []
 
@@ -98,6 +111,8 @@ class Writes:
                 new_items += [(line.id, *item) for item in line.items]
             if order_changed or items_changed or address_writes() > writes_before:
                 self.result.orders_updated += 1
+                if not order_changed:
+                    touched_orders.append(line.id)
             else:
                 self.result.orders_unchanged += 1
 
@@ -107,14 +122,20 @@ class Writes:
         def resolved(address_id: int | None) -> int | None:
             return ids[-address_id - 1] if address_id is not None and address_id < 0 else address_id
 
+        change = self.change() if new_orders or changed_orders or touched_orders else 0
         for values in new_orders:
             values[-2:] = resolved(values[-2]), resolved(values[-1])
+            values.append(change)
         for changes in changed_orders:
             changes["shipping_address_id"] = resolved(changes["shipping_address_id"])
             changes["billing_address_id"] = resolved(changes["billing_address_id"])
+            changes["change_seq"] = change
         self._update(Address, ADDRESS_COLUMNS, changed_addresses)
         self.insert_order([tuple(values) for values in new_orders])
-        self._update(Order, (*ORDER_COLUMNS, "shipping_address_id", "billing_address_id"), changed_orders)
+        self._update(Order, (*ORDER_COLUMNS, "shipping_address_id", "billing_address_id", "change_seq"),
+                     changed_orders)
+        if touched_orders:
+            self.connection.execute(update(Order).where(Order.id.in_(touched_orders)).values(change_seq=change))
         if new_orders:
             keep_sequence_ahead(self.session, "orders", max(values[0] for values in new_orders))
         if dropped_addresses:  # after the orders that pointed at them
