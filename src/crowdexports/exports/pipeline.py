@@ -89,7 +89,7 @@ def build_file(session: Session, export: Export, project: Project, recipient: Us
         close = getattr(rows, "close", None)
         if close is not None:
             close()
-    file_name = export_file_name(project.name, project.id, export.type, export.created_at, writer.extension)
+    file_name = export_file_name(project.name, project.id, export.id, export.type, export.created_at, writer.extension)
     return BuiltFile(path, file_name, writer.mime_type, row_count, stream.hexdigest())
 
 
