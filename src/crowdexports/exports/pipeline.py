@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -17,7 +16,7 @@ from crowdexports.exports.filenames import export_file_name, sheet_title
 from crowdexports.exports.requests import validate_export_request
 from crowdexports.exports.types.base import ExportContext
 from crowdexports.exports.writers.base import SheetInfo
-from crowdexports.exports.writers.digest import HashingStream
+from crowdexports.exports.writers.digest import write_hashed
 from crowdexports.filemodes import private_dir
 from crowdexports.models import Export, Project, User
 from crowdexports.storage.base import Storage
@@ -79,9 +78,7 @@ def build_file(session: Session, export: Export, project: Project, recipient: Us
     path = out_dir / f"export-{export.id}-{uuid.uuid4().hex}.{writer.extension}.part"
     rows = export_type.rows(session, context)
     try:
-        with path.open("wb") as file:
-            stream = HashingStream(file)
-            row_count = writer.write(cast(BinaryIO, stream), columns, progress.watch(rows), info, format_options)
+        row_count, sha256 = write_hashed(writer, path, columns, progress.watch(rows), info, format_options)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -90,7 +87,7 @@ def build_file(session: Session, export: Export, project: Project, recipient: Us
         if close is not None:
             close()
     file_name = export_file_name(project.name, project.id, export.id, export.type, export.created_at, writer.extension)
-    return BuiltFile(path, file_name, writer.mime_type, row_count, stream.hexdigest())
+    return BuiltFile(path, file_name, writer.mime_type, row_count, sha256)
 
 
 def publish(storage: Storage, export_id: int, attempt: int, built: BuiltFile) -> tuple[str, int]:

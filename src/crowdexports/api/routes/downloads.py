@@ -84,11 +84,14 @@ DOWNLOAD_HEADERS = {
 _HEADER_SCHEMAS = {name: {"description": text, "schema": {"type": "string"}} for name, text in DOWNLOAD_HEADERS.items()}
 
 
-@router.api_route(
-    "/v1/exports/{export_id}/download", methods=["GET", "HEAD"], response_class=StreamingResponse,
+@router.head("/v1/exports/{export_id}/download", responses={
+    200: {"headers": _HEADER_SCHEMAS, "description": "The headers a GET of the whole file has (Content-Length, "
+                                                     "Repr-Digest, Content-Disposition), no body; on both stores."}})
+@router.get(
+    "/v1/exports/{export_id}/download", response_class=StreamingResponse,
     responses={
         200: {"content": {"text/csv": {}, "application/octet-stream": {}}, "headers": _HEADER_SCHEMAS,
-              "description": "The file; to HEAD, its headers only (Content-Length, Repr-Digest)."},
+              "description": "The whole file."},
         206: {"content": {"text/csv": {}, "application/octet-stream": {}},
               "headers": {**_HEADER_SCHEMAS, "Content-Range": {"description": "`bytes <first>-<last>/<size>`",
                                                                "schema": {"type": "string"}}},

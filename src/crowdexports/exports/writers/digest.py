@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import BinaryIO
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from crowdexports.exports.options import Options
+from crowdexports.exports.types.base import OutputColumn
+from crowdexports.exports.writers.base import RowWriter, SheetInfo
 
 
 class HashingStream(io.RawIOBase):
@@ -38,3 +44,12 @@ class HashingStream(io.RawIOBase):
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+def write_hashed(writer: RowWriter, path: Path, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
+                 info: SheetInfo, options: Options | None = None) -> tuple[int, str]:
+    """`writer.write` into a new file at `path` through a HashingStream: (data row count, hex SHA-256)."""
+    with path.open("wb") as file:
+        stream = HashingStream(file)
+        count = writer.write(cast(BinaryIO, stream), columns, rows, info, options)
+    return count, stream.hexdigest()
