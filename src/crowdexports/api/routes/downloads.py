@@ -58,7 +58,7 @@ def repr_digest(sha256_hex: str) -> str:
 
 
 def _file_headers(export: Export, file_name: str) -> dict[str, str]:
-    """What every answer about the whole file says, GET or HEAD, local or S3."""
+    """The headers about the file: on a local GET (200 or 206) and on HEAD, on both stores (S3 GETs redirect)."""
     headers = {"Content-Disposition": content_disposition(file_name), "Accept-Ranges": "bytes", **NO_STORE}
     if export.sha256 is not None:  # files made before checksums have none
         headers["Repr-Digest"] = repr_digest(export.sha256)
