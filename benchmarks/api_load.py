@@ -268,7 +268,7 @@ def _export_row(rng: random.Random, export_id: int, project_id: int, owner_id: i
         "emailed_at": finished_at + timedelta(seconds=0.4),
     }
     if status == "succeeded":
-        file_name = export_file_name(project_name, project_id, "orders", created_at, format_)
+        file_name = export_file_name(project_name, project_id, export_id, "orders", created_at, format_)
         row.update(rows_done=rows, rows_estimated=rows, row_count=rows, file_name=file_name,
                    size=rows * (170 if format_ == "csv" else 75) + 2_000,
                    storage_key=f"exports/{export_id}/1-{rng.getrandbits(128):032x}/{file_name}",

@@ -179,11 +179,16 @@ def _export(engine: Engine, writer: RowWriter, out: Path) -> int:
     """The export's real path: the type registry's rows from a session, into `writer`; data rows written."""
     from crowdexports.database.engine import make_session_factory
     from crowdexports.exports.writers.base import SheetInfo
+    from crowdexports.exports.writers.csv import CsvWriter
+    from crowdexports.exports.writers.digest import write_hashed
+    from crowdexports.exports.writers.xlsx.writer import XlsxWriter
 
     export_type, context, project = _context(engine)
     with make_session_factory(engine)() as session:
-        return writer.write(out, context.columns, export_type.rows(session, context),
-                            SheetInfo(project.currency, project.name))
+        rows, info = export_type.rows(session, context), SheetInfo(project.currency, project.name)
+        if isinstance(writer, CsvWriter | XlsxWriter):  # ours: hashed while written, as the pipeline does
+            return write_hashed(writer, out, context.columns, rows, info)[0]
+        return writer.write(out, context.columns, rows, info)  # the reference writer, to a path
 
 
 def _dump_raw_rows(engine: Engine, out: Path) -> int:

@@ -41,6 +41,14 @@ class RateLimited(CrowdexportsError):
         self.retry_after = max(1, retry_after)
 
 
+class RangeNotSatisfiable(CrowdexportsError):
+    """A download's byte range starts past the end of the file; `size` is the file's, for Content-Range."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"The requested range is not within the file ({size} bytes).")
+        self.size = size
+
+
 class Unavailable(CrowdexportsError):
     """A backing service (database, queue, storage) cannot be reached right now."""
 

@@ -265,6 +265,7 @@ class Export(Base):
     storage_key: Mapped[str | None] = mapped_column(String(512), default=None)
     file_name: Mapped[str | None] = mapped_column(String(255), default=None)
     size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None)  # hex; null for files made before it
     row_count: Mapped[int | None] = mapped_column(BigInteger, default=None)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Email: none -> pending -> sending -> sent | failed | unknown.

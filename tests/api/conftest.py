@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -143,7 +144,7 @@ def succeeded_export(session: Session, runtime: Runtime, project: Project, user:
     key = f"exports/{export.id}/1/{file_name}"
     size = runtime.storage.publish(tmp, key)
     assert lifecycle.succeed(session, claim, storage_key=key, file_name=file_name, size=size, row_count=1,
-                             expires_at=utcnow() + expires_in)
+                             sha256=hashlib.sha256(content).hexdigest(), expires_at=utcnow() + expires_in)
     session.refresh(export)
     return export
 

@@ -20,8 +20,9 @@ from tests.api.order_lines import ndjson, order, post_import, user
 from tests.api.syncing import problems, project_body, put, reward_body, snapshot, user_body
 
 USER_ID, PROJECT_ID = 501, 7001
-SET_BY_THE_SERVICE = ("id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "started_at",
-                      "finished_at", "expires_at", "error", "progress", "email_status", "retry_of", "retried_by")
+SET_BY_THE_SERVICE = ("id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "sha256",
+                      "started_at", "finished_at", "expires_at", "error", "progress", "email_status", "retry_of",
+                      "retried_by")
 
 
 @pytest.mark.parametrize(("field", "value"), [("is_staff", True), ("is_staff", False), ("password", "s3cret-pass")])

@@ -174,7 +174,8 @@ def test_the_document_is_closed(client: TestClient) -> None:
             assert ref.rsplit("/", 1)[1] in ("ErrorBody", "OAuthErrorBody", "HealthDown"), (operation, status)
     operations = {operation for operation, _ in statuses}
     assert all((operation, "503") in statuses for operation in operations)
-    public = {"POST /oauth2/token/", "GET /v1/exports/{export_id}/download", "GET /healthz", "GET /metrics"}
+    public = {"POST /oauth2/token/", "GET /v1/exports/{export_id}/download",
+              "HEAD /v1/exports/{export_id}/download", "GET /healthz", "GET /metrics"}
     for operation in operations - public:
         assert {(operation, "401"), (operation, "429")} <= statuses, operation
     token = document["paths"]["/oauth2/token/"]["post"]["responses"]

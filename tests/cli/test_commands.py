@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from pathlib import Path
 
 import openpyxl
@@ -78,6 +79,8 @@ def test_seed_then_export_run_in_both_formats(cli: CliRunner, settings: Settings
                          str(out_xlsx))
     sheet = openpyxl.load_workbook(out_xlsx, read_only=True).worksheets[0]
     assert sum(1 for _ in sheet.iter_rows()) - 1 == made_xlsx["rows"] == made_csv["rows"]
+    for made, out in ((made_csv, out_csv), (made_xlsx, out_xlsx)):  # computed while written, checked on the file
+        assert made["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert not list(out_xlsx.parent.glob("*.part"))
 
 

@@ -10,6 +10,7 @@ from crowdexports.mail.compose import compose_failed, compose_succeeded
 
 LINK = "https://exports.example.test/v1/exports/42/download?expires=1750428330&signature=ab12"
 EXPIRES = datetime(2025, 6, 20, 14, 5, 30, tzinfo=UTC)
+SHA256 = "5994471abb01112afcc18159f6cc74b4f511b99806da59b3caf5a9c173cacfc5"
 
 
 def succeeded_message(**overrides: Any) -> EmailMessage:
@@ -17,8 +18,8 @@ def succeeded_message(**overrides: Any) -> EmailMessage:
     args: dict[str, Any] = {
         "export_id": 42, "to": "owner@example.test", "to_name": "Zoé Owner", "lang": "en",
         "project_name": "Solar Kettle", "format_": "csv", "row_count": 1234, "link": LINK,
-        "expires_at": EXPIRES, "file_name": "Solar Kettle_orders_2025-06-13.csv", "mime_type": "text/csv",
-        "attachment": b"a,b\r\n1,2\r\n",
+        "expires_at": EXPIRES, "timezone": "Europe/Paris", "file_name": "Solar Kettle_orders_2025-06-13.csv",
+        "mime_type": "text/csv", "sha256": SHA256, "attachment": b"a,b\r\n1,2\r\n",
         "mail_from": "Crowd Exports <exports@example.test>", "message_domain": "example.test",
     }
     return compose_succeeded(**{**args, **overrides})

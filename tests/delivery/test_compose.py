@@ -14,13 +14,15 @@ import pytest
 
 from crowdexports.mail.compose import attachment_fits
 
-from .messages import LINK, failed_message, succeeded_message
+from .messages import LINK, SHA256, failed_message, succeeded_message
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPECTED = {
-    "en": {"rows": "1,234 rows", "expiry": "20 June 2025, 14:05 UTC", "attached": "is attached to this email",
+    # 14:05 UTC, in the project's zone (Paris, summer time), as each language writes it.
+    "en": {"rows": "1,234 rows", "expiry": "June 20, 2025, 4:05\u202fPM (Central European Time)",
+           "attached": "is attached to this email",
            "linked": "too large to be attached", "again": "ask for a new export"},
-    "fr": {"rows": "1\u202f234 lignes", "expiry": "20 juin 2025 à 14:05 (UTC)",
+    "fr": {"rows": "1\u202f234 lignes", "expiry": "20 juin 2025, 16:05 (heure d’Europe centrale)",
            "attached": "est joint à cet e-mail", "linked": "trop volumineux pour être joint",
            "again": "demander un nouvel export"},
 }
@@ -51,6 +53,7 @@ def test_success_email_tells_everything_in_the_owners_language(lang: str) -> Non
         assert expected["expiry"] in body
         assert expected["attached"] in body
         assert "Zoé Owner" in body
+        assert SHA256 in body
     assert "Solar Kettle" in msg["Subject"] and "CSV" in msg["Subject"]
     assert msg["Content-Language"] == lang
     assert msg["To"].addresses[0].addr_spec == "owner@example.test"
@@ -71,9 +74,20 @@ def test_row_count_plurals(count: int, en: str, fr: str) -> None:
     assert f"prêt\u00a0: {fr}." in _bodies(_parse(succeeded_message(row_count=count, lang="fr")))[0]
 
 
-def test_french_expiry_on_the_first_of_the_month() -> None:
-    text, _ = _bodies(_parse(succeeded_message(lang="fr", expires_at=datetime(2025, 8, 1, 9, 0, tzinfo=UTC))))
-    assert "jusqu’au 1er août 2025 à 09:00 (UTC)" in text
+@pytest.mark.parametrize("timezone, lang, expected", [
+    ("UTC", "fr", "jusqu’au 1 août 2025, 09:00 (UTC)"),
+    ("America/New_York", "en", "until August 1, 2025, 5:00\u202fAM (Eastern Time)"),
+    ("Asia/Tokyo", "fr", "jusqu’au 1 août 2025, 18:00 (heure du Japon)"),
+])
+def test_expiry_is_in_the_projects_zone_and_the_readers_language(timezone: str, lang: str, expected: str) -> None:
+    moment = datetime(2025, 8, 1, 9, 0, tzinfo=UTC)
+    text, _ = _bodies(_parse(succeeded_message(lang=lang, expires_at=moment, timezone=timezone)))
+    assert expected in text
+
+
+def test_a_file_made_before_checksums_has_no_checksum_line() -> None:
+    text, html_body = _bodies(_parse(succeeded_message(sha256=None)))
+    assert "SHA-256" not in text and "SHA-256" not in html_body
 
 
 @pytest.mark.parametrize("format_, mime_type, file_name", [

@@ -9,6 +9,7 @@ cannot be mirrored by the expectation.
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import os
 import re
@@ -36,7 +37,10 @@ from crowdexports.exports.types import get_type
 from crowdexports.exports.types.base import ColumnKind, ExportContext, OutputColumn, select_columns
 from crowdexports.exports.writers import get_writer
 from crowdexports.exports.writers.base import RowWriter, SheetInfo
+from crowdexports.exports.writers.csv import CsvWriter
+from crowdexports.exports.writers.digest import write_hashed
 from crowdexports.exports.writers.xlsx.cells import TRUNCATION_MARKER
+from crowdexports.exports.writers.xlsx.writer import XlsxWriter
 from crowdexports.models import Address, Order, OrderItem, Project, Reward, User
 from tests.servers import ServerError
 
@@ -67,8 +71,8 @@ def write_both(session: Session, project: Project, out: Path, *, lang: str = "en
     for fmt in ("csv", "xlsx"):
         writer = get_writer(fmt)
         paths[fmt] = out / f"export-{lang}.{writer.extension}"
-        counts[fmt] = writer.write(paths[fmt], columns, export_type.rows(session, context),
-                                   SheetInfo(project.currency, project.name))
+        counts[fmt], _ = write_hashed(writer, paths[fmt], columns, export_type.rows(session, context),
+                                      SheetInfo(project.currency, project.name))
     return Written(columns, paths["csv"], paths["xlsx"], counts)
 
 
@@ -79,7 +83,12 @@ def write_with(writer: RowWriter, session: Session, project: Project, path: Path
     columns = select_columns(export_type.catalogue, requested, lang)
     context = ExportContext(project.id, lang, project.lang, project.currency, ZoneInfo(project.timezone),
                             columns)
-    count = writer.write(path, columns, export_type.rows(session, context), SheetInfo(project.currency, project.name))
+    rows, info = export_type.rows(session, context), SheetInfo(project.currency, project.name)
+    if isinstance(writer, CsvWriter | XlsxWriter):  # ours: through the stream the pipeline writes to
+        count, sha256 = write_hashed(writer, path, columns, rows, info)
+        assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    else:  # the reference writer, which writes to a path
+        count = writer.write(path, columns, rows, info)
     return columns, count
 
 

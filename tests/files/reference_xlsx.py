@@ -22,7 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 from crowdexports.exports.filenames import sheet_title
 from crowdexports.exports.options import NoOptions, Options, parse_no_options
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
-from crowdexports.exports.writers.base import SheetInfo
+from crowdexports.exports.writers.base import Output, SheetInfo
 from crowdexports.exports.writers.xlsx.cells import DATETIME_FORMAT, EXACT_INTEGER_LIMIT, fit_cell_text, money_format
 from crowdexports.exports.writers.xlsx.writer import MAX_DATA_ROWS_PER_SHEET, WIDTH_SAMPLE_ROWS, column_width
 
@@ -42,8 +42,10 @@ class ReferenceXlsxWriter:
     def parse_options(self, raw: object) -> NoOptions:
         return parse_no_options(raw)
 
-    def write(self, path: Path, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
+    def write(self, path: Output, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
               info: SheetInfo, options: Options | None = None) -> int:
+        if not isinstance(path, Path):
+            raise TypeError("the reference writer compares files; it writes to a path only")
         workbook = xlsxwriter.Workbook(str(path), {**_OPTIONS, "tmpdir": str(path.parent)})
         try:
             count = _Filler(workbook, columns, info, self.rows_per_sheet).fill(iter(rows))

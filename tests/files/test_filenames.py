@@ -16,17 +16,24 @@ NASTY = [FORTY, 'Été – 東京 "x"; ../../etc', "", "東京", "..", "'quoted'
 
 
 def test_file_name_tells_project_type_and_date() -> None:
-    assert export_file_name("Solar Kettle", 42, "orders", DAY, "csv") == "solar-kettle-42_orders_2026-11-28.csv"
-    assert export_file_name(FORTY, 3, "orders", DAY, "csv") == \
-        "q1-q2-draft-best-quarterly-figures-3_orders_2026-11-28.csv"
-    assert export_file_name("Été – 東京 \"x\"; ../../etc", 7, "orders", DAY, "xlsx") == \
-        "ete-x-etc-7_orders_2026-11-28.xlsx"
+    assert export_file_name("Solar Kettle", 42, 9, "orders", DAY, "csv") == \
+        "solar-kettle-42_orders_2026-11-28_export-9.csv"
+    assert export_file_name(FORTY, 3, 9, "orders", DAY, "csv") == \
+        "q1-q2-draft-best-quarterly-figures-3_orders_2026-11-28_export-9.csv"
+    assert export_file_name("Été – 東京 \"x\"; ../../etc", 7, 9, "orders", DAY, "xlsx") == \
+        "ete-x-etc-7_orders_2026-11-28_export-9.xlsx"
+
+
+def test_two_exports_of_one_project_on_one_day_never_share_a_name() -> None:
+    """Issue 16: the same project, type, format and day; only the export differs."""
+    names = {export_file_name("Solar Kettle", 42, export_id, "orders", DAY, "csv") for export_id in (1, 2, 1234)}
+    assert len(names) == 3
 
 
 @pytest.mark.parametrize("name", NASTY)
 def test_file_names_are_safe_ascii(name: str) -> None:
-    file_name = export_file_name(name, 42, "orders", DAY, "xlsx")
-    assert re.fullmatch(r"[a-z0-9][a-z0-9-]*_orders_2026-11-28\.xlsx", file_name), file_name
+    file_name = export_file_name(name, 42, 7, "orders", DAY, "xlsx")
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]*_orders_2026-11-28_export-7\.xlsx", file_name), file_name
     assert ".." not in file_name and "/" not in file_name and "\\" not in file_name
     assert len(file_name) <= 100
     assert "42" in file_name
@@ -34,7 +41,7 @@ def test_file_names_are_safe_ascii(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["", "東京", "..", "***"])
 def test_file_name_falls_back_to_project_id(name: str) -> None:
-    assert export_file_name(name, 42, "orders", DAY, "csv") == "project-42_orders_2026-11-28.csv"
+    assert export_file_name(name, 42, 7, "orders", DAY, "csv") == "project-42_orders_2026-11-28_export-7.csv"
 
 
 @pytest.mark.parametrize("name", NASTY)

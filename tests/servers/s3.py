@@ -164,7 +164,7 @@ def fetch(client: httpx.Client, url: str, **kwargs: Any) -> httpx.Response:
     """The file behind a download link, following our redirect to the object store if there is one."""
     response = client.get(url, follow_redirects=False, **kwargs)
     if response.status_code == 302:
-        return httpx.get(response.headers["location"])
+        return httpx.get(response.headers["location"], headers=kwargs.get("headers"))  # Range, to the store too
     return response
 
 

@@ -4,6 +4,7 @@ the owner's Cancel (after a confirmation) and Retry buttons on their project's e
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crowdexports.exports import lifecycle
-from crowdexports.models import Export, Project
+from crowdexports.models import Export, Project, utcnow
 from tests.web.conftest import Person, csrf_of
 
 FORM = {"format": "csv", "csv_dialect": "rfc4180", "column": ["order.id"], "header.order.id": "Id"}
@@ -113,3 +114,15 @@ def test_an_export_under_another_project_is_not_found(
     assert signed_in.get(wrong_project).status_code == 404
     assert _post(signed_in, wrong_project).status_code == 404
     assert _exports(session)[0].status == "waiting"
+
+
+def test_a_made_file_shows_its_checksum_on_the_exports_page(signed_in: TestClient, olga: Person,
+                                                            session: Session) -> None:
+    project = _project(olga)
+    export = lifecycle.request(session, project=project, user=olga.user, type_="orders", format_="csv", columns=None)
+    claim = lifecycle.claim(session, export.id, worker="w1", lease_seconds=60, max_attempts=3)
+    digest = "ab" * 32
+    assert claim is not None and lifecycle.succeed(session, claim, storage_key="k", file_name="f.csv", size=10,
+                                                   row_count=3, sha256=digest, expires_at=utcnow() + timedelta(days=1))
+    page = signed_in.get(f"/web/projects/{project.id}/exports").text
+    assert f"<code title=\"Compare with sha256sum of the downloaded file\">{digest}</code>" in page

@@ -38,7 +38,8 @@ def _succeeded(session: Session, person: Person) -> Export:
     export = _request(session, person)
     claim = lifecycle.claim(session, export.id, worker="w1", lease_seconds=60, max_attempts=3)
     assert claim is not None and lifecycle.succeed(session, claim, storage_key="k", file_name="f.csv", size=10,
-                                                   row_count=3, expires_at=datetime.now(UTC) + timedelta(days=1))
+                                                   row_count=3, sha256="0" * 64,
+                                                   expires_at=datetime.now(UTC) + timedelta(days=1))
     return export
 
 
@@ -189,7 +190,7 @@ def test_a_cancel_too_late_is_a_message_on_the_exports_page(stella: TestClient, 
     token = csrf_of(stella.get(f"/web/staff/exports/{export.id}/cancel"))
     claim = lifecycle.Claim(export.id, 1, "w1")
     assert lifecycle.succeed(session, claim, storage_key="k", file_name="f.csv", size=10, row_count=3,
-                             expires_at=datetime.now(UTC) + timedelta(days=1))
+                             sha256="0" * 64, expires_at=datetime.now(UTC) + timedelta(days=1))
     answer = stella.post(f"/web/staff/exports/{export.id}/cancel", data={"csrf": token})
     assert answer.status_code == 409 and "<h1>Export" in answer.text
     assert f"Export {export.id} was not canceled: it is already ready." in answer.text

@@ -24,7 +24,7 @@ def _request(session: Session, project: Project, owner: User) -> Export:
 
 def _succeed(session: Session, claim: lifecycle.Claim) -> bool:
     return lifecycle.succeed(session, claim, storage_key=f"k{claim.attempt}", file_name="f.csv", size=3,
-                             row_count=1, expires_at=utcnow() + timedelta(days=1))
+                             row_count=1, sha256="0" * 64, expires_at=utcnow() + timedelta(days=1))
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from crowdexports.errors import (
     IdempotencyKeyReused,
     InvalidInput,
     NotFound,
+    RangeNotSatisfiable,
     RateLimited,
     Unavailable,
 )
@@ -42,7 +43,7 @@ logger = logging.getLogger(__name__)
 CLASSIFICATIONS = {
     400: "ValueError", 401: "AuthenticationError", 403: "PermissionError", 404: "NotFoundError",
     405: "MethodNotAllowedError", 408: "RequestTimeoutError", 409: "ConflictError", 413: "PayloadTooLargeError",
-    415: "UnsupportedMediaTypeError", 422: "IdempotencyError", 429: "RateLimitError",
+    415: "UnsupportedMediaTypeError", 416: "RangeNotSatisfiableError", 422: "IdempotencyError", 429: "RateLimitError",
     431: "RequestHeaderFieldsTooLargeError", 500: "ServerError", 503: "ServiceUnavailableError",
 }
 DOMAIN_STATUS: Sequence[tuple[type[CrowdexportsError], int]] = (
@@ -106,6 +107,8 @@ def domain_error(request: Request, exc: Exception) -> JSONResponse:
         return error_response(401, str(exc), {"WWW-Authenticate": exc.challenge})
     if isinstance(exc, RateLimited):
         return error_response(429, str(exc), {"Retry-After": str(exc.retry_after)}, request)
+    if isinstance(exc, RangeNotSatisfiable):
+        return error_response(416, str(exc), {"Content-Range": f"bytes */{exc.size}"})
     if isinstance(exc, Unavailable):
         return error_response(503, str(exc), RETRY_SOON, request)
     if isinstance(exc, IdempotencyKeyReused):

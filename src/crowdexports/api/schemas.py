@@ -199,6 +199,9 @@ class ExportOut(Strict):
     filters: FiltersOut = Field(description="The request's filters, those set only; {}: every row.")
     row_count: int | None
     size: int | None = Field(description="File size in bytes.")
+    sha256: str | None = Field(description="SHA-256 of the file, 64 lower-case hex digits, computed while it was "
+                               "written: compare with `sha256sum` of the downloaded file. Null until the "
+                               "export succeeds (and for files made before checksums).")
     started_at: str | None
     finished_at: str | None
     expires_at: str | None = Field(description="When the file and its link expire.")

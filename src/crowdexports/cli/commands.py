@@ -240,8 +240,9 @@ def exports_run(
         built = result["file"]
         shutil.move(built.path, out)
         seconds = time.perf_counter() - started
-        emit({"path": str(out), "rows": built.row_count, "bytes": out.stat().st_size, "seconds": round(seconds, 2)},
-             as_json, f"{built.row_count} rows written to {out} in {seconds:.1f}s")
+        emit({"path": str(out), "rows": built.row_count, "bytes": out.stat().st_size, "sha256": built.sha256,
+              "seconds": round(seconds, 2)},
+             as_json, f"{built.row_count} rows written to {out} in {seconds:.1f}s\nsha256 {built.sha256}")
 
 
 @exports.command("create")

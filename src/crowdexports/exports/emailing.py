@@ -63,10 +63,10 @@ def _compose(runtime: Runtime, export: Export, project: Project, recipient: User
     return compose_succeeded(
         export_id=export.id, to=recipient.email, to_name=to_name, lang=recipient.lang,
         project_name=project.name, format_=export.format, row_count=export.row_count or 0,
-        link=download_url(export, settings) or "", expires_at=export.expires_at, file_name=export.file_name,
-        mime_type=get_writer(export.format).mime_type, attachment=attachment, mail_from=settings.mail_from,
-        message_domain=domain, filters=filters_of(export.options),
-            changes_since=changes_since_of(export.options),
+        link=download_url(export, settings) or "", expires_at=export.expires_at, timezone=project.timezone,
+        file_name=export.file_name, mime_type=get_writer(export.format).mime_type, sha256=export.sha256,
+        attachment=attachment, mail_from=settings.mail_from, message_domain=domain, filters=filters_of(export.options),
+        changes_since=changes_since_of(export.options),
     )
 
 

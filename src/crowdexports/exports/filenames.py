@@ -1,8 +1,9 @@
 """Names users see: the export's file name and the xlsx sheet title, both safe whatever the project name.
 
-File names are plain ASCII (`solar-kettle-42_orders_2026-11-28.csv`) so they survive every mail
-client, file system and Content-Disposition header; the project id keeps them unique and non-empty
-when the name has no Latin letters.
+File names are plain ASCII (`solar-kettle-42_orders_2026-11-28_export-1234.csv`) so they survive every mail
+client, file system and Content-Disposition header; the project id keeps them non-empty when the name has
+no Latin letters, and the export id makes them unique: two exports of one project on one day no longer
+overwrite each other in a downloads folder, and support finds the export from a forwarded file.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ def slugify(text: str, max_length: int = MAX_SLUG_LENGTH) -> str:
     return slug[:max_length].rstrip("-")
 
 
-def export_file_name(project_name: str, project_id: int, type_: str, created_at: datetime,
+def export_file_name(project_name: str, project_id: int, export_id: int, type_: str, created_at: datetime,
                      extension: str) -> str:
-    """`<project-slug>-<id>_<type>_<YYYY-MM-DD>.<ext>`; the date is `created_at`'s own calendar date."""
+    """`<project-slug>-<id>_<type>_<YYYY-MM-DD>_export-<export id>.<ext>`; the date is `created_at`'s own
+    calendar date; the export id last, so a project's files still sort by date."""
     slug = slugify(project_name)
     project = f"{slug}-{project_id}" if slug else f"project-{project_id}"
     kind = slugify(type_, 30) or "export"
-    return f"{project}_{kind}_{created_at.date().isoformat()}.{slugify(extension, 10) or 'bin'}"
+    return (f"{project}_{kind}_{created_at.date().isoformat()}_export-{export_id}"
+            f".{slugify(extension, 10) or 'bin'}")
 
 
 def sheet_title(project_name: str, suffix: str = "") -> str:

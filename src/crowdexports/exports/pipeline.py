@@ -16,6 +16,7 @@ from crowdexports.exports.filenames import export_file_name, sheet_title
 from crowdexports.exports.requests import validate_export_request
 from crowdexports.exports.types.base import ExportContext
 from crowdexports.exports.writers.base import SheetInfo
+from crowdexports.exports.writers.digest import write_hashed
 from crowdexports.filemodes import private_dir
 from crowdexports.models import Export, Project, User
 from crowdexports.storage.base import Storage
@@ -61,6 +62,7 @@ class BuiltFile:
     mime_type: str
     row_count: int
     changes_upto: int  # the last order change number the file includes (sync.changes)
+    sha256: str  # hex, of the bytes as written: the file's proof on the resource, the email and the download
 
 
 def build_file(session: Session, export: Export, project: Project, recipient: User, out_dir: Path,
@@ -80,7 +82,7 @@ def build_file(session: Session, export: Export, project: Project, recipient: Us
     path = out_dir / f"export-{export.id}-{uuid.uuid4().hex}.{writer.extension}.part"
     rows = export_type.rows(session, context)
     try:
-        row_count = writer.write(path, columns, progress.watch(rows), info, format_options)
+        row_count, sha256 = write_hashed(writer, path, columns, progress.watch(rows), info, format_options)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -88,8 +90,8 @@ def build_file(session: Session, export: Export, project: Project, recipient: Us
         close = getattr(rows, "close", None)
         if close is not None:
             close()
-    file_name = export_file_name(project.name, project.id, export.type, export.created_at, writer.extension)
-    return BuiltFile(path, file_name, writer.mime_type, row_count, changes_upto)
+    file_name = export_file_name(project.name, project.id, export.id, export.type, export.created_at, writer.extension)
+    return BuiltFile(path, file_name, writer.mime_type, row_count, changes_upto, sha256)
 
 
 def publish(storage: Storage, export_id: int, attempt: int, built: BuiltFile) -> tuple[str, int]:

@@ -33,7 +33,7 @@ RETRIED_BY = (select(func.max(_RETRIES.c.id)).where(_RETRIES.c.retry_of == _EXPO
 SHOWN_COLUMNS = (*(rfc3339_text(_EXPORTS.c[name]).label(name) if name in _TIMESTAMPS else _EXPORTS.c[name]
                    for name in ("id", "project_id", "user_id", "type", "format", "columns", "options",
                                 "status", "created_at", "storage_key", "expires_at", "row_count", "size",
-                                "started_at", "finished_at", "error", "rows_done", "rows_estimated",
+                                "sha256", "started_at", "finished_at", "error", "rows_done", "rows_estimated",
                                 "email_status", "retry_of")),
                  RETRIED_BY)
 
@@ -81,7 +81,8 @@ def export_resource(export: ExportFields, recipient: User | UserRecord, caller: 
         "created_at": rfc3339(export.created_at),
         "url": download_url(export, settings, now), "user": user or user_fields(recipient, caller),
         "columns": _columns(export, recipient), "filters": filters_of(export.options),
-        "row_count": export.row_count, "size": export.size, "started_at": rfc3339(export.started_at),
+        "row_count": export.row_count, "size": export.size, "sha256": export.sha256,
+        "started_at": rfc3339(export.started_at),
         "finished_at": rfc3339(export.finished_at), "expires_at": rfc3339(export.expires_at),
         "error": export.error,
         "progress": _progress(export),

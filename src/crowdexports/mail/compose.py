@@ -16,19 +16,15 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from crowdexports.exports.filter_words import describe_changes, describe_filters
 
 LANGS = ("en", "fr")
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel (XLSX)"}
-MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"),
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-           "octobre", "novembre", "décembre"),
-}
 _UNSAFE_FILE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\"]')
 
 _env = Environment(
@@ -63,14 +59,18 @@ def format_count(count: int, lang: str) -> str:
     return f"{count:,}" + (" row" if count == 1 else " rows")
 
 
-def format_expiry(moment: datetime, lang: str) -> str:
-    """`13 June 2025, 14:05 UTC` / `13 juin 2025 à 14:05 (UTC)`; naive datetimes are taken as UTC."""
-    moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    month = MONTHS[lang][moment.month - 1]
-    if lang == "fr":
-        day = "1er" if moment.day == 1 else str(moment.day)
-        return f"{day} {month} {moment.year} à {moment:%H:%M} (UTC)"
-    return f"{moment.day} {month} {moment.year}, {moment:%H:%M} UTC"
+def format_expiry(moment: datetime, timezone: str, lang: str) -> str:
+    """The link's end in the project's zone, as the recipient's language writes it, the zone named:
+    `June 20, 2025, 4:05 PM (Central European Time)` / `20 juin 2025, 16:05 (heure d’Europe centrale)`.
+    Babel owns the words and their order; a UTC project reads `(UTC)`. Naive datetimes are taken as UTC."""
+    zone = ZoneInfo(timezone)
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
+    glue = str(get_datetime_format("long", locale=lang))
+    when = glue.replace("{1}", format_date(local, "long", locale=lang)).replace(
+        "{0}", format_time(local, "short", tzinfo=zone, locale=lang))
+    name = "UTC" if timezone in ("UTC", "Etc/UTC") else get_timezone_name(zone, "long", zone_variant="generic",
+                                                                           locale=lang)
+    return f"{when} ({name})"
 
 
 def _filters_text(filters: Mapping[str, Any] | None, lang: str, changes_since: int | None) -> str:
@@ -130,18 +130,21 @@ def _split_mime_type(mime_type: str) -> tuple[str, str, dict[str, str]]:
 
 
 def compose_succeeded(*, export_id: int, to: str, to_name: str, lang: str, project_name: str, format_: str,
-                      row_count: int, link: str, expires_at: datetime, file_name: str, mime_type: str,
-                      attachment: bytes | None, mail_from: str, message_domain: str,
-                      filters: Mapping[str, Any] | None = None, changes_since: int | None = None) -> EmailMessage:
+                      row_count: int, link: str, expires_at: datetime, timezone: str, file_name: str,
+                      mime_type: str, sha256: str | None, attachment: bytes | None, mail_from: str,
+                      message_domain: str, filters: Mapping[str, Any] | None = None,
+                      changes_since: int | None = None) -> EmailMessage:
     """The "your export is ready" email; `attachment` None means the file was too big (link only);
-    `filters` and `changes_since` the export's (as its resource shows them), said in words when set."""
+    `timezone` the project's, for the link's expiry; `sha256` the file's, for the owner to check it (None:
+    made before checksums); `filters` and `changes_since` the export's (as its resource shows them), said in
+    words when set."""
     lang = pick_lang(lang)
     file_name = _UNSAFE_FILE_CHARS.sub("_", file_name)
     context: dict[str, object] = {
         "lang": lang, "export_id": export_id, "to_name": to_name, "project_name": project_name,
         "format_label": FORMAT_LABELS.get(format_, format_.upper()),
         "rows_text": format_count(row_count, lang), "link": link,
-        "expiry_text": format_expiry(expires_at, lang), "file_name": file_name,
+        "expiry_text": format_expiry(expires_at, timezone, lang), "file_name": file_name, "sha256": sha256,
         "attached": attachment is not None, "filters_text": _filters_text(filters, lang, changes_since),
     }
     subject, text, html = _render("export_succeeded", lang, context)

@@ -46,7 +46,7 @@ def exports(service: Service) -> Exports:
         claim = lifecycle.claim(session, done.id, worker="worker-1", lease_seconds=3600, max_attempts=3)
         assert claim is not None and lifecycle.succeed(
             session, claim, storage_key="none", file_name="orders.csv", size=2048, row_count=40,
-            expires_at=datetime.now(UTC) + timedelta(days=7))
+            sha256="0" * 64, expires_at=datetime.now(UTC) + timedelta(days=7))
         waiting = _request(session, olga)
         running = _request(session, olga)
         claim = lifecycle.claim(session, running.id, worker="worker-2", lease_seconds=3600, max_attempts=3)

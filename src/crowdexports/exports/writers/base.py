@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from crowdexports.exports.options import Options
 from crowdexports.exports.types.base import OutputColumn
@@ -20,6 +20,9 @@ class SheetInfo:
     title: str
 
 
+Output = Path | BinaryIO  # a fresh file to create, or a binary stream to append to (the pipeline's HashingStream)
+
+
 class RowWriter(Protocol):
     format: str  # "csv", "xlsx": the value of the export's `format`
     extension: str  # file name extension without the dot
@@ -30,9 +33,10 @@ class RowWriter(Protocol):
         with one problem per option (field names: the option's name) otherwise. See exports.options."""
         ...
 
-    def write(self, path: Path, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
+    def write(self, path: Output, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
               info: SheetInfo, options: Options | None = None) -> int:
-        """Write the header and every row to `path` (a fresh temporary file); return the data row count.
+        """Write the header and every row to `path` (a fresh temporary file, or a stream that must only be
+        appended to: it is not seekable); return the data row count.
 
         Must stream: constant memory whatever the number of rows. Exceptions from `rows` (for
         example ExportStopped on cancel) propagate; the caller discards the file. `options`: what

@@ -14,17 +14,18 @@ come from `cells`; each column's formatter is chosen once from its kind and the 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from crowdexports.errors import FieldProblem, InvalidInput
 from crowdexports.exports.options import Options, check_mapping
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
-from crowdexports.exports.writers.base import SheetInfo
+from crowdexports.exports.writers.base import Output, SheetInfo
 from crowdexports.exports.writers.cells import (
     MAYBE_FORMULA,
     format_datetime,
@@ -83,7 +84,7 @@ class CsvWriter:
     def parse_options(self, raw: object) -> CsvOptions:
         return parse_csv_options(raw)
 
-    def write(self, path: Path, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
+    def write(self, path: Output, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
               info: SheetInfo, options: Options | None = None) -> int:
         chosen = options if isinstance(options, CsvOptions) else CsvOptions()
         delimiter, by_kind = _DIALECTS[chosen.dialect]
@@ -91,7 +92,7 @@ class CsvWriter:
         texts = [index for index, column in enumerate(columns) if column.kind in _TEXT_KINDS]
         count = 0
         # Not the "utf-8-sig" codec: its encoder is pure Python, called on every row.
-        with path.open("w", encoding="utf-8", newline="") as file:
+        with _open_text(path) as file:
             file.write(BOM)
             writer = csv.writer(file, delimiter=delimiter, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
             writer.writerow([safe_text(column.header) for column in columns])
@@ -106,6 +107,12 @@ class CsvWriter:
                 writerow(values)
                 count += 1
         return count
+
+
+def _open_text(path: Output) -> IO[str]:
+    if isinstance(path, Path):
+        return path.open("w", encoding="utf-8", newline="")
+    return io.TextIOWrapper(path, encoding="utf-8", newline="")
 
 
 def _text_check(texts: Sequence[int]) -> Callable[[Sequence[object]], bool]:

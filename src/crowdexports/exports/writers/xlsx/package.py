@@ -14,12 +14,11 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from itertools import islice
-from pathlib import Path
 from typing import IO
 
 from crowdexports.exports.filenames import sheet_title
 from crowdexports.exports.types.base import OutputColumn
-from crowdexports.exports.writers.base import SheetInfo
+from crowdexports.exports.writers.base import Output, SheetInfo
 from crowdexports.exports.writers.xlsx import templates
 from crowdexports.exports.writers.xlsx.cells import column_letters
 from crowdexports.exports.writers.xlsx.renderer import RowRenderer
@@ -29,7 +28,7 @@ BATCH_ROWS = 500  # rows rendered, then deflated, together
 COMPRESS_LEVEL = 1  # zlib: level 1 is ~4x faster than the default 6, for a file ~15% larger
 
 
-def write_package(path: Path, info: SheetInfo, columns: Sequence[OutputColumn], widths: Sequence[float],
+def write_package(path: Output, info: SheetInfo, columns: Sequence[OutputColumn], widths: Sequence[float],
                   rows: Iterator[Sequence[object]], rows_per_sheet: int, max_sheet_bytes: int) -> int:
     """The whole xlsx file at `path`: every row, on as many sheets as the limits require; the row count."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as archive, \

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import chain, islice
-from pathlib import Path
 
 from crowdexports.exports.options import NoOptions, Options, parse_no_options
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
-from crowdexports.exports.writers.base import SheetInfo
+from crowdexports.exports.writers.base import Output, SheetInfo
 from crowdexports.exports.writers.xlsx.cells import DATETIME_FORMAT
 from crowdexports.exports.writers.xlsx.package import MAX_SHEET_XML_BYTES, write_package
 
@@ -33,7 +32,7 @@ class XlsxWriter:
         """xlsx has no options."""
         return parse_no_options(raw)
 
-    def write(self, path: Path, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
+    def write(self, path: Output, columns: Sequence[OutputColumn], rows: Iterable[Sequence[object]],
               info: SheetInfo, options: Options | None = None) -> int:
         rows = iter(rows)
         head = list(islice(rows, WIDTH_SAMPLE_ROWS))
