@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -224,9 +224,9 @@ def test_an_export_ended_early_stops_its_reader_at_once(data: Data, tmp_path: Pa
     if how == "canceled":
         progress.stop.set()
     else:
-        def failing_write(path: Path, columns: Any, rows: Iterable[Sequence[object]], info: Any,
+        def failing_write(out: BinaryIO, columns: Any, rows: Iterable[Sequence[object]], info: Any,
                           options: Any = None) -> int:
-            path.write_bytes(b"partial")
+            out.write(b"partial")
             for number, _row in enumerate(rows, 1):
                 if number == 20:
                     raise DiskFull("no space left on device")
