@@ -19,10 +19,11 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    select,
     true,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 from crowdexports.database.engine import metadata
 from crowdexports.exports.statuses import EmailStatus, ExportStatus
@@ -280,6 +281,11 @@ class Export(Base):
     # The last order change number the file includes (sync.changes), set when it is made: an export
     # with `changes_since` this one includes the orders changed after it. Null: not made yet, or before 16.5.
     changes_upto: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The project's time zone, named by the default date headers the resource shows (exports.resource);
+    # read only when asked for. The hot reads select it the same way (resource.SHOWN_COLUMNS).
+    project_timezone: Mapped[str] = column_property(
+        select(Project.timezone).where(Project.id == project_id).correlate_except(Project).scalar_subquery(),
+        deferred=True)
 
 
 class ExportPreset(Base):

@@ -35,8 +35,8 @@ def with_(**fields: object) -> str:
     return json.dumps({**VALID, **fields})
 
 
-def default_headers(lang: str) -> dict[str, str]:
-    return {c.id: c.header for c in select_columns(get_type("orders").catalogue, None, lang)}
+def default_headers(lang: str, zone: str = "Europe/Paris") -> dict[str, str]:
+    return {c.id: c.header for c in select_columns(get_type("orders").catalogue, None, lang, zone)}
 
 
 def test_create_answers_201_with_the_waiting_export_and_dispatches_it(

@@ -36,7 +36,7 @@ def test_export_run_keeps_only_the_filtered_rows(cli: CliRunner, settings: Setti
     project = _project(cli, orders=150)
     out = tmp_path / "filtered.csv"
     run_json(cli, "exports", "run", "--project", str(project["id"]), "--format", "csv", "--out", str(out),
-             "--columns", '{"order.id": "id", "order.status": "status"}', "--filters", json.dumps(SOME_STATUSES))
+             "--columns", '{"order.id": "id", "order.status_code": "status"}', "--filters", json.dumps(SOME_STATUSES))
     with out.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))[1:]
     engine = make_engine(settings.resolved_database_url)

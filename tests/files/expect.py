@@ -121,6 +121,17 @@ def pick(i18n: dict[str, str], langs: list[str]) -> str:
     return next((value for value in i18n.values() if value), "")
 
 
+# The "Order status" cells a reader sees, written out here rather than read from exports.status_words.
+STATUS_CELLS = {
+    "en": {"processing": "Processing", "awaiting-confirmation": "Awaiting confirmation",
+           "payment-completed": "Payment completed", "cancelled": "Cancelled", "payment-done": "Payment done",
+           "payment-invalid": "Payment invalid", "payment-reimbursed": "Reimbursed", "error": "Error"},
+    "fr": {"processing": "En cours", "awaiting-confirmation": "En attente de confirmation",
+           "payment-completed": "Paiement terminé", "cancelled": "Annulée", "payment-done": "Paiement effectué",
+           "payment-invalid": "Paiement invalide", "payment-reimbursed": "Remboursée", "error": "En erreur"},
+}
+
+
 def expected_rows(session: Session, project: Project, lang: str) -> list[dict[str, Any]]:
     """One dict per expected row (column id -> typed value), straight from the ORM objects."""
     zone = ZoneInfo(project.timezone)
@@ -152,7 +163,9 @@ def expected_rows(session: Session, project: Project, lang: str) -> list[dict[st
                 "order.shipping_total": money(order.shipping_total, cur),
                 "order.tracking.source": order.tracking_source,
                 "order.tracking.medium": order.tracking_medium,
-                "order.payment_method": order.payment_method, "order.status": order.status,
+                "order.payment_method": order.payment_method,
+                "order.status": STATUS_CELLS.get(lang, STATUS_CELLS["en"]).get(order.status, order.status),
+                "order.status_code": order.status,
                 "order.created_at": order.created_at.astimezone(zone).replace(tzinfo=None),
                 "order.note": order.note, "order.currency": cur,
             }

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crowdexports.errors import InvalidInput
-from crowdexports.exports import database_rows, sqlite_reader
+from crowdexports.exports import database_rows, lifecycle, pipeline, sqlite_reader
+from crowdexports.exports.status_words import status_cell
 from crowdexports.exports.types import EXPORT_TYPES, get_type
 from crowdexports.exports.types.base import ColumnKind, ExportContext, select_columns
 from crowdexports.exports.types.orders import html_to_text
@@ -68,6 +69,30 @@ def test_default_headers_follow_the_recipient_language() -> None:
     assert select_columns(ORDERS.catalogue, None, "en")[0].header == "Order ID"
     assert select_columns(ORDERS.catalogue, None, "fr")[0].header == "N° de commande"
     assert select_columns(ORDERS.catalogue, None, "ja")[0].header == "Order ID"  # English otherwise
+
+
+@pytest.mark.parametrize(("lang", "requested", "expected"), [
+    ("en", None, "Order date (America/New_York)"), ("fr", None, "Date de commande (America/New_York)"),
+    ("en", {"order.id": "Order", "order.created_at": "When"}, "When"),  # a header the owner wrote stays theirs
+])
+def test_the_files_date_header_names_the_projects_zone(session: Session, tmp_path: Path, lang: str,
+                                                       requested: dict[str, str] | None, expected: str) -> None:
+    """Through the pipeline, as a worker makes the file: the zone the cells are in is the project's."""
+    owner = make_user(session, lang=lang)
+    project = make_project(session, owner, timezone="America/New_York")
+    make_order(session, project, owner, [], created_at=datetime(2026, 7, 1, 3, 30, tzinfo=UTC))
+    export = lifecycle.request(session, project=project, user=owner, type_="orders", format_="csv", columns=requested)
+    built = pipeline.build_file(session, export, project, owner, tmp_path, pipeline.Progress())
+    header, row = read_csv(built.path)
+    column = header.index(expected)
+    assert row[column] == "2026-06-30 23:30:00"  # New York's summer time, 4 hours behind UTC
+    assert "Europe/Paris" not in ",".join(header)
+
+
+def test_an_unknown_status_is_shown_as_its_code() -> None:
+    assert status_cell("fr")("payment-done") == "Paiement effectué"
+    assert status_cell("ja")("cancelled") == "Cancelled"  # English for a language without words
+    assert status_cell("en")("on-hold") == "on-hold" and status_cell("en")(None) is None
 
 
 def test_registries_name_their_choices() -> None:

@@ -17,18 +17,11 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.lists import format_list
 
+from crowdexports.exports.status_words import STATUS_WORDS
 from crowdexports.exports.types.order_filters import local_moment
 
 # Dates as the emails write them (13 June 2025): British English, not CLDR's default `en` (US).
 _DATE_LOCALES = {"en": "en_GB", "fr": "fr"}
-STATUS_WORDS = {
-    "en": {"processing": "processing", "awaiting-confirmation": "awaiting confirmation",
-           "payment-completed": "payment completed", "cancelled": "cancelled", "payment-done": "payment done",
-           "payment-invalid": "payment invalid", "payment-reimbursed": "reimbursed", "error": "error"},
-    "fr": {"processing": "en cours", "awaiting-confirmation": "en attente de confirmation",
-           "payment-completed": "paiement terminé", "cancelled": "annulée", "payment-done": "paiement effectué",
-           "payment-invalid": "paiement invalide", "payment-reimbursed": "remboursée", "error": "en erreur"},
-}
 _WORDS = {
     "en": {"all": "All orders.", "orders": "Orders", "status": "with status {}", "from": "created from {}",
            "up_to": "created up to {}", "before": "created before {}", "between": "created from {} to {}",

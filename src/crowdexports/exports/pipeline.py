@@ -69,7 +69,7 @@ def build_file(session: Session, export: Export, project: Project, recipient: Us
                progress: Progress) -> BuiltFile:
     """Write the export's file into `out_dir` under a temporary name; the caller publishes or discards it."""
     export_type, writer, columns, format_options, type_options, _ = validate_export_request(
-        export.type, export.format, export.columns, recipient.lang, options=export.options)
+        export.type, export.format, export.columns, recipient.lang, options=export.options, zone=project.timezone)
     # Read before the rows, and their bound: an import committing during the read is in the next export.
     changes_upto = last_change(session, project.id)
     context = ExportContext(

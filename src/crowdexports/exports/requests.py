@@ -42,12 +42,12 @@ class Validated(NamedTuple):
 
 def validate_export_request(type_: object, format_: object, columns: object, lang: str,
                             csv_dialect: object = None, *, filters: object = None,
-                            options: Mapping[str, Any] | None = None) -> Validated:
+                            options: Mapping[str, Any] | None = None, zone: str | None = None) -> Validated:
     """Check a request given as values (pipeline, retries); `columns` None means the type's defaults,
     `csv_dialect` and `filters` (the API's fields) None the default dialect and every row, `options` an
-    export's stored options."""
+    export's stored options, `zone` the project's time zone (named by default date headers)."""
     values = {"type": type_, "format": format_, "columns": columns, "csv_dialect": csv_dialect, "filters": filters}
-    return _validate(values, lang, [], options)
+    return _validate(values, lang, [], options, zone)
 
 
 def validate_export_payload(payload: Mapping[str, object], lang: str) -> Validated:
@@ -62,7 +62,7 @@ def validate_export_payload(payload: Mapping[str, object], lang: str) -> Validat
 
 
 def _validate(values: Mapping[str, object], lang: str, problems: list[FieldProblem],
-              options: Mapping[str, Any] | None) -> Validated:
+              options: Mapping[str, Any] | None, zone: str | None = None) -> Validated:
     export_type = _pick(get_type, values, "type", problems)
     writer = _pick(get_writer, values, "format", problems)
     columns: list[OutputColumn] = []
@@ -72,7 +72,7 @@ def _validate(values: Mapping[str, object], lang: str, problems: list[FieldProbl
     elif export_type is not None:
         problems += _header_characters(requested)
         try:
-            columns = select_columns(export_type.catalogue, requested, lang)
+            columns = select_columns(export_type.catalogue, requested, lang, zone)
         except InvalidInput as exc:
             problems += exc.problems
     format_raw = _with_csv_dialect(format_part(options), values.get("csv_dialect"), writer, problems)

@@ -35,20 +35,22 @@ SHOWN_COLUMNS = (*(rfc3339_text(_EXPORTS.c[name]).label(name) if name in _TIMEST
                                 "status", "created_at", "storage_key", "expires_at", "row_count", "size",
                                 "sha256", "started_at", "finished_at", "error", "rows_done", "rows_estimated",
                                 "email_status", "retry_of")),
-                 RETRIED_BY)
+                 RETRIED_BY, select(_PROJECTS.c.timezone).where(_PROJECTS.c.id == _EXPORTS.c.project_id)
+                 .correlate_except(_PROJECTS).scalar_subquery().label("project_timezone"))
 
 
 def _columns(export: ExportFields, recipient: User | UserRecord) -> dict[str, str]:
     if export.columns is not None:
         return dict(export.columns)
-    return _default_columns(export.type, recipient.lang)
+    return _default_columns(export.type, recipient.lang, export.project_timezone)
 
 
 @lru_cache(maxsize=256)
-def _default_columns(type_: str, lang: str) -> dict[str, str]:
-    """The columns of an export that chose none, in the recipient's language: the same for every such
-    export, so one dict is shared by their resources (never changed: resources are only serialized)."""
-    return {column.id: column.header for column in select_columns(get_type(type_).catalogue, None, lang)}
+def _default_columns(type_: str, lang: str, zone: str) -> dict[str, str]:
+    """The columns of an export that chose none, as its file heads them (the recipient's language, the
+    project's zone): the same for every such export, so one dict is shared by their resources (never
+    changed: resources are only serialized)."""
+    return {column.id: column.header for column in select_columns(get_type(type_).catalogue, None, lang, zone)}
 
 
 def _progress(export: ExportFields) -> dict[str, int | None] | None:

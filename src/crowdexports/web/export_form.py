@@ -76,17 +76,19 @@ class ExportForm:
     changes_since: bool = False  # only the orders changed since the project's last export ("last")
 
 
-def defaults(catalogue: Sequence[Column], lang: str) -> ExportForm:
-    """The form as first shown: csv, the default dialect, every column of the catalogue in its order."""
-    return ExportForm(FORMATS[0], DIALECTS[0], [ColumnChoice(column.id, column.header(lang), column.header(lang),
+def defaults(catalogue: Sequence[Column], lang: str, zone: str) -> ExportForm:
+    """The form as first shown: csv, the default dialect, every column of the catalogue in its order, with
+    the header its file would have (a date's naming `zone`, the project's time zone)."""
+    return ExportForm(FORMATS[0], DIALECTS[0], [ColumnChoice(column.id, column.header(lang), column.header(lang, zone),
                                                              position, True)
                                                 for position, column in enumerate(catalogue, 1)])
 
 
-def from_preset(preset_id: int, settings: Mapping[str, Any], catalogue: Sequence[Column], lang: str) -> ExportForm:
+def from_preset(preset_id: int, settings: Mapping[str, Any], catalogue: Sequence[Column], lang: str,
+                zone: str) -> ExportForm:
     """The form filled from a preset's settings: its columns ticked in its order with its headers, the
     others after them unticked; what it leaves out as first shown."""
-    form = defaults(catalogue, lang)
+    form = defaults(catalogue, lang, zone)
     chosen = settings.get("columns")
     columns = form.columns
     if isinstance(chosen, Mapping):
@@ -174,12 +176,12 @@ def filters_payload(choice: FilterChoice) -> dict[str, Any] | None:
     return filters or None
 
 
-def payload(form: ExportForm, catalogue: Sequence[Column], file_lang: str) -> dict[str, object]:
+def payload(form: ExportForm, catalogue: Sequence[Column], file_lang: str, zone: str) -> dict[str, object]:
     """The API's request body. The columns are null (the type's defaults, headers in the recipient's
-    language `file_lang`) when the form asks for exactly those; a dialect is sent for csv only; the
-    preset the form was filled from, if any."""
+    language `file_lang`, dates naming the project's `zone`) when the form asks for exactly those; a
+    dialect is sent for csv only; the preset the form was filled from, if any."""
     chosen = {choice.id: choice.header for choice in form.columns if choice.ticked}
-    default = {column.id: column.header(file_lang) for column in catalogue}
+    default = {column.id: column.header(file_lang, zone) for column in catalogue}
     columns = None if list(chosen.items()) == list(default.items()) else chosen
     body: dict[str, object] = {"type": EXPORT_TYPE, "format": form.format, "columns": columns,
                                "csv_dialect": form.csv_dialect if form.format == "csv" else None,

@@ -36,8 +36,11 @@ class Column:
     kind: ColumnKind
     headers: Mapping[str, str]  # language -> header; "en" is required and is the fallback
 
-    def header(self, lang: str) -> str:
-        return self.headers.get(lang) or self.headers["en"]
+    def header(self, lang: str, zone: str | None = None) -> str:
+        """The default header in `lang`. A date column's names the time zone its cells are in (the
+        project's, `zone`), "Order date (Europe/Paris)": the cells themselves cannot say it."""
+        text = self.headers.get(lang) or self.headers["en"]
+        return f"{text} ({zone})" if zone and self.kind is ColumnKind.DATETIME else text
 
 
 @dataclass(frozen=True)
@@ -84,14 +87,15 @@ class ExportType(Protocol):
 
 
 def select_columns(catalogue: Sequence[Column], requested: Mapping[str, object] | None,
-                   lang: str) -> list[OutputColumn]:
-    """The columns to write: the whole catalogue with headers in `lang`, or exactly those requested.
+                   lang: str, zone: str | None = None) -> list[OutputColumn]:
+    """The columns to write: the whole catalogue with headers in `lang` (date headers naming `zone`, the
+    project's time zone), or exactly those requested, their headers as the request wrote them.
 
     Raises InvalidInput (ValueError on `columns.<id>`) for an unknown id, an empty, non-text or
     over-long header, or an empty object.
     """
     if requested is None:
-        return [OutputColumn(c.id, c.kind, c.header(lang)) for c in catalogue]
+        return [OutputColumn(c.id, c.kind, c.header(lang, zone)) for c in catalogue]
     by_id = {c.id: c for c in catalogue}
     problems: list[FieldProblem] = []
     if not requested:

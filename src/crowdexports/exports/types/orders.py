@@ -24,6 +24,7 @@ from crowdexports.exports import changes_since
 from crowdexports.exports.changes_since import ChangesSince
 from crowdexports.exports.database_rows import stream_rows
 from crowdexports.exports.options import check_mapping
+from crowdexports.exports.status_words import status_cell
 from crowdexports.exports.types.base import Column, ColumnKind, ExportContext, OutputColumn
 from crowdexports.exports.types.order_filters import NO_FILTERS, OrderFilters, parse_filters
 from crowdexports.models import Address, Order, OrderItem, Reward, User, UTCDateTime
@@ -153,6 +154,10 @@ def _reward_description(_context: ExportContext, texts: _RewardTexts) -> Convert
     return lambda reward_id: texts[reward_id][1]
 
 
+def _status_word(context: ExportContext, _texts: _RewardTexts) -> Converter:
+    return status_cell(context.lang)
+
+
 def _currency(context: ExportContext, _texts: _RewardTexts) -> Converter:
     code = context.currency
     return lambda: code
@@ -205,7 +210,7 @@ _FIELDS: list[_Field] = [
     _field("order.tracking.source", _T, "Tracking source", "Source (suivi)", "order.tracking_source"),
     _field("order.tracking.medium", _T, "Tracking medium", "Support (suivi)", "order.tracking_medium"),
     _field("order.payment_method", _T, "Payment method", "Moyen de paiement"),
-    _field("order.status", _T, "Order status", "Statut de la commande"),
+    _field("order.status", _T, "Order status", "Statut de la commande", make=_status_word),
     _field("order.created_at", ColumnKind.DATETIME, "Order date", "Date de commande", make=_local_time),
     _field("order.note", _T, "Note", "Note"),
     # Bookkeeping extras, after the 36 columns of SPEC §3.
@@ -214,6 +219,8 @@ _FIELDS: list[_Field] = [
     _field("order.subtotal", _M, "Order subtotal", "Sous-total de la commande", make=_money),
     _field("order.shipping_total", _M, "Shipping total", "Frais de livraison", make=_money),
     _Field(Column("order.currency", _T, {"en": "Currency", "fr": "Devise"}), (), _currency),
+    # The platform's code beside the words: the same in every language, for formulas and filters.
+    _field("order.status_code", _T, "Order status code", "Code du statut de la commande", "order.status"),
 ]
 
 

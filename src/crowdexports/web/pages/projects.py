@@ -17,9 +17,9 @@ from crowdexports.api.parameters import parse_id, parse_since
 from crowdexports.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound, RateLimited
 from crowdexports.exports import presets
 from crowdexports.exports.asking import request_export
-from crowdexports.exports.filter_words import STATUS_WORDS
 from crowdexports.exports.lifecycle import ACTIVE
 from crowdexports.exports.listing import MAX_LIMIT, list_resource
+from crowdexports.exports.status_words import STATUS_WORDS
 from crowdexports.exports.types import get_type
 from crowdexports.models import ExportPreset, Project
 from crowdexports.web import access, export_form
@@ -91,7 +91,7 @@ async def render_project(request: Request, project: Project, signed: SignedIn, l
     said: dict[str, Any] = {name: notices.get(name) for name in NOTICES}
     return page("project.html.j2", signed.lang, status=status, signed=signed, csrf_token=csrf_token(request, signed),
                 path=request.url.path, project=project, can_ask=access.may_request_export(project, signed.user),
-                form=form or export_form.defaults(CATALOGUE, signed.lang), problems=problems or [],
+                form=form or export_form.defaults(CATALOGUE, signed.lang, project.timezone), problems=problems or [],
                 preset_problems=preset_problems or [], presets=listed, filled_from=filled_from,
                 notice=notice if notice in PRESET_NOTICES else None, throttled=throttled,
                 formats=export_form.FORMATS, dialects=export_form.DIALECTS, statuses=STATUS_WORDS[signed.lang],
@@ -107,7 +107,7 @@ def _preset_form(request: Request, project: Project, signed: SignedIn,
         preset = presets.preset_in(session, project.id, _id(raw_id))
         if preset is None:
             return None
-        return export_form.from_preset(preset.id, preset.settings, CATALOGUE, signed.lang)
+        return export_form.from_preset(preset.id, preset.settings, CATALOGUE, signed.lang, project.timezone)
 
 
 @router.get("/web/projects/{project_id}")
@@ -142,7 +142,7 @@ async def ask_for_export(request: Request, project_id: str, signed: SignedInDep)
     def ask() -> tuple[Project, int]:
         with runtime.sessions() as session:
             project = access.requestable_project(session, project_id, signed.user)
-            body = export_form.payload(posted, CATALOGUE, signed.user.lang)
+            body = export_form.payload(posted, CATALOGUE, signed.user.lang, project.timezone)
             return project, request_export(session, project, signed.user, body, runtime,
                                            request.app.state.dispatch_export, export_form.key_of(form)).export.id
 
@@ -184,7 +184,7 @@ async def save_preset(request: Request, project_id: str, signed: SignedInDep) ->
     def save() -> Project:
         with runtime.sessions() as session:
             project = access.requestable_project(session, project_id, signed.user)
-            body = export_form.payload(posted, CATALOGUE, signed.user.lang)
+            body = export_form.payload(posted, CATALOGUE, signed.user.lang, project.timezone)
             settings = presets.resolved(session, project, body)
             presets.create_preset(session, project, {"name": str(form.get("name", "")), "settings": settings},
                                   signed.user.lang)
