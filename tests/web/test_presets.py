@@ -45,9 +45,9 @@ def _form_fields(page: str) -> dict[str, Any]:
                                       page).group(1)
     fields["status"] = re.findall(r'name="status" value="([^"]+)"[^>]* checked', page)
     fields |= dict(re.findall(r'name="(created_from|created_until|country|reward_ids)" value="([^"]*)"', page))
-    for select in ("has_shipping_address", "layout"):
-        after = page[page.index(f'name="{select}"'):]
-        fields[select] = re.search(r'<option value="(\w+)" selected', after).group(1)  # type: ignore[union-attr]
+    for chosen in ("has_shipping_address", "layout"):
+        after = page[page.index(f'name="{chosen}"'):]
+        fields[chosen] = re.search(r'<option value="(\w+)" selected', after).group(1)  # type: ignore[union-attr]
     preset = re.search(r'name="preset" value="(\d+)"', page)
     if preset:
         fields["preset"] = preset.group(1)
