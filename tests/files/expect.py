@@ -33,6 +33,8 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crowdexports.exports.options import NO_OPTIONS, Options
+from crowdexports.exports.requests import validate_export_request
 from crowdexports.exports.types import get_type
 from crowdexports.exports.types.base import ColumnKind, ExportContext, OutputColumn, select_columns
 from crowdexports.exports.writers import get_writer
@@ -60,12 +62,17 @@ class Written:
 
 
 def write_both(session: Session, project: Project, out: Path, *, lang: str = "en",
-               requested: dict[str, str] | None = None) -> Written:
-    """The real path: registry type -> rows -> registry writers, to files in `out`."""
+               requested: dict[str, str] | None = None, layout: str | None = None) -> Written:
+    """The real path: registry type -> rows -> registry writers, to files in `out`; with a `layout`, its
+    columns and options as a request's checks give them."""
     export_type = get_type("orders")
     columns = select_columns(export_type.catalogue, requested, lang)
+    options: Options = NO_OPTIONS
+    if layout is not None:
+        valid = validate_export_request("orders", "csv", requested, lang, layout=layout)
+        columns, options = valid.columns, valid.type_options
     context = ExportContext(project.id, lang, project.lang, project.currency, ZoneInfo(project.timezone),
-                            columns)
+                            columns, options)
     counts = {}
     paths = {}
     for fmt in ("csv", "xlsx"):
