@@ -61,7 +61,8 @@ def test_an_export_stored_before_layouts_shows_items_repeated(client: TestClient
                                                               project_a: Project, alice: Account) -> None:
     """Its file has the order's amounts on every row: that is what it shows, and what a retry makes."""
     export = request_export(session, project_a, alice.user)
-    for options in (None, {"format": {}, "type": {"filters": {}}}):
+    before: tuple[dict[str, Any] | None, ...] = (None, {"format": {}, "type": {"filters": {}}})
+    for options in before:
         session.execute(update(Export).where(Export.id == export.id).values(options=options))
         session.commit()
         assert client.get(f"/v1/exports/{export.id}", headers=alice.bearer).json()["layout"] == "items_repeated"
