@@ -142,8 +142,9 @@ def test_an_idempotent_replay_needs_the_same_layout(client: TestClient, project_
     assert _post(client, project_a, alice, {"layout": "items"}, key).status_code == 422
 
 
-def _file(client: TestClient, runtime: Runtime, project: Project, account: Account, layout: str) -> list[list[str]]:
-    created = _created(_post(client, project, account, {"layout": layout, "columns": COLUMNS}))
+def _file(client: TestClient, runtime: Runtime, project: Project, account: Account, layout: str,
+          filters: dict[str, Any] | None = None) -> list[list[str]]:
+    created = _created(_post(client, project, account, {"layout": layout, "columns": COLUMNS, "filters": filters}))
     assert run_export(runtime, RunningExports(), created["id"]) is Outcome.SUCCEEDED
     shown = client.get(f"/v1/exports/{created['id']}", headers=account.bearer).json()
     download = fetch(client, str(shown["url"]).removeprefix("http://testserver"))
@@ -167,3 +168,8 @@ def test_the_worker_writes_each_layout(client: TestClient, session: Session, run
         [str(none.id), "", "", "", total_none]]
     assert _file(client, runtime, project_a, alice, "orders") == [
         [str(two.id), f"{first.id}, {second.id}", "3", "15.00", total_two], [str(none.id), "", "", "", total_none]]
+    # With a reward filter, the order's first row in the file carries its amounts.
+    assert _file(client, runtime, project_a, alice, "items", {"reward_ids": [second.id]}) == [
+        [str(two.id), str(second.id), "2", "5.00", total_two]]
+    assert _file(client, runtime, project_a, alice, "orders", {"reward_ids": [second.id]}) == [
+        [str(two.id), str(second.id), "2", "5.00", total_two]]
