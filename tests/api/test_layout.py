@@ -93,6 +93,13 @@ def test_a_bad_layout_is_400_on_layout(client: TestClient, session: Session, pro
     assert session.scalar(select(func.count()).select_from(Export)) == 0 and dispatched == []
 
 
+def test_a_bad_layout_and_bad_filters_are_refused_at_once(client: TestClient, project_a: Project,
+                                                          alice: Account) -> None:
+    response = _post(client, project_a, alice, {"layout": "rows", "filters": {"status": ["paid"]}})
+    assert response.status_code == 400
+    assert [error["fieldNames"] for error in response.json()["errors"]] == [["filters", "status"], ["layout"]]
+
+
 def test_the_unit_price_is_refused_one_row_per_order(client: TestClient, session: Session, project_a: Project,
                                                     alice: Account) -> None:
     response = _post(client, project_a, alice, {"layout": "orders",

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from crowdexports.errors import FieldProblem, InvalidInput
 from crowdexports.exports import changes_since
 from crowdexports.exports.changes_since import ChangesSince
 from crowdexports.exports.database_rows import stream_rows
@@ -311,9 +312,19 @@ class OrdersExport:
         """Orders' options are `filters`, `changes_since` and `layout`; their problems are named from each on.
         A stored export without `layout` was made before layouts: order_layouts.STORED_BEFORE."""
         options = check_mapping(raw, ("filters", changes_since.NAME, order_layouts.NAME))
-        return OrdersOptions(parse_filters(options.get("filters")),
-                             changes_since.parse_stored(options.get(changes_since.NAME)),
-                             order_layouts.parse_layout(options.get(order_layouts.NAME)))
+        parsers: dict[str, Callable[[Any], Any]] = {
+            "filters": parse_filters, changes_since.NAME: changes_since.parse_stored,
+            order_layouts.NAME: order_layouts.parse_layout}
+        parsed: dict[str, Any] = {}
+        problems: list[FieldProblem] = []
+        for name, parse in parsers.items():  # every option's problems at once
+            try:
+                parsed[name] = parse(options.get(name))
+            except InvalidInput as exc:
+                problems += exc.problems
+        if problems:
+            raise InvalidInput(problems)
+        return OrdersOptions(parsed["filters"], parsed[changes_since.NAME], parsed[order_layouts.NAME])
 
     def estimate_rows(self, session: Session, context: ExportContext) -> int:
         """Exact row count (items, plus one per itemless order; orders in the `orders` layout), filters
