@@ -110,7 +110,8 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
             } <= set(schema["paths"])
     create = schema["paths"]["/v1/projects/{project_id}/exports"]["post"]
     body = create["requestBody"]["content"]["application/json"]["schema"]
-    assert set(body["properties"]) == {"format", "type", "columns", "csv_dialect", "filters", "changes_since", "preset"}
+    assert set(body["properties"]) == {"format", "type", "columns", "csv_dialect", "filters", "changes_since", "layout",
+                                      "preset"}
     assert body["properties"]["csv_dialect"]["enum"] == ["rfc4180", "excel_eu", None] and "$defs" not in body
     assert "ErrorBody" in schema["components"]["schemas"]
     docs = client.get("/docs")

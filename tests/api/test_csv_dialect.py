@@ -49,7 +49,7 @@ def test_the_dialect_is_stored_and_shown(client: TestClient, session: Session, p
     created = post(client, project_a, alice, {"type": "orders", **body})
     assert created["csv_dialect"] == shown
     stored = session.get_one(Export, created["id"]).options
-    assert stored == {"format": {"dialect": shown} if shown else {}, "type": {"filters": {}}}
+    assert stored == {"format": {"dialect": shown} if shown else {}, "type": {"filters": {}, "layout": "items"}}
     assert client.get(f"/v1/exports/{created['id']}", headers=alice.bearer).json()["csv_dialect"] == shown
     listed = client.get(f"/v1/projects/{project_a.id}/exports", headers=alice.bearer).json()["exports"]
     assert [export["csv_dialect"] for export in listed] == [shown]

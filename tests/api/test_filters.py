@@ -88,7 +88,7 @@ def test_filters_are_stored_and_shown_on_create_show_and_list(client: TestClient
     ExportOut.model_validate(created.json())
     assert created.json()["filters"] == SHOWN
     export_id = created.json()["id"]
-    assert (session.get_one(Export, export_id).options or {})["type"] == {"filters": SHOWN}
+    assert (session.get_one(Export, export_id).options or {})["type"] == {"filters": SHOWN, "layout": "items"}
     shown = client.get(f"/v1/exports/{export_id}", headers=alice.bearer).json()
     listed = client.get(f"/v1/projects/{project_a.id}/exports", headers=alice.bearer).json()["exports"]
     assert shown["filters"] == SHOWN and listed[0]["filters"] == SHOWN

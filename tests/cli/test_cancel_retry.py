@@ -29,7 +29,9 @@ def test_cancel_then_retry_for_the_projects_owner(cli: CliRunner, session: Sessi
     assert (retried["retry_of"], retried["status"], retried["user_id"]) == (export.id, "waiting", owner.id)
     session.expire_all()
     new = session.get_one(Export, retried["id"])
-    assert (new.columns, new.options, new.retry_of) == ({"order.id": "Id"}, export.options, export.id)
+    # Stored before layouts (no `layout`): retried with the layout its file had, stored now.
+    stored = {**(export.options or {}), "type": {"filters": {}, "layout": "items_repeated"}}
+    assert (new.columns, new.options, new.retry_of) == ({"order.id": "Id"}, stored, export.id)
     assert make_huey(settings.resolved_broker_url, name=settings.queue_name).pending_count() == 1  # dispatched
     refused = cli.invoke(app, ["exports", "retry", "--id", str(new.id)])
     assert refused.exit_code == 1 and "only a failed or canceled export can be retried" in refused.output

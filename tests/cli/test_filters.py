@@ -57,7 +57,7 @@ def test_exports_create_queues_a_filtered_export_like_the_api(cli: CliRunner, se
     engine = make_engine(settings.resolved_database_url)
     with make_session_factory(engine)() as session:
         stored = session.get_one(Export, made["id"])
-        assert (stored.options or {})["type"] == {"filters": made["filters"]}
+        assert (stored.options or {})["type"] == {"filters": made["filters"], "layout": "items"}
     engine.dispose()
     assert make_huey(settings.resolved_broker_url, name=settings.queue_name).pending_count() == 1
 

@@ -33,6 +33,8 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crowdexports.exports.options import NO_OPTIONS, Options
+from crowdexports.exports.requests import validate_export_request
 from crowdexports.exports.types import get_type
 from crowdexports.exports.types.base import ColumnKind, ExportContext, OutputColumn, select_columns
 from crowdexports.exports.writers import get_writer
@@ -60,12 +62,17 @@ class Written:
 
 
 def write_both(session: Session, project: Project, out: Path, *, lang: str = "en",
-               requested: dict[str, str] | None = None) -> Written:
-    """The real path: registry type -> rows -> registry writers, to files in `out`."""
+               requested: dict[str, str] | None = None, layout: str | None = None) -> Written:
+    """The real path: registry type -> rows -> registry writers, to files in `out`; with a `layout`, its
+    columns and options as a request's checks give them."""
     export_type = get_type("orders")
     columns = select_columns(export_type.catalogue, requested, lang)
+    options: Options = NO_OPTIONS
+    if layout is not None:
+        valid = validate_export_request("orders", "csv", requested, lang, layout=layout)
+        columns, options = valid.columns, valid.type_options
     context = ExportContext(project.id, lang, project.lang, project.currency, ZoneInfo(project.timezone),
-                            columns)
+                            columns, options)
     counts = {}
     paths = {}
     for fmt in ("csv", "xlsx"):
@@ -132,8 +139,45 @@ STATUS_CELLS = {
 }
 
 
-def expected_rows(session: Session, project: Project, lang: str) -> list[dict[str, Any]]:
-    """One dict per expected row (column id -> typed value), straight from the ORM objects."""
+# The layouts' rules, written out here again (not imported): an order's own amounts, and in `orders`
+# how the item cells of an order become one cell.
+ORDER_AMOUNT_IDS = ("order.total", "order.subtotal", "order.shipping_total")
+JOINED_WITH = {"order.reward.id": ", ", "order.reward.title": "\n", "order.reward.description": "\n\n"}
+SUMMED_IDS = ("order.reward.quantity", "order.reward.total")
+
+
+def expected_rows(session: Session, project: Project, lang: str, layout: str = "items") -> list[dict[str, Any]]:
+    """One dict per expected row (column id -> typed value), straight from the ORM objects, in `layout`:
+    `items` (an order's amounts on its first row only), `items_repeated` (on every row) or `orders`."""
+    item_rows = _item_rows(session, project, lang)
+    if layout == "items_repeated":
+        return item_rows
+    by_order: dict[int, list[dict[str, Any]]] = {}
+    for row in item_rows:
+        by_order.setdefault(row["order.id"], []).append(row)
+    rows = []
+    for group in by_order.values():
+        if layout == "items":
+            rows.append(group[0])
+            rows += [{**row, **dict.fromkeys(ORDER_AMOUNT_IDS)} for row in group[1:]]
+            continue
+        assert layout == "orders", layout
+        merged = dict(group[0])
+        for column_id, separator in JOINED_WITH.items():
+            parts = [str(row[column_id]) for row in group if row[column_id] is not None]
+            joined = separator.join(parts)
+            # Squashed texts (HTML made plain) are compared squashed: so is their join.
+            squashed = any(isinstance(row[column_id], Squashed) for row in group)
+            merged[column_id] = (Squashed(squash(joined)) if squashed else joined) if parts else None
+        for column_id in SUMMED_IDS:
+            merged[column_id] = None if group[0][column_id] is None else sum(row[column_id] for row in group)
+        del merged["order.reward.price"]
+        rows.append(merged)
+    return rows
+
+
+def _item_rows(session: Session, project: Project, lang: str) -> list[dict[str, Any]]:
+    """One dict per order item (one per order without items), the order's amounts on each."""
     zone = ZoneInfo(project.timezone)
     langs = [lang, project.lang]
     cur = project.currency

@@ -130,6 +130,26 @@ def test_seeded_export_matches_the_database(seeded: Seeded, tmp_path: Path, lang
     check_files(written, expected, project.currency)
 
 
+@pytest.mark.parametrize("layout", ["orders", "items_repeated", "items"])
+def test_each_layout_writes_the_rows_the_database_gives(seeded: Seeded, tmp_path: Path, layout: str) -> None:
+    """Every cell of every row, in each layout, against the oracle's own rendering of the layout."""
+    session, project = seeded.session, seeded.project
+    expected = expected_rows(session, project, "en", layout)
+    written = write_both(session, project, tmp_path, layout=layout)
+    ids = [column.id for column in written.columns]
+    orders = session.scalar(select(func.count()).select_from(Order).where(Order.project_id == project.id))
+    if layout == "orders":
+        assert len(expected) == orders and "order.reward.price" not in ids
+        kinds = {column.id: column.kind for column in written.columns}
+        assert {kinds[column_id] for column_id in ("order.reward.id", "order.reward.title",
+                                                   "order.reward.description")} == {ColumnKind.TEXT}
+        assert any(", " in (row["order.reward.id"] or "") for row in expected)  # an order of several items
+    context = ExportContext(project.id, "en", project.lang, "EUR", ZoneInfo(project.timezone), [],
+                            ORDERS.parse_options({"layout": layout}))
+    assert ORDERS.estimate_rows(session, context) == len(expected)
+    check_files(written, expected, project.currency)
+
+
 def test_requested_columns_are_renamed_and_ordered(seeded: Seeded, tmp_path: Path) -> None:
     requested = {"order.note": "Remarque", "billing_address.postal_code": "=CP", "order.id": "ID",
                  "order.total": "Total TTC", "order.created_at": "Quand", "order.currency": "Devise"}

@@ -47,14 +47,14 @@ def test_the_form_posts_the_apis_filters(signed_in: TestClient, olga: Person, se
     export = session.scalars(select(Export)).one()
     assert (export.options or {})["type"] == {"filters": {
         "status": ["payment-completed", "payment-done"], "created": {"from": "2026-11-01", "to": "2026-12-01"},
-        "country": ["FR", "BE"], "has_shipping_address": True, "reward_ids": [7, 8]}}
+        "country": ["FR", "BE"], "has_shipping_address": True, "reward_ids": [7, 8]}, "layout": "items"}
 
 
 def test_empty_filter_fields_ask_for_every_row(signed_in: TestClient, olga: Person, session: Session) -> None:
     answer = _ask(signed_in, _project(olga), created_from="", created_until="", country=" ",
                   has_shipping_address="any", reward_ids="")
     assert answer.status_code == 303, answer.text
-    assert (session.scalars(select(Export)).one().options or {})["type"] == {"filters": {}}
+    assert (session.scalars(select(Export)).one().options or {})["type"] == {"filters": {}, "layout": "items"}
 
 
 def test_a_refused_filter_comes_back_with_the_problem_and_what_was_typed(signed_in: TestClient, olga: Person,

@@ -45,7 +45,9 @@ def _form_fields(page: str) -> dict[str, Any]:
                                       page).group(1)
     fields["status"] = re.findall(r'name="status" value="([^"]+)"[^>]* checked', page)
     fields |= dict(re.findall(r'name="(created_from|created_until|country|reward_ids)" value="([^"]*)"', page))
-    fields["has_shipping_address"] = re.search(r'<option value="(\w+)" selected', page).group(1)  # type: ignore[union-attr]
+    for chosen in ("has_shipping_address", "layout"):
+        after = page[page.index(f'name="{chosen}"'):]
+        fields[chosen] = re.search(r'<option value="(\w+)" selected', after).group(1)  # type: ignore[union-attr]
     preset = re.search(r'name="preset" value="(\d+)"', page)
     if preset:
         fields["preset"] = preset.group(1)
@@ -87,7 +89,7 @@ def test_the_form_is_saved_as_a_preset_with_the_body_it_would_ask_for(signed_in:
     assert preset.name == "Weekly ✨"
     assert preset.settings == {"type": "orders", "format": "csv", "csv_dialect": "excel_eu",
                                "columns": {"order.total": "Paid", "order.id": "Order"}, "filters": None,
-                               "changes_since": None}
+                               "changes_since": None, "layout": "items"}
     assert "The preset is saved" in signed_in.get(saved.headers["location"]).text
 
 
@@ -101,7 +103,8 @@ def test_a_form_filled_from_a_preset_saves_the_same_settings_again(signed_in: Te
     fields = _form_fields(signed_in.get(f"/web/projects/{_project(olga).id}?preset={preset.id}").text)
     assert _post(signed_in, _project(olga), "/presets", name="Copy", **fields).status_code == 303
     copy = session.scalars(select(ExportPreset).where(ExportPreset.name == "Copy")).one()
-    assert copy.settings == {**SETTINGS, "csv_dialect": None, "filters": filters, "changes_since": None}
+    assert copy.settings == {**SETTINGS, "csv_dialect": None, "filters": filters, "changes_since": None,
+                             "layout": "items"}
 
 
 def test_a_refused_preset_comes_back_with_why_and_saves_nothing(signed_in: TestClient, olga: Person,

@@ -70,7 +70,8 @@ def test_the_form_asks_for_picked_renamed_and_ordered_columns(signed_in: TestCli
     export = session.scalars(select(Export)).one()
     assert list((export.columns or {}).items()) == [("order.total", "Paid"), ("order.id", "Order"),
                                                     ("user.email", "Mail")]
-    assert export.options == {"format": {"dialect": "excel_eu"}, "type": {"filters": {}}} and dispatched == [export.id]
+    assert export.options == {"format": {"dialect": "excel_eu"}, "type": {"filters": {}, "layout": "items"}}
+    assert dispatched == [export.id]
     assert answer.headers["location"] == f"/web/projects/{_project(olga).id}?asked={export.id}"
 
 

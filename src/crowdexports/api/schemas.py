@@ -82,6 +82,12 @@ ChangesSinceIn = Annotated[str | int | None, WithJsonSchema({"anyOf": [
     {"type": "string", "enum": [exports.CHANGES_SINCE.keyword]},
     {"type": "integer", "minimum": 1, "maximum": MAX_ID}, {"type": "null"}]})]
 
+LAYOUT_DESCRIPTION = (
+    "Orders exports: how an order's items become rows. `items` (the default, also when null): one row per item, "
+    "the order's total, subtotal and shipping total on its first row only, so a column's sum is right; "
+    "`orders`: one row per order, reward ids and texts joined, quantities and reward totals summed "
+    "(`order.reward.price`, a unit price, is refused); `items_repeated`: one row per item, the order's amounts "
+    "on every row, for pivot tables (summing those columns counts an order once per item).")
 
 # An export request's header text.
 HeaderText = Annotated[str, Field(max_length=exports.COLUMNS.max_length)]
@@ -126,6 +132,7 @@ class ExportCreate(Strict):
         {"status": ["payment-completed"], "created": {"from": "2026-11-01", "to": "2026-12-01"}, "country": ["FR"]}])
     changes_since: ChangesSinceIn = Field(default=None, description=CHANGES_SINCE_DESCRIPTION,
                                           examples=["last", 42])
+    layout: str | None = _documented(exports.LAYOUT, nullable=True, description=LAYOUT_DESCRIPTION)
     preset: int | None = _documented(
         exports.PRESET, nullable=True, description="An export preset of the project: its settings, each "
         "overridden by this body's field of the same name (null included, which asks for the default).",
@@ -197,6 +204,9 @@ class ExportOut(Strict):
     user: Recipient
     columns: dict[str, str]
     filters: FiltersOut = Field(description="The request's filters, those set only; {}: every row.")
+    layout: str = Field(description="The row layout (`items`, `orders`, `items_repeated`); `items_repeated` for "
+                        "an export made before layouts existed, as its file is.",
+                        json_schema_extra={"enum": list(exports.LAYOUT.choices or ())})
     row_count: int | None
     size: int | None = Field(description="File size in bytes.")
     sha256: str | None = Field(description="SHA-256 of the file, 64 lower-case hex digits, computed while it was "

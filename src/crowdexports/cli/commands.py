@@ -31,6 +31,9 @@ DEFAULT_TYPE = "orders"
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object with what was made.")
 FILTERS_OPTION = typer.Option(None, help='JSON object of filters, as the API\'s `filters`: '
                               '{"status": ["payment-completed"], "created": {"from": "2026-11-01"}}')
+LAYOUT_OPTION = typer.Option(None, help="Orders: items (default: one row per item, the order's amounts on its "
+                             "first row only), orders (one row per order) or items_repeated (the order's amounts on "
+                             "every row, for pivot tables)")
 CHANGES_SINCE_OPTION = typer.Option(None, help="Only the orders created or changed since this export of the "
                                     "project (an id), or since its latest succeeded one: last")
 
@@ -199,6 +202,7 @@ def exports_run(
     filters: str | None = FILTERS_OPTION,
     preset: int | None = typer.Option(None, help="An export preset of the project; the options given override it."),
     changes_since: str | None = CHANGES_SINCE_OPTION,
+    layout: str | None = LAYOUT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Make an export's file now, in this process, with the worker's pipeline (no queue, no email)."""
@@ -207,7 +211,7 @@ def exports_run(
         recipient = session.get_one(User, owner_project.owner_id)
         given = {"type": type_, "format": format_, "columns": _parse_object("columns", columns),
                  "csv_dialect": csv_dialect, "filters": _parse_object("filters", filters),
-                 "changes_since": _changes_since(changes_since)}
+                 "changes_since": _changes_since(changes_since), "layout": layout}
         payload = {name: value for name, value in given.items() if value is not None}
         if preset is None:
             payload.setdefault("type", DEFAULT_TYPE)
@@ -258,13 +262,14 @@ def exports_create(
     idempotency_key: str | None = typer.Option(None, help="As the API's Idempotency-Key header: the same command "
                                                "again within 24 hours answers the export it made."),
     changes_since: str | None = CHANGES_SINCE_OPTION,
+    layout: str | None = LAYOUT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Queue an export as the API does (same checks, same cap of active exports, same worker and email)."""
     with domain_errors():
         given = {"type": type_, "format": format_, "columns": _parse_object("columns", columns),
                  "csv_dialect": csv_dialect, "filters": _parse_object("filters", filters), "preset": preset,
-                 "changes_since": _changes_since(changes_since)}
+                 "changes_since": _changes_since(changes_since), "layout": layout}
         payload = {name: value for name, value in given.items() if value is not None}
         if preset is None:
             payload.setdefault("type", DEFAULT_TYPE)

@@ -13,9 +13,9 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 from crowdexports.errors import FieldProblem, InvalidInput
 from crowdexports.exports import changes_since
 from crowdexports.exports.options import Options, format_part, stored, type_part
-from crowdexports.exports.types import get_type
+from crowdexports.exports.types import get_type, order_layouts
 from crowdexports.exports.types.base import ExportType, OutputColumn, select_columns
-from crowdexports.exports.types.orders import ORDERS
+from crowdexports.exports.types.orders import ORDERS, OrdersOptions
 from crowdexports.exports.writers import get_writer
 from crowdexports.exports.writers.base import RowWriter
 from crowdexports.exports.writers.csv import CsvWriter, parse_csv_options
@@ -41,12 +41,14 @@ class Validated(NamedTuple):
 
 
 def validate_export_request(type_: object, format_: object, columns: object, lang: str,
-                            csv_dialect: object = None, *, filters: object = None,
+                            csv_dialect: object = None, *, filters: object = None, layout: object = None,
                             options: Mapping[str, Any] | None = None, zone: str | None = None) -> Validated:
     """Check a request given as values (pipeline, retries); `columns` None means the type's defaults,
-    `csv_dialect` and `filters` (the API's fields) None the default dialect and every row, `options` an
-    export's stored options, `zone` the project's time zone (named by default date headers)."""
-    values = {"type": type_, "format": format_, "columns": columns, "csv_dialect": csv_dialect, "filters": filters}
+    `csv_dialect`, `filters` and `layout` (the API's fields) None the default dialect, every row and the
+    stored (or default) layout, `options` an export's stored options, `zone` the project's time zone
+    (named by default date headers)."""
+    values = {"type": type_, "format": format_, "columns": columns, "csv_dialect": csv_dialect, "filters": filters,
+              order_layouts.NAME: layout}
     return _validate(values, lang, [], options, zone)
 
 
@@ -77,11 +79,19 @@ def _validate(values: Mapping[str, object], lang: str, problems: list[FieldProbl
             problems += exc.problems
     format_raw = _with_csv_dialect(format_part(options), values.get("csv_dialect"), writer, problems)
     format_options = _parse_options(writer, format_raw, "format", problems)
-    filters = values.get("filters")
-    type_raw = dict(type_part(options)) if filters is None else {**type_part(options), "filters": filters}
-    # The API's `filters` is the type's `filters` option: its problems are named from "filters" on.
-    type_options = _parse_options(export_type, type_raw, "type", problems,
-                                  () if filters is None else ("filters",))
+    # The API's `filters` and `layout` are the type's options of those names: their problems are named
+    # from the field on.
+    given = {name: values[name] for name in ("filters", order_layouts.NAME) if values.get(name) is not None}
+    type_raw = {**type_part(options), **given}
+    if options is None and export_type is not None and export_type.identifier == ORDERS.identifier:
+        # A new request (no stored options) without a layout gets the default; a stored one keeps its own.
+        type_raw.setdefault(order_layouts.NAME, order_layouts.DEFAULT.value)
+    type_options = _parse_options(export_type, type_raw, "type", problems, tuple(given))
+    if isinstance(type_options, OrdersOptions):
+        try:
+            columns = order_layouts.fit_columns(columns, type_options.layout, chosen=requested is not None)
+        except InvalidInput as exc:
+            problems += exc.problems
     since = values.get(changes_since.NAME)
     problems += changes_since.check_value(since)
     if since is not None and export_type is not None and export_type.identifier != ORDERS.identifier:
@@ -143,6 +153,12 @@ def filters_of(options: Mapping[str, Any] | None) -> dict[str, Any]:
     """The API's `filters` of an export: its type's stored `filters` option, already in the request's
     form (only the filters set); {} for every row, and for a row stored before filters existed."""
     return dict(type_part(options).get("filters") or {})
+
+
+def layout_of(options: Mapping[str, Any] | None) -> str:
+    """The API's `layout` of an orders export: its type's stored `layout` option; a row stored before
+    layouts has what its file has, order_layouts.STORED_BEFORE."""
+    return str(type_part(options).get(order_layouts.NAME) or order_layouts.STORED_BEFORE.value)
 
 
 def changes_since_of(options: Mapping[str, Any] | None) -> int | None:

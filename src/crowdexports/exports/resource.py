@@ -14,11 +14,12 @@ from crowdexports.config import Settings
 from crowdexports.database.hotsql import HotConnection, HotStatement
 from crowdexports.exports.access import check_export_visible
 from crowdexports.exports.download_links import download_url
-from crowdexports.exports.requests import changes_since_of, csv_dialect_of, filters_of
+from crowdexports.exports.requests import changes_since_of, csv_dialect_of, filters_of, layout_of
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.timestamps import rfc3339, rfc3339_text
 from crowdexports.exports.types import get_type
 from crowdexports.exports.types.base import select_columns
+from crowdexports.exports.types.order_layouts import Layout, fit_columns
 from crowdexports.ids import MAX_ID
 from crowdexports.models import USER_RECORD_COLUMNS, Export, ExportFields, Project, User, UserRecord
 
@@ -42,15 +43,16 @@ SHOWN_COLUMNS = (*(rfc3339_text(_EXPORTS.c[name]).label(name) if name in _TIMEST
 def _columns(export: ExportFields, recipient: User | UserRecord) -> dict[str, str]:
     if export.columns is not None:
         return dict(export.columns)
-    return _default_columns(export.type, recipient.lang, export.project_timezone)
+    return _default_columns(export.type, recipient.lang, layout_of(export.options), export.project_timezone)
 
 
 @lru_cache(maxsize=256)
-def _default_columns(type_: str, lang: str, zone: str) -> dict[str, str]:
+def _default_columns(type_: str, lang: str, layout: str, zone: str) -> dict[str, str]:
     """The columns of an export that chose none, as its file heads them (the recipient's language, the
-    project's zone): the same for every such export, so one dict is shared by their resources (never
-    changed: resources are only serialized)."""
-    return {column.id: column.header for column in select_columns(get_type(type_).catalogue, None, lang, zone)}
+    project's zone) and as its layout writes them: the same for every such export, so one dict is shared
+    by their resources (never changed: resources are only serialized)."""
+    columns = fit_columns(select_columns(get_type(type_).catalogue, None, lang, zone), Layout(layout), chosen=False)
+    return {column.id: column.header for column in columns}
 
 
 def _progress(export: ExportFields) -> dict[str, int | None] | None:
@@ -83,6 +85,7 @@ def export_resource(export: ExportFields, recipient: User | UserRecord, caller: 
         "created_at": rfc3339(export.created_at),
         "url": download_url(export, settings, now), "user": user or user_fields(recipient, caller),
         "columns": _columns(export, recipient), "filters": filters_of(export.options),
+        "layout": layout_of(export.options),
         "row_count": export.row_count, "size": export.size, "sha256": export.sha256,
         "started_at": rfc3339(export.started_at),
         "finished_at": rfc3339(export.finished_at), "expires_at": rfc3339(export.expires_at),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from crowdexports.exports import changes_since
 from crowdexports.exports.types import EXPORT_TYPES
 from crowdexports.exports.types.base import MAX_HEADER_LENGTH
+from crowdexports.exports.types.order_layouts import Layout
 from crowdexports.exports.writers import WRITERS
 from crowdexports.exports.writers.csv import CsvDialect
 from crowdexports.rules.kinds import Body, ExportRef, Filters, Headers, Integer, choice
@@ -22,10 +23,12 @@ CSV_DIALECT = choice("csv_dialect", tuple(dialect.value for dialect in CsvDialec
 FILTERS = Filters("filters")
 # Orders changed since this export of the project, or since its latest ("last"): exports.changes_since.
 CHANGES_SINCE = ExportRef(changes_since.NAME, changes_since.LAST)
+# The orders type's row layout (exports.types.order_layouts); null or absent: the default, items.
+LAYOUT = choice("layout", tuple(layout.value for layout in Layout))
 # A preset of the project (rules.presets) whose settings the request's other fields override.
 PRESET = Integer("preset", rule="must be an export preset's id", required=False)
 
 # The export resource's other fields: the service sets them.
-EXPORT_REQUEST = Body((TYPE, FORMAT, COLUMNS, CSV_DIALECT, FILTERS, CHANGES_SINCE, PRESET), read_only=(
+EXPORT_REQUEST = Body((TYPE, FORMAT, COLUMNS, CSV_DIALECT, FILTERS, CHANGES_SINCE, LAYOUT, PRESET), read_only=(
     "id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "sha256", "started_at",
     "finished_at", "expires_at", "error", "progress", "email_status", "retry_of", "retried_by"))

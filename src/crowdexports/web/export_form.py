@@ -6,6 +6,9 @@ the whole form works without JavaScript and from the keyboard alone. Filters (is
 controls too: a checkbox per status, two date fields, text fields of codes and ids, a select; the form's
 `to` date is the last day included (what a person means), sent as the API's exclusive `to`, the next day.
 
+The row layout (issue 16) is a select, one plain sentence per layout; all columns ticked as first
+shown send `columns` null, which is the layout's default set (`orders` leaves out the unit price).
+
 A form filled from a preset names it (a hidden field): its fields override the preset's, and the preset's
 settings the form does not show are kept (`exports.presets`).
 """
@@ -22,6 +25,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from crowdexports.exports import idempotency
+from crowdexports.exports.types import order_layouts
 from crowdexports.exports.types.base import Column
 from crowdexports.exports.writers.csv import CsvDialect
 from crowdexports.rules.exports import CHANGES_SINCE
@@ -29,6 +33,7 @@ from crowdexports.rules.exports import CHANGES_SINCE
 EXPORT_TYPE = "orders"  # the one type there is; the form names it in a hidden field
 FORMATS = ("csv", "xlsx")
 DIALECTS = tuple(dialect.value for dialect in CsvDialect)
+LAYOUTS = tuple(layout.value for layout in order_layouts.Layout)
 SHIPPING = {"any": None, "yes": True, "no": False}
 _SEPARATORS = re.compile(r"[\s,;]+")
 KEY_FIELD = "idempotency_key"  # hidden: the form's Idempotency-Key
@@ -74,6 +79,7 @@ class ExportForm:
     filters: FilterChoice = field(default_factory=FilterChoice)
     preset: int | None = None  # the preset the form was filled from
     changes_since: bool = False  # only the orders changed since the project's last export ("last")
+    layout: str = order_layouts.DEFAULT.value  # the API's `layout`
 
 
 def defaults(catalogue: Sequence[Column], lang: str, zone: str) -> ExportForm:
@@ -100,7 +106,8 @@ def from_preset(preset_id: int, settings: Mapping[str, Any], catalogue: Sequence
                    for position, choice in enumerate(columns, 1)]
     return ExportForm(str(settings.get("format") or form.format), str(settings.get("csv_dialect") or form.csv_dialect),
                       columns, _filter_choice(settings.get("filters")), preset_id,
-                      settings.get(CHANGES_SINCE.name) == CHANGES_SINCE.keyword)
+                      settings.get(CHANGES_SINCE.name) == CHANGES_SINCE.keyword,
+                      str(settings.get(order_layouts.NAME) or form.layout))
 
 
 def _filter_choice(filters: object) -> FilterChoice:
@@ -146,7 +153,8 @@ def posted(catalogue: Sequence[Column], lang: str, form: FormData) -> ExportForm
     return ExportForm(str(form.get("format", "")), str(form.get("csv_dialect", DIALECTS[0])),
                       sorted(choices, key=lambda choice: choice.position), filters,
                       int(preset) if isinstance(preset, str) and preset.isascii() and preset.isdigit() else None,
-                      form.get(CHANGES_SINCE.name) == CHANGES_SINCE.keyword)
+                      form.get(CHANGES_SINCE.name) == CHANGES_SINCE.keyword,
+                      str(form.get(order_layouts.NAME, order_layouts.DEFAULT.value)))
 
 
 def _words(text: str) -> list[str]:
@@ -186,5 +194,6 @@ def payload(form: ExportForm, catalogue: Sequence[Column], file_lang: str, zone:
     body: dict[str, object] = {"type": EXPORT_TYPE, "format": form.format, "columns": columns,
                                "csv_dialect": form.csv_dialect if form.format == "csv" else None,
                                "filters": filters_payload(form.filters),
-                               CHANGES_SINCE.name: CHANGES_SINCE.keyword if form.changes_since else None}
+                               CHANGES_SINCE.name: CHANGES_SINCE.keyword if form.changes_since else None,
+                               order_layouts.NAME: form.layout}
     return body if form.preset is None else {**body, "preset": form.preset}

@@ -1,6 +1,7 @@
 """The orders export (SPEC §3): one row per order item; an order without items is one row whose
 reward cells are empty. Rows come from one SELECT, ordered by created_at, order id, item id, streamed
-as DBAPI rows (exports/database_rows.py).
+as DBAPI rows (exports/database_rows.py); the export's layout (order_layouts) then decides which of an
+order's amounts each row carries, or merges an order's rows into one.
 
 `order.reward.price` is the item's `unit_price` (what the backer paid), not the reward's current
 price, so price × quantity = total holds even after a price change. Reward titles and descriptions
@@ -20,13 +21,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from crowdexports.errors import FieldProblem, InvalidInput
 from crowdexports.exports import changes_since
 from crowdexports.exports.changes_since import ChangesSince
 from crowdexports.exports.database_rows import stream_rows
 from crowdexports.exports.options import check_mapping
 from crowdexports.exports.status_words import status_cell
+from crowdexports.exports.types import order_layouts
 from crowdexports.exports.types.base import Column, ColumnKind, ExportContext, OutputColumn
 from crowdexports.exports.types.order_filters import NO_FILTERS, OrderFilters, parse_filters
+from crowdexports.exports.types.order_layouts import Layout
 from crowdexports.models import Address, Order, OrderItem, Reward, User, UTCDateTime
 from crowdexports.money import decimal_converter
 from crowdexports.rules.users import display_name
@@ -249,21 +253,27 @@ def _copier(indexes: Sequence[int]) -> Callable[[Any], list[object]]:
 
 @dataclass(frozen=True)
 class OrdersOptions:
-    """The orders export's options: its filters (order_filters) and the export it holds the changes
-    since (exports.changes_since; None: every order)."""
+    """The orders export's options: its filters (order_filters), the export it holds the changes
+    since (exports.changes_since; None: every order) and its row layout (order_layouts)."""
 
     filters: OrderFilters = NO_FILTERS
     changes_since: ChangesSince | None = None
+    layout: Layout = order_layouts.DEFAULT
 
     def to_json(self) -> dict[str, Any]:
         """Without `changes_since` when there is none: the form of the rows stored before it existed."""
         since = {} if self.changes_since is None else {changes_since.NAME: self.changes_since.to_json()}
-        return {"filters": self.filters.to_json(), **since}
+        return {"filters": self.filters.to_json(), **since, order_layouts.NAME: self.layout.value}
 
 
 def _filters_of(options: object) -> OrderFilters:
     """The filters of an export's parsed type options (none for a type without them)."""
     return options.filters if isinstance(options, OrdersOptions) else NO_FILTERS
+
+
+def _layout_of(options: object) -> Layout:
+    """The layout of an export's parsed type options (the default for a context made without them)."""
+    return options.layout if isinstance(options, OrdersOptions) else order_layouts.DEFAULT
 
 
 def _changes_of(context: ExportContext) -> tuple[int | None, int | None]:
@@ -306,14 +316,29 @@ class OrdersExport:
     _fields = {field.column.id: field for field in _FIELDS}
 
     def parse_options(self, raw: object) -> OrdersOptions:
-        """Orders' options are `filters` and `changes_since`; their problems are named from each on."""
-        options = check_mapping(raw, ("filters", changes_since.NAME))
-        return OrdersOptions(parse_filters(options.get("filters")),
-                             changes_since.parse_stored(options.get(changes_since.NAME)))
+        """Orders' options are `filters`, `changes_since` and `layout`; their problems are named from each on.
+        A stored export without `layout` was made before layouts: order_layouts.STORED_BEFORE."""
+        options = check_mapping(raw, ("filters", changes_since.NAME, order_layouts.NAME))
+        parsers: dict[str, Callable[[Any], Any]] = {
+            "filters": parse_filters, changes_since.NAME: changes_since.parse_stored,
+            order_layouts.NAME: order_layouts.parse_layout}
+        parsed: dict[str, Any] = {}
+        problems: list[FieldProblem] = []
+        for name, parse in parsers.items():  # every option's problems at once
+            try:
+                parsed[name] = parse(options.get(name))
+            except InvalidInput as exc:
+                problems += exc.problems
+        if problems:
+            raise InvalidInput(problems)
+        return OrdersOptions(parsed["filters"], parsed[changes_since.NAME], parsed[order_layouts.NAME])
 
     def estimate_rows(self, session: Session, context: ExportContext) -> int:
-        """Exact row count (items, plus one per itemless order), filters applied: two index lookups per order."""
-        query = (select(func.count()).select_from(Order)
+        """Exact row count (items, plus one per itemless order; orders in the `orders` layout), filters
+        applied: two index lookups per order."""
+        one_per_order = _layout_of(context.options) is Layout.ORDERS
+        counted = func.count(func.distinct(Order.id)) if one_per_order else func.count()
+        query = (select(counted).select_from(Order)
                  .outerjoin(_shipping, _shipping.c.id == Order.shipping_address_id)
                  .outerjoin(OrderItem, OrderItem.order_id == Order.id)
                  .where(*conditions(context.project_id, _filters_of(context.options), context.timezone,
@@ -337,13 +362,16 @@ class OrdersExport:
                 .order_by(Order.created_at, Order.id, OrderItem.id))
 
     def rows(self, session: Session, context: ExportContext) -> Iterator[tuple[object, ...]]:
-        sources = self.sources(context.columns)
+        layout = order_layouts.transform(_layout_of(context.options), context.columns)
+        # A layout compares rows' order ids: the SELECT gives it, and the copy appends it to the cells.
+        sources = list(dict.fromkeys(self.sources(context.columns) + ([] if layout is None else ["order.id"])))
         slot = {name: index for index, name in enumerate(sources)}
         texts = _RewardTexts(session, context)
         fields = [self._fields[c.id] for c in context.columns]
         # Most cells are a result value as it is: one C-level itemgetter copies them all (a converted
         # or constant column copies a placeholder), then the few converted cells are computed.
-        copy = _copier([slot[field.sources[0]] if field.sources else 0 for field in fields])
+        copy = _copier([slot[field.sources[0]] if field.sources else 0 for field in fields]
+                       + ([] if layout is None else [slot["order.id"]]))
         converted = [(index, *_converted(field, field.make, slot, context, texts))
                      for index, field in enumerate(fields) if field.make is not None]
         # Most converters take one value: one call per cell, no wrapper.
@@ -351,13 +379,17 @@ class OrdersExport:
         from_row = [(index, convert) for index, source, convert in converted if source is None]
         stmt = self.statement(context.project_id, sources, _filters_of(context.options), context.timezone,
                               _changes_of(context))
-        for row in stream_rows(session, stmt):
-            values = copy(row)
-            for index, source, convert in from_value:
-                values[index] = convert(row[source])
-            for index, convert in from_row:
-                values[index] = convert(row)
-            yield tuple(values)
+
+        def cells() -> Iterator[list[object]]:
+            for row in stream_rows(session, stmt):
+                values = copy(row)
+                for index, source, convert in from_value:
+                    values[index] = convert(row[source])
+                for index, convert in from_row:
+                    values[index] = convert(row)
+                yield values
+
+        yield from map(tuple, cells()) if layout is None else layout(cells())
 
 
 ORDERS = OrdersExport()

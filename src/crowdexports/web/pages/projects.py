@@ -94,7 +94,8 @@ async def render_project(request: Request, project: Project, signed: SignedIn, l
                 form=form or export_form.defaults(CATALOGUE, signed.lang, project.timezone), problems=problems or [],
                 preset_problems=preset_problems or [], presets=listed, filled_from=filled_from,
                 notice=notice if notice in PRESET_NOTICES else None, throttled=throttled,
-                formats=export_form.FORMATS, dialects=export_form.DIALECTS, statuses=STATUS_WORDS[signed.lang],
+                formats=export_form.FORMATS, dialects=export_form.DIALECTS, layouts=export_form.LAYOUTS,
+                statuses=STATUS_WORDS[signed.lang],
                 idempotency_key=export_form.fresh_key(), resent=resent, **said, **listing)
 
 
