@@ -280,6 +280,8 @@ class Export(Base):
     # The last order change number the file includes (sync.changes), set when it is made: an export
     # with `changes_since` this one includes the orders changed after it. Null: not made yet, or before 16.5.
     changes_upto: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The file's control totals (exports.summary), counted while it was written. Null: not made yet, or before 16.2.
+    summary: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
 
 
 class ExportPreset(Base):

@@ -24,6 +24,7 @@ from crowdexports.exports import changes_since
 from crowdexports.exports.changes_since import ChangesSince
 from crowdexports.exports.database_rows import stream_rows
 from crowdexports.exports.options import check_mapping
+from crowdexports.exports.summary import Totals
 from crowdexports.exports.types.base import Column, ColumnKind, ExportContext, OutputColumn
 from crowdexports.exports.types.order_filters import NO_FILTERS, OrderFilters, parse_filters
 from crowdexports.models import Address, Order, OrderItem, Reward, User, UTCDateTime
@@ -45,7 +46,7 @@ _SQL: dict[str, Any] = {
     "order.tracking_medium": Order.tracking_medium,
     "user.username": User.username, "user.lang": User.lang, "user.email": User.email,
     "user.name": User.name, "user.first_name": User.first_name, "user.last_name": User.last_name,
-    "item.reward_id": OrderItem.reward_id, "item.quantity": OrderItem.quantity,
+    "item.id": OrderItem.id, "item.reward_id": OrderItem.reward_id, "item.quantity": OrderItem.quantity,
     "item.unit_price": OrderItem.unit_price, "item.line_total": OrderItem.line_total,
     **{f"shipping_address.{name}": _shipping.c[name]
        for name in ("first_name", "last_name", "entity_name", "address_1", "address_2", "postal_code",
@@ -54,6 +55,9 @@ _SQL: dict[str, Any] = {
        for name in ("first_name", "last_name", "entity_name", "type", "address_1", "address_2",
                     "postal_code", "city", "state", "country")},
 }
+
+# The values the control totals read (exports.summary), selected beside the columns' own when they lack them.
+_TOTALS_SOURCES = ("order.id", "order.status", "order.total", "item.id")
 
 Converter = Callable[..., object]
 _UTC = ZoneInfo("UTC")
@@ -329,8 +333,11 @@ class OrdersExport:
                 .where(*conditions(project_id, filters, zone, changes))
                 .order_by(Order.created_at, Order.id, OrderItem.id))
 
-    def rows(self, session: Session, context: ExportContext) -> Iterator[tuple[object, ...]]:
+    def rows(self, session: Session, context: ExportContext,
+             totals: Totals | None = None) -> Iterator[tuple[object, ...]]:
         sources = self.sources(context.columns)
+        if totals is not None:  # appended: the columns' positions stay as they are
+            sources = list(dict.fromkeys([*sources, *_TOTALS_SOURCES]))
         slot = {name: index for index, name in enumerate(sources)}
         texts = _RewardTexts(session, context)
         fields = [self._fields[c.id] for c in context.columns]
@@ -344,7 +351,11 @@ class OrdersExport:
         from_row = [(index, convert) for index, source, convert in converted if source is None]
         stmt = self.statement(context.project_id, sources, _filters_of(context.options), context.timezone,
                               _changes_of(context))
+        # The totals' per-row work: a call, a comparison of order ids, a test of the item id.
+        count = None if totals is None else totals.counter(*(slot[name] for name in _TOTALS_SOURCES))
         for row in stream_rows(session, stmt):
+            if count is not None:
+                count(row)
             values = copy(row)
             for index, source, convert in from_value:
                 values[index] = convert(row[source])
