@@ -17,29 +17,28 @@ from crowdexports.exports.filter_words import STATUS_WORDS
 from crowdexports.exports.summary import Summary
 from crowdexports.money import exponent
 
-_WORDS = {
-    "en": {"orders": ("{} order", "{} orders"), "items": ("{} item", "{} items"), "total": "orders' total {}",
-           "status": "{}: {}"},
-    "fr": {"orders": ("{} commande", "{} commandes"), "items": ("{} article", "{} articles"),
-           "total": "total des commandes {}", "status": "{}\u202f: {}"},
-}
+_COUNTS = {"en": {"orders": ("{} order", "{} orders"), "items": ("{} item", "{} items")},
+           "fr": {"orders": ("{} commande", "{} commandes"), "items": ("{} article", "{} articles")}}
+_TOTAL = {"en": "orders' total {}", "fr": "total des commandes {}"}
+_STATUS = {"en": "{}: {}", "fr": "{}\u202f: {}"}
 
 
 def summary_lines(summary: Summary | None, lang: str) -> list[tuple[str, list[str]]]:
     """Per currency, (its totals, [the totals of each status]) in `lang` (en or fr; anything else is English);
     [] for an export without totals (not made yet, or made before them)."""
-    lang = lang if lang in _WORDS else "en"
+    lang = lang if lang in _COUNTS else "en"
     return [(_figures(figures, figures["currency"], lang),
-             [_WORDS[lang]["status"].format(STATUS_WORDS[lang].get(status["status"], status["status"]),
+             [_STATUS[lang].format(STATUS_WORDS[lang].get(status["status"], status["status"]),
                                             _figures(status, figures["currency"], lang))
               for status in figures["by_status"]])
             for figures in summary or ()]
 
 
 def _figures(figures: Mapping[str, Any], currency: str, lang: str) -> str:
-    words = _WORDS[lang]
-    return ", ".join((_count(figures["orders"], words["orders"], lang), _count(figures["items"], words["items"], lang),
-                      words["total"].format(format_amount(Decimal(figures["total"]), currency, lang))))
+    counts = _COUNTS[lang]
+    return ", ".join((_count(figures["orders"], counts["orders"], lang),
+                      _count(figures["items"], counts["items"], lang),
+                      _TOTAL[lang].format(format_amount(Decimal(figures["total"]), currency, lang))))
 
 
 def _count(count: int, forms: tuple[str, str], lang: str) -> str:
