@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from crowdexports.exports import failures
 from crowdexports.exports.filter_words import describe_changes, describe_filters
+from crowdexports.exports.summary_words import summary_lines
 from crowdexports.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -33,7 +34,8 @@ def environment(lang: str) -> Environment:
                        file_size=partial(i18n.file_size, lang=lang), zone_name=partial(i18n.zone_name, lang=lang),
                        failure=partial(failures.in_language, lang=lang),
                        filter_words=partial(describe_filters, lang=lang),
-                       changes_words=partial(describe_changes, lang=lang))
+                       changes_words=partial(describe_changes, lang=lang),
+                       summary_words=partial(summary_lines, lang=lang))
     return env
 
 
