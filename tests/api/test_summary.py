@@ -44,7 +44,7 @@ def _sql_summary(session: Session, project: Project, *where: ColumnElement[bool]
                              .where(Order.id.in_(matching)).group_by(Order.status)).all()
     items: dict[str, int] = dict(session.execute(
         select(Order.status, func.count(distinct(OrderItem.id))).join(OrderItem, OrderItem.order_id == Order.id)
-        .where(Order.project_id == project.id, *where).group_by(Order.status)))
+        .where(Order.project_id == project.id, *where).group_by(Order.status)).all())
     cent = {"EUR": Decimal("0.01")}[project.currency]
     figures = [(status, count, items.get(status, 0), Decimal(total) * cent) for status, count, total in sorted(orders)]
     return [{"currency": project.currency, "orders": sum(f[1] for f in figures), "items": sum(f[2] for f in figures),
