@@ -27,6 +27,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
+from jsonschema import Draft202012Validator, ValidationError
 from schemathesis.checks import CHECKS, CheckFunction
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Err
@@ -182,6 +183,24 @@ def test_the_document_is_closed(client: TestClient) -> None:
     for status in ("400", "401", "429", "503"):
         assert token[status]["content"]["application/json"]["schema"]["$ref"].endswith("/OAuthErrorBody")
     assert token["429"]["headers"]["Retry-After"]["required"] is True
+
+
+def test_an_export_with_control_totals_answers_as_documented(client: TestClient, session: Session, alice: Account,
+                                                            project_a: Project) -> None:
+    """The contract run's export is waiting (summary null): a made one's `summary` checked against the document."""
+    export = request_export(session, project_a, alice.user)
+    export.status, export.summary = "succeeded", [
+        {"currency": "KWD", "orders": 2, "items": 1, "total": "1.500", "by_status": [
+            {"status": "cancelled", "orders": 1, "items": 0, "total": "0.000"},
+            {"status": "payment-completed", "orders": 1, "items": 1, "total": "1.500"}]}]
+    session.commit()
+    document = client.get("/openapi.json").json()
+    schema = {"$ref": "#/components/schemas/ExportOut", "components": document["components"]}
+    shown = client.get(f"/v1/exports/{export.id}", headers=alice.bearer).json()
+    assert shown["summary"] == export.summary
+    Draft202012Validator(schema).validate(shown)
+    with pytest.raises(ValidationError):  # the document describes the field: a wrong shape is refused
+        Draft202012Validator(schema).validate({**shown, "summary": [{"currency": "KWD", "total": 1.5}]})
 
 
 def test_a_new_route_is_documented_by_what_it_depends_on() -> None:
