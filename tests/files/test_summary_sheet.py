@@ -25,9 +25,9 @@ from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.exports.summary import Summary, Totals
 from crowdexports.exports.summary_sheet import SHEET_NAME, summary_sheet
 from crowdexports.exports.types import get_type
-from crowdexports.exports.types.base import ExportContext, OutputColumn, select_columns
+from crowdexports.exports.types.base import ColumnKind, ExportContext, OutputColumn, select_columns
 from crowdexports.exports.writers import get_writer
-from crowdexports.exports.writers.base import SheetInfo
+from crowdexports.exports.writers.base import SheetInfo, SummarySheet
 from crowdexports.exports.writers.digest import write_hashed
 from crowdexports.models import Base, Project
 from tests.conftest import Stack
@@ -187,3 +187,29 @@ def test_the_money_cells_have_the_currency_format(written: dict[str, Written]) -
         decimals = {"EUR": ".00", "JPY": "", "KWD": ".000"}[case.project.currency]
         assert {row[4].number_format for row in sheet.iter_rows(min_row=2)} == {
             f'#,##0{decimals} "{case.project.currency}"'}
+
+
+def _small_files(tmp_path: Path, title: str) -> tuple[Path, Path, Path]:
+    """A two-row file through each writer, with and (csv) without a summary sheet."""
+    columns = [OutputColumn("order.id", ColumnKind.INTEGER, "Order"),
+               OutputColumn("order.total", ColumnKind.MONEY, "Paid")]
+    rows = [(1, Decimal("10.00")), (2, Decimal("2.50"))]
+    sheet = SummarySheet(SHEET_NAME, columns[:1], lambda: [(2,)])
+    paths = tmp_path / "with.csv", tmp_path / "without.csv", tmp_path / "with.xlsx"
+    for path, info in zip(paths, (SheetInfo("EUR", title, sheet), SheetInfo("EUR", title),
+                                  SheetInfo("EUR", title, sheet)), strict=True):
+        write_hashed(get_writer(path.suffix[1:]), path, columns, iter(rows), info)
+    return paths
+
+
+def test_a_csv_has_no_room_for_the_summary_and_ignores_it(tmp_path: Path) -> None:
+    with_summary, without, _ = _small_files(tmp_path, "Kettle")
+    assert with_summary.read_bytes() == without.read_bytes()
+
+
+def test_a_project_called_summary_keeps_both_sheets(tmp_path: Path) -> None:
+    *_, xlsx = _small_files(tmp_path, "SUMMARY")
+    book = load_workbook(xlsx)
+    assert book.sheetnames == ["SUMMARY", "Summary (2)"]
+    assert [[cell.value for cell in row] for row in book["Summary (2)"].iter_rows()] == [["Order"], [2]]
+    assert list(read_calamine(xlsx)) == book.sheetnames
