@@ -1,5 +1,7 @@
-"""The control totals' accumulator (exports.summary) on hand-made rows: orders counted once, items as rows
-with an item, totals summed in minor units and shown with the currency's decimals."""
+"""The control totals' accumulator (exports.summary): orders counted and summed once each, items counted
+in the counters an order gave, totals in minor units shown with the currency's decimals, statuses sorted.
+The row loop that feeds it (orders.rows) is proven on files and the API: tests/files/test_summary_sheet.py,
+tests/api/test_summary.py."""
 
 from __future__ import annotations
 
@@ -9,20 +11,16 @@ import pytest
 
 from crowdexports.exports.summary import Totals
 
-# (order id, status, order total in minor units, item id); the columns' own values would sit around them.
-ROWS = [
-    (1, "paid", 1005, 11), (1, "paid", 1005, 12), (1, "paid", 1005, 13),
-    (2, "cancelled", 500, None),  # an order without items
-    (3, "paid", 1, 31),
-    (4, "awaiting", 250000, 41), (4, "awaiting", 250000, 42),
-]
+# (status, order total in minor units, item lines): one order each.
+ORDERS = [("paid", 1005, 3), ("cancelled", 500, 0), ("paid", 1, 1), ("awaiting", 250000, 2)]
 
 
-def _summary(currency: str, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+def _summary(currency: str, orders: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
     totals = Totals(currency)
-    count = totals.counter(1, 2, 3, 0)  # positions in the rows below: item id first, as a query may select
-    for order_id, status, total, item_id in rows:
-        count((item_id, order_id, status, total, "a column's value"))
+    for status, total, items in orders:
+        counts = totals.order(status, total)
+        for _ in range(items):
+            counts[1] += 1
     return totals.summary()
 
 
@@ -33,11 +31,11 @@ def _summary(currency: str, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]
 ])
 def test_orders_once_items_per_line_totals_in_the_currency(currency: str, total: str, paid: str, awaiting: str,
                                                          cancelled: str) -> None:
-    assert _summary(currency, ROWS) == [{
+    assert _summary(currency, ORDERS) == [{
         "currency": currency, "orders": 4, "items": 6, "total": total,
         "by_status": [
             {"status": "awaiting", "orders": 1, "items": 2, "total": awaiting},
-            {"status": "cancelled", "orders": 1, "items": 0, "total": cancelled},
+            {"status": "cancelled", "orders": 1, "items": 0, "total": cancelled},  # an order without items
             {"status": "paid", "orders": 2, "items": 4, "total": paid},
         ],
     }]
@@ -46,4 +44,9 @@ def test_orders_once_items_per_line_totals_in_the_currency(currency: str, total:
 def test_no_rows_is_zeros_in_the_currency() -> None:
     assert _summary("EUR", []) == [{"currency": "EUR", "orders": 0, "items": 0, "total": "0.00", "by_status": []}]
     assert _summary("KWD", [])[0]["total"] == "0.000"
+    assert _summary("JPY", [])[0]["total"] == "0"
 
+
+def test_a_negative_total_is_summed_as_it_is() -> None:
+    """A refund booked as a negative order total lowers the sum; it is never clamped or dropped."""
+    assert _summary("EUR", [("refunded", -30, 0), ("paid", 100, 1)])[0]["total"] == "0.70"

@@ -3,14 +3,14 @@ totals in the file, and the same per order status.
 
 Counted while the rows are streamed, from the very rows the writer gets (never a second query: an import
 committing between two queries would make the file and its totals disagree), whatever the file's layout.
-The rows of one order are contiguous (the SELECT orders by order id within created_at), so the per-order
-work is done only when the order id changes, and a row is an item line when its item id is not None.
-Amounts stay integers in minor units until the end (crowdexports.money).
+The rows of one order are contiguous (the SELECT orders by order id within created_at), so the row loop
+(exports/types/orders.py: inline, it is the hot path) calls `order` only when the order id changes, and
+counts a row as an item line in the counters `order` gave when its item id is not None. Amounts stay
+integers in minor units until the end (crowdexports.money).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from crowdexports.money import to_decimal
@@ -20,31 +20,18 @@ Summary = list[dict[str, Any]]
 
 
 class Totals:
-    """The accumulator of one export: `counter` gives the per-row function, `summary` the result."""
+    """The accumulator of one export: `order` per order streamed, `summary` the result."""
 
     def __init__(self, currency: str) -> None:
         self.currency = currency
         self._by_status: dict[str, list[int]] = {}  # status -> [orders, items, total in minor units]
 
-    def counter(self, order_at: int, status_at: int, total_at: int, item_at: int) -> Callable[[Sequence[Any]], None]:
-        """The function to call with every streamed row, given the positions of the values it reads."""
-        by_status = self._by_status
-        last: Any = object()  # the previous row's order id: at first equal to no real one
-        current = [0, 0, 0]
-
-        def count(row: Sequence[Any]) -> None:
-            nonlocal last, current
-            order_id = row[order_at]
-            if order_id != last:
-                last = order_id
-                status = row[status_at]
-                current = by_status.get(status) or by_status.setdefault(status, [0, 0, 0])
-                current[0] += 1
-                current[2] += row[total_at] or 0
-            if row[item_at] is not None:
-                current[1] += 1
-
-        return count
+    def order(self, status: str, total: int | None) -> list[int]:
+        """Count a new order of `status`; its status's counters, [orders, items, total], to count its items in."""
+        counts = self._by_status.get(status) or self._by_status.setdefault(status, [0, 0, 0])
+        counts[0] += 1
+        counts[2] += total or 0
+        return counts
 
     def summary(self) -> Summary:
         """`[{"currency", "orders", "items", "total", "by_status": [{"status", "orders", "items", "total"}]}]`,

@@ -351,11 +351,18 @@ class OrdersExport:
         from_row = [(index, convert) for index, source, convert in converted if source is None]
         stmt = self.statement(context.project_id, sources, _filters_of(context.options), context.timezone,
                               _changes_of(context))
-        # The totals' per-row work: a call, a comparison of order ids, a test of the item id.
-        count = None if totals is None else totals.counter(*(slot[name] for name in _TOTALS_SOURCES))
+        # The totals' per-row work, inline (no call): a comparison of order ids, a test of the item id; the
+        # per-order work (exports.summary) only when the order id changes: an order's rows are contiguous.
+        order_at, status_at, total_at, item_at = (slot.get(name, 0) for name in _TOTALS_SOURCES)
+        last_order: object = object()  # equal to no order id
+        counts: list[int] = []  # the current order's status's counters
         for row in stream_rows(session, stmt):
-            if count is not None:
-                count(row)
+            if totals is not None:
+                if row[order_at] != last_order:
+                    last_order = row[order_at]
+                    counts = totals.order(row[status_at], row[total_at])
+                if row[item_at] is not None:
+                    counts[1] += 1
             values = copy(row)
             for index, source, convert in from_value:
                 values[index] = convert(row[source])
