@@ -176,8 +176,11 @@ def _writer(run: str) -> RowWriter:
 
 
 def _export(engine: Engine, writer: RowWriter, out: Path) -> int:
-    """The export's real path: the type registry's rows from a session, into `writer`; data rows written."""
+    """The export's real path: the type registry's rows from a session, into `writer`; data rows written. Our
+    writers get the pipeline's control totals too (counted from the rows, the xlsx's Summary sheet)."""
     from crowdexports.database.engine import make_session_factory
+    from crowdexports.exports.summary import Totals
+    from crowdexports.exports.summary_sheet import summary_sheet
     from crowdexports.exports.writers.base import SheetInfo
     from crowdexports.exports.writers.csv import CsvWriter
     from crowdexports.exports.writers.digest import write_hashed
@@ -185,9 +188,11 @@ def _export(engine: Engine, writer: RowWriter, out: Path) -> int:
 
     export_type, context, project = _context(engine)
     with make_session_factory(engine)() as session:
+        if isinstance(writer, CsvWriter | XlsxWriter):  # ours: hashed and counted while written, as the pipeline does
+            totals = Totals(project.currency)
+            info = SheetInfo(project.currency, project.name, summary_sheet(totals, context.lang))
+            return write_hashed(writer, out, context.columns, export_type.rows(session, context, totals), info)[0]
         rows, info = export_type.rows(session, context), SheetInfo(project.currency, project.name)
-        if isinstance(writer, CsvWriter | XlsxWriter):  # ours: hashed while written, as the pipeline does
-            return write_hashed(writer, out, context.columns, rows, info)[0]
         return writer.write(out, context.columns, rows, info)  # the reference writer, to a path
 
 

@@ -286,6 +286,8 @@ class Export(Base):
     project_timezone: Mapped[str] = column_property(
         select(Project.timezone).where(Project.id == project_id).correlate_except(Project).scalar_subquery(),
         deferred=True)
+    # The file's control totals (exports.summary), counted while it was written. Null: not made yet, or before 16.2.
+    summary: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
 
 
 class ExportPreset(Base):

@@ -21,8 +21,8 @@ from tests.api.syncing import problems, project_body, put, reward_body, snapshot
 
 USER_ID, PROJECT_ID = 501, 7001
 SET_BY_THE_SERVICE = ("id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "sha256",
-                      "started_at", "finished_at", "expires_at", "error", "progress", "email_status", "retry_of",
-                      "retried_by")
+                      "summary", "started_at", "finished_at", "expires_at", "error", "progress", "email_status",
+                      "retry_of", "retried_by")
 
 
 @pytest.mark.parametrize(("field", "value"), [("is_staff", True), ("is_staff", False), ("password", "s3cret-pass")])

@@ -40,6 +40,7 @@ from crowdexports.api.app import create_app
 from crowdexports.api.bodies import JsonObject
 from crowdexports.api.database import SessionDep
 from crowdexports.api.permissions import StaffWriter
+from crowdexports.api.schemas import ExportOut
 from crowdexports.models import OAuthClient, Project
 from crowdexports.ratelimit import Limit
 from crowdexports.runtime import Runtime
@@ -182,6 +183,27 @@ def test_the_document_is_closed(client: TestClient) -> None:
     for status in ("400", "401", "429", "503"):
         assert token[status]["content"]["application/json"]["schema"]["$ref"].endswith("/OAuthErrorBody")
     assert token["429"]["headers"]["Retry-After"]["required"] is True
+
+
+def test_an_export_with_control_totals_answers_as_documented(client: TestClient, session: Session, alice: Account,
+                                                            project_a: Project) -> None:
+    """The contract run's export is waiting (summary null): a made one's `summary` checked against the document."""
+    export = request_export(session, project_a, alice.user)
+    export.status, export.summary = "succeeded", [
+        {"currency": "KWD", "orders": 2, "items": 1, "total": "1.500", "by_status": [
+            {"status": "cancelled", "orders": 1, "items": 0, "total": "0.000"},
+            {"status": "payment-completed", "orders": 1, "items": 1, "total": "1.500"}]}]
+    session.commit()
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    shown = client.get(f"/v1/exports/{export.id}", headers=alice.bearer).json()
+    assert shown["summary"] == export.summary
+    assert ExportOut.model_validate(shown).model_dump()["summary"] == export.summary  # the model the document is of
+    assert schemas["ExportOut"]["properties"]["summary"]["anyOf"] == [
+        {"type": "array", "items": {"$ref": "#/components/schemas/CurrencyTotals"}}, {"type": "null"}]
+    for name, fields in (("CurrencyTotals", {"currency", "orders", "items", "total", "by_status"}),
+                         ("StatusTotals", {"status", "orders", "items", "total"})):
+        assert set(schemas[name]["required"]) == set(schemas[name]["properties"]) == fields
+        assert schemas[name]["properties"]["total"]["type"] == "string"
 
 
 def test_a_new_route_is_documented_by_what_it_depends_on() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -94,3 +95,26 @@ def test_export_run_rejects_bad_requests_clearly(cli: CliRunner) -> None:
         result = cli.invoke(app, ["exports", "run", "--project", str(project["id"]), "--out", "x.csv", *extra])
         assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert cli.invoke(app, ["exports", "run", "--project", "999", "--format", "csv", "--out", "x"]).exit_code == 1
+
+
+def test_export_run_prints_the_control_totals_of_the_file(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli.invoke(app, ["migrate"]).exit_code == 0
+    run_json(cli, "users", "create", "--username", "ann", "--email", "ann@example.com", "--password", "pw-pw-pw-pw")
+    project = str(run_json(cli, "projects", "create", "--owner", "ann", "--name", "Kettle")["id"])
+    run_json(cli, "orders", "seed", "--project", project, "--count", "60", "--seed", "4")
+    out_csv, out_xlsx = tmp_path / "orders.csv", tmp_path / "orders.xlsx"
+    columns = '{"order.id": "Order", "order.total": "Paid", "order.status_code": "Status", "order.reward.id": "Reward"}'
+    made = run_json(cli, "exports", "run", "--project", project, "--format", "csv", "--out", str(out_csv),
+                    "--columns", columns)
+    with out_csv.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    paid = {row["Order"]: Decimal(row["Paid"]) for row in rows if row["Paid"]}  # on an order's first row
+    [summary] = made["summary"]
+    assert (summary["orders"], summary["items"], Decimal(summary["total"])) == (
+        len(paid), sum(1 for row in rows if row["Reward"]), sum(paid.values()))
+    assert [s["status"] for s in summary["by_status"]] == sorted({row["Status"] for row in rows})
+    assert run_json(cli, "exports", "run", "--project", project, "--format", "xlsx", "--out",
+                    str(out_xlsx))["summary"] == made["summary"]
+    assert openpyxl.load_workbook(out_xlsx, read_only=True).sheetnames[-1] == "Summary"
+    text = cli.invoke(app, ["exports", "run", "--project", project, "--format", "csv", "--out", str(out_csv)]).output
+    assert f"totals {summary['orders']} orders, {summary['items']} items, orders' total " in text

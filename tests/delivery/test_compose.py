@@ -85,6 +85,32 @@ def test_expiry_is_in_the_projects_zone_and_the_readers_language(timezone: str, 
     assert expected in text
 
 
+SUMMARY = [{"currency": "EUR", "orders": 1500, "items": 1, "total": "46291.80", "by_status": [
+    {"status": "cancelled", "orders": 1, "items": 0, "total": "0.00"},
+    {"status": "payment-completed", "orders": 1499, "items": 1, "total": "46291.80"}]}]
+SUMMARY_LINES = {
+    "en": ["Control totals", "1,500 orders, 1 item, orders' total 46,291.80\u00a0EUR",
+           "cancelled: 1 order, 0 items, orders' total 0.00\u00a0EUR",
+           "payment completed: 1,499 orders, 1 item, orders' total 46,291.80\u00a0EUR"],
+    "fr": ["Totaux de contrôle", "1\u202f500 commandes, 1 article, total des commandes 46\u202f291,80\u00a0EUR",
+           "annulée\u202f: 1 commande, 0 article, total des commandes 0,00\u00a0EUR",
+           "paiement terminé\u202f: 1\u202f499 commandes, 1 article, total des commandes 46\u202f291,80\u00a0EUR"],
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_control_totals_are_in_both_bodies_in_the_owners_language(lang: str) -> None:
+    text, html_body = _bodies(_parse(succeeded_message(lang=lang, summary=SUMMARY)))
+    for body in (text, html.unescape(html_body)):
+        positions = [body.find(line) for line in SUMMARY_LINES[lang]]
+        assert -1 not in positions and positions == sorted(positions), (body, positions)
+
+
+def test_an_export_made_before_control_totals_has_no_totals_line() -> None:
+    text, html_body = _bodies(_parse(succeeded_message(summary=None)))
+    assert "Control totals" not in text and "Control totals" not in html_body
+
+
 def test_a_file_made_before_checksums_has_no_checksum_line() -> None:
     text, html_body = _bodies(_parse(succeeded_message(sha256=None)))
     assert "SHA-256" not in text and "SHA-256" not in html_body

@@ -76,8 +76,13 @@ def test_export_is_made_stored_linked_and_emailed_once(service: Service, client:
         rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")))
         assert len(rows) == expected_rows + 1
     else:
-        sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
-        assert sum(1 for _ in sheet.iter_rows()) == expected_rows + 1  # streamed sheets carry no dimension
+        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+        assert sum(1 for _ in book.worksheets[0].iter_rows()) == expected_rows + 1  # streamed sheets carry no dimension
+        assert book.sheetnames[-1] == "Summary"
+    summary = body["summary"]
+    assert isinstance(summary, list) and len(summary) == 1
+    totals = summary[0]
+    assert totals["orders"] == 150 and totals["items"] <= expected_rows
 
     messages = wait_for(lambda: _outbox(service))
     assert len(messages) == 1
@@ -85,6 +90,8 @@ def test_export_is_made_stored_linked_and_emailed_once(service: Service, client:
     assert message["To"].addresses[0].addr_spec == "owner@example.com"
     attachments = list(message.iter_attachments())
     assert len(attachments) == 1 and attachments[0].get_payload(decode=True) == content
+    text = message.get_body(("plain",))
+    assert text is not None and f"150 orders, {totals['items']:,} items, orders' total " in text.get_content()
 
     def emailed() -> bool:
         with service.runtime.sessions() as session:

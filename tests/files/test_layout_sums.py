@@ -157,14 +157,14 @@ def test_xlsx_money_columns_sum_to_the_databases_sums(projects: Projects, tmp_pa
     made = build(projects, currency, layout, tmp_path, format_="xlsx")
     where = f"{currency} {layout}"
     sheets = read_openpyxl(made.path)
-    assert len(sheets) == 1
-    for name, rows in sheets.items():
-        money = [index for index, cell in enumerate(rows[0]) if cell.value in made.headers.values()]
-        assert all(row[index].data_type == "n" for row in rows[1:] for index in money if row[index].value is not None)
-        values = [[cell.value for cell in row] for row in rows]
-        check_sums(column_sums(values, made.headers, _number), expected, f"openpyxl {name} {where}")
-    for name, rows in read_calamine(made.path).items():
-        check_sums(column_sums(rows, made.headers, _number), expected, f"calamine {name} {where}")
+    assert list(sheets)[1:] == ["Summary"]  # the data, then the control totals (test_summary_sheet.py)
+    rows = next(iter(sheets.values()))
+    money = [index for index, cell in enumerate(rows[0]) if cell.value in made.headers.values()]
+    assert all(row[index].data_type == "n" for row in rows[1:] for index in money if row[index].value is not None)
+    values = [[cell.value for cell in row] for row in rows]
+    check_sums(column_sums(values, made.headers, _number), expected, f"openpyxl {where}")
+    check_sums(column_sums(next(iter(read_calamine(made.path).values())), made.headers, _number), expected,
+               f"calamine {where}")
 
 
 def _number(value: float | int) -> Decimal:
@@ -189,10 +189,9 @@ def test_libreoffice_sums_every_layout_and_currency_right(projects: Projects, tm
     for (currency, layout), file in made.items():
         expected = database_sums(projects.session, projects.by_currency[currency], layout)
         book = books[file.path]
-        for name, saved in book.saved.items():
-            values = [[cell.value for cell in row] for row in saved]  # calamine's reading of Calc's file
-            check_sums(column_sums(values, file.headers, _number), expected,
-                       f"libreoffice saved {name} {currency} {layout}")
-        for name, shown in book.shown.items():
-            check_sums(column_sums(shown, file.headers, lambda text, code=currency: _shown_amount(text, code)),
-                       expected, f"libreoffice shown {name} {currency} {layout}")
+        # The data sheet, the first (the last is the control totals' Summary: test_summary_sheet.py).
+        saved, shown = next(iter(book.saved.values())), next(iter(book.shown.values()))
+        values = [[cell.value for cell in row] for row in saved]  # calamine's reading of Calc's file
+        check_sums(column_sums(values, file.headers, _number), expected, f"libreoffice saved {currency} {layout}")
+        check_sums(column_sums(shown, file.headers, lambda text, code=currency: _shown_amount(text, code)),
+                   expected, f"libreoffice shown {currency} {layout}")

@@ -192,6 +192,23 @@ StatusField = Annotated[str, AfterValidator(_export_status), Field(title="Status
                         WithJsonSchema({"type": "string", "enum": [status.value for status in ExportStatus]})]
 
 
+class StatusTotals(Strict):
+    status: str = Field(description="The order status, as the file's status column writes it.")
+    orders: int = Field(description="Orders of this status in the file.")
+    items: int = Field(description="Order item lines of these orders in the file (an order without items: 0).")
+    total: str = Field(description="Sum of these orders' totals, a decimal string with the currency's decimals.",
+                       examples=["12840.50"])
+
+
+class CurrencyTotals(Strict):
+    currency: str = Field(description="ISO 4217 code.", examples=["EUR"])
+    orders: int = Field(description="Distinct orders in the file.")
+    items: int = Field(description="Order item lines in the file.")
+    total: str = Field(description="Sum of the order totals, each order counted once, with the currency's "
+                       "decimals.", examples=["46291.80"])
+    by_status: list[StatusTotals] = Field(description="The same per order status, sorted by status.")
+
+
 class ExportOut(Strict):
     id: int
     project_id: int
@@ -212,6 +229,9 @@ class ExportOut(Strict):
     sha256: str | None = Field(description="SHA-256 of the file, 64 lower-case hex digits, computed while it was "
                                "written: compare with `sha256sum` of the downloaded file. Null until the "
                                "export succeeds (and for files made before checksums).")
+    summary: list[CurrencyTotals] | None = Field(
+        description="The file's control totals, one object per currency, counted from the rows written: "
+                    "check a copy against them. Null until the export succeeds (and for files made before them).")
     started_at: str | None
     finished_at: str | None
     expires_at: str | None = Field(description="When the file and its link expire.")

@@ -21,6 +21,7 @@ from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.errors import NotFound, invalid
 from crowdexports.exports import access, asking, idempotency, lifecycle, pipeline, presets
 from crowdexports.exports.resource import export_resource
+from crowdexports.exports.summary_words import summary_lines
 from crowdexports.exports.timestamps import rfc3339
 from crowdexports.ids import MAX_ID
 from crowdexports.models import ApiKey, Export, ExportPreset, Project, User, utcnow
@@ -244,9 +245,11 @@ def exports_run(
         built = result["file"]
         shutil.move(built.path, out)
         seconds = time.perf_counter() - started
+        totals = "".join(f"\ntotals {line}" + "".join(f"\n  {status}" for status in statuses)
+                         for line, statuses in summary_lines(built.summary, "en"))
         emit({"path": str(out), "rows": built.row_count, "bytes": out.stat().st_size, "sha256": built.sha256,
-              "seconds": round(seconds, 2)},
-             as_json, f"{built.row_count} rows written to {out} in {seconds:.1f}s\nsha256 {built.sha256}")
+              "summary": built.summary, "seconds": round(seconds, 2)},
+             as_json, f"{built.row_count} rows written to {out} in {seconds:.1f}s\nsha256 {built.sha256}{totals}")
 
 
 @exports.command("create")

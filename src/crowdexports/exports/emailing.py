@@ -66,7 +66,7 @@ def _compose(runtime: Runtime, export: Export, project: Project, recipient: User
         link=download_url(export, settings) or "", expires_at=export.expires_at, timezone=project.timezone,
         file_name=export.file_name, mime_type=get_writer(export.format).mime_type, sha256=export.sha256,
         attachment=attachment, mail_from=settings.mail_from, message_domain=domain, filters=filters_of(export.options),
-        changes_since=changes_since_of(export.options), layout=layout_of(export.options),
+        changes_since=changes_since_of(export.options), layout=layout_of(export.options), summary=export.summary,
     )
 
 

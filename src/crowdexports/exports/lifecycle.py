@@ -31,6 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from crowdexports.errors import Conflict, RateLimited
 from crowdexports.exports import failures
 from crowdexports.exports.statuses import EmailStatus, ExportStatus
+from crowdexports.exports.summary import Summary
 from crowdexports.models import Export, ExportEvent, Project, User, UserRecord, utcnow
 
 ACTIVE = (ExportStatus.WAITING, ExportStatus.PROCESSING)
@@ -169,14 +170,15 @@ def renew(session: Session, claim: Claim, *, lease_seconds: float, rows_done: in
 
 def succeed(
     session: Session, claim: Claim, *, storage_key: str, file_name: str, size: int, row_count: int,
-    sha256: str, expires_at: datetime, changes_upto: int | None = None,
+    sha256: str, expires_at: datetime, changes_upto: int | None = None, summary: Summary | None = None,
 ) -> bool:
-    """Record the published file. False if the claim is no longer ours (the caller drops its file)."""
+    """Record the published file and its control totals (exports.summary). False if the claim is no longer
+    ours (the caller drops its file)."""
     return _fenced_update(
         session, claim, "succeeded", f"{row_count} rows, {size} bytes",
         status=ExportStatus.SUCCEEDED, finished_at=utcnow(), lease_until=None, storage_key=storage_key,
         file_name=file_name, size=size, sha256=sha256, row_count=row_count, rows_done=row_count, expires_at=expires_at,
-        error=None, email_status=EmailStatus.PENDING, changes_upto=changes_upto,
+        error=None, email_status=EmailStatus.PENDING, changes_upto=changes_upto, summary=summary,
     )
 
 

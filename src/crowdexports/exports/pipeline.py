@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from crowdexports.errors import ExportStopped
 from crowdexports.exports.filenames import export_file_name, sheet_title
 from crowdexports.exports.requests import validate_export_request
+from crowdexports.exports.summary import Summary, Totals
+from crowdexports.exports.summary_sheet import summary_sheet
 from crowdexports.exports.types.base import ExportContext
 from crowdexports.exports.writers.base import SheetInfo
 from crowdexports.exports.writers.digest import write_hashed
@@ -63,6 +65,7 @@ class BuiltFile:
     row_count: int
     changes_upto: int  # the last order change number the file includes (sync.changes)
     sha256: str  # hex, of the bytes as written: the file's proof on the resource, the email and the download
+    summary: Summary  # the control totals of the rows written (exports.summary)
 
 
 def build_file(session: Session, export: Export, project: Project, recipient: User, out_dir: Path,
@@ -77,10 +80,12 @@ def build_file(session: Session, export: Export, project: Project, recipient: Us
         timezone=ZoneInfo(project.timezone), columns=columns, options=type_options, changes_upto=changes_upto,
     )
     progress.estimated_total = export_type.estimate_rows(session, context)
-    info = SheetInfo(currency=project.currency, title=sheet_title(project.name))
+    totals = Totals(project.currency)
+    info = SheetInfo(currency=project.currency, title=sheet_title(project.name),
+                     summary=summary_sheet(totals, recipient.lang))
     private_dir(out_dir)
     path = out_dir / f"export-{export.id}-{uuid.uuid4().hex}.{writer.extension}.part"
-    rows = export_type.rows(session, context)
+    rows = export_type.rows(session, context, totals)
     try:
         row_count, sha256 = write_hashed(writer, path, columns, progress.watch(rows), info, format_options)
     except BaseException:
@@ -91,7 +96,7 @@ def build_file(session: Session, export: Export, project: Project, recipient: Us
         if close is not None:
             close()
     file_name = export_file_name(project.name, project.id, export.id, export.type, export.created_at, writer.extension)
-    return BuiltFile(path, file_name, writer.mime_type, row_count, changes_upto, sha256)
+    return BuiltFile(path, file_name, writer.mime_type, row_count, changes_upto, sha256, totals.summary())
 
 
 def publish(storage: Storage, export_id: int, attempt: int, built: BuiltFile) -> tuple[str, int]:

@@ -35,7 +35,7 @@ SHOWN_COLUMNS = (*(rfc3339_text(_EXPORTS.c[name]).label(name) if name in _TIMEST
                    for name in ("id", "project_id", "user_id", "type", "format", "columns", "options",
                                 "status", "created_at", "storage_key", "expires_at", "row_count", "size",
                                 "sha256", "started_at", "finished_at", "error", "rows_done", "rows_estimated",
-                                "email_status", "retry_of")),
+                                "email_status", "retry_of", "summary")),
                  RETRIED_BY, select(_PROJECTS.c.timezone).where(_PROJECTS.c.id == _EXPORTS.c.project_id)
                  .correlate_except(_PROJECTS).scalar_subquery().label("project_timezone"))
 
@@ -86,7 +86,7 @@ def export_resource(export: ExportFields, recipient: User | UserRecord, caller: 
         "url": download_url(export, settings, now), "user": user or user_fields(recipient, caller),
         "columns": _columns(export, recipient), "filters": filters_of(export.options),
         "layout": layout_of(export.options),
-        "row_count": export.row_count, "size": export.size, "sha256": export.sha256,
+        "row_count": export.row_count, "size": export.size, "sha256": export.sha256, "summary": export.summary,
         "started_at": rfc3339(export.started_at),
         "finished_at": rfc3339(export.finished_at), "expires_at": rfc3339(export.expires_at),
         "error": export.error,

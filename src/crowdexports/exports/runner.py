@@ -175,7 +175,7 @@ def _run_export(runtime: Runtime, running: RunningExports, export_id: int) -> Ou
             return Outcome.FAILED if lifecycle.fail(session, claim, failure) else Outcome.STOPPED
         done = lifecycle.succeed(
             session, claim, storage_key=key, file_name=built.file_name, size=size, row_count=built.row_count,
-            sha256=built.sha256,
+            sha256=built.sha256, summary=built.summary,
             expires_at=utcnow() + timedelta(days=settings.file_ttl_days), changes_upto=built.changes_upto,
         )
     if not done:  # canceled at the last moment, or another attempt took over: our file must go

@@ -23,6 +23,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from crowdexports.exports.filter_words import describe_changes, describe_filters
 from crowdexports.exports.layout_words import describe_layout
+from crowdexports.exports.summary import Summary
+from crowdexports.exports.summary_words import summary_lines
 
 LANGS = ("en", "fr")
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel (XLSX)"}
@@ -134,11 +136,13 @@ def compose_succeeded(*, export_id: int, to: str, to_name: str, lang: str, proje
                       row_count: int, link: str, expires_at: datetime, timezone: str, file_name: str,
                       mime_type: str, sha256: str | None, attachment: bytes | None, mail_from: str,
                       message_domain: str, filters: Mapping[str, Any] | None = None,
-                      changes_since: int | None = None, layout: str | None = None) -> EmailMessage:
+                      changes_since: int | None = None, layout: str | None = None,
+                      summary: Summary | None = None) -> EmailMessage:
     """The "your export is ready" email; `attachment` None means the file was too big (link only);
     `timezone` the project's, for the link's expiry; `sha256` the file's, for the owner to check it (None:
     made before checksums); `filters` and `changes_since` the export's (as its resource shows them), said in
-    words when set; `layout` its row layout (the resource's), said in words (None: nothing said)."""
+    words when set; `layout` its row layout (the resource's), said in words (None: nothing said); `summary`
+    its control totals (None: made before them)."""
     lang = pick_lang(lang)
     file_name = _UNSAFE_FILE_CHARS.sub("_", file_name)
     context: dict[str, object] = {
@@ -148,6 +152,7 @@ def compose_succeeded(*, export_id: int, to: str, to_name: str, lang: str, proje
         "expiry_text": format_expiry(expires_at, timezone, lang), "file_name": file_name, "sha256": sha256,
         "attached": attachment is not None, "filters_text": _filters_text(filters, lang, changes_since),
         "layout_text": describe_layout(layout, lang) if layout else "",
+        "summary_lines": summary_lines(summary, lang),
     }
     subject, text, html = _render("export_succeeded", lang, context)
     msg = _message(export_id=export_id, to=to, to_name=to_name, subject=subject, text=text, html=html,

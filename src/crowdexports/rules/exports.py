@@ -30,5 +30,5 @@ PRESET = Integer("preset", rule="must be an export preset's id", required=False)
 
 # The export resource's other fields: the service sets them.
 EXPORT_REQUEST = Body((TYPE, FORMAT, COLUMNS, CSV_DIALECT, FILTERS, CHANGES_SINCE, LAYOUT, PRESET), read_only=(
-    "id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "sha256", "started_at",
+    "id", "project_id", "status", "created_at", "url", "user", "row_count", "size", "sha256", "summary", "started_at",
     "finished_at", "expires_at", "error", "progress", "email_status", "retry_of", "retried_by"))

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from crowdexports.exports import failures
 from crowdexports.exports.filter_words import describe_changes, describe_filters
 from crowdexports.exports.layout_words import describe_layout
+from crowdexports.exports.summary_words import summary_lines
 from crowdexports.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -35,7 +36,8 @@ def environment(lang: str) -> Environment:
                        failure=partial(failures.in_language, lang=lang),
                        filter_words=partial(describe_filters, lang=lang),
                        changes_words=partial(describe_changes, lang=lang),
-                       layout_words=partial(describe_layout, lang=lang))
+                       layout_words=partial(describe_layout, lang=lang),
+                       summary_words=partial(summary_lines, lang=lang))
     return env
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from crowdexports.errors import FieldProblem, InvalidInput
 from crowdexports.exports.options import NO_OPTIONS, Options
+from crowdexports.exports.summary import Totals
 
 MAX_HEADER_LENGTH = 255
 
@@ -81,8 +82,10 @@ class ExportType(Protocol):
         """A cheap estimate of the number of rows, for progress; need not be exact."""
         ...
 
-    def rows(self, session: Session, context: ExportContext) -> Iterator[tuple[object, ...]]:
-        """Stream rows (one value per `context.columns`, typed per ColumnKind) without loading them all."""
+    def rows(self, session: Session, context: ExportContext,
+             totals: Totals | None = None) -> Iterator[tuple[object, ...]]:
+        """Stream rows (one value per `context.columns`, typed per ColumnKind) without loading them all;
+        `totals` (exports.summary) counts each row as it is read."""
         ...
 
 

@@ -27,6 +27,7 @@ from crowdexports.exports.changes_since import ChangesSince
 from crowdexports.exports.database_rows import stream_rows
 from crowdexports.exports.options import check_mapping
 from crowdexports.exports.status_words import status_cell
+from crowdexports.exports.summary import Totals
 from crowdexports.exports.types import order_layouts
 from crowdexports.exports.types.base import Column, ColumnKind, ExportContext, OutputColumn
 from crowdexports.exports.types.order_filters import NO_FILTERS, OrderFilters, parse_filters
@@ -50,7 +51,7 @@ _SQL: dict[str, Any] = {
     "order.tracking_medium": Order.tracking_medium,
     "user.username": User.username, "user.lang": User.lang, "user.email": User.email,
     "user.name": User.name, "user.first_name": User.first_name, "user.last_name": User.last_name,
-    "item.reward_id": OrderItem.reward_id, "item.quantity": OrderItem.quantity,
+    "item.id": OrderItem.id, "item.reward_id": OrderItem.reward_id, "item.quantity": OrderItem.quantity,
     "item.unit_price": OrderItem.unit_price, "item.line_total": OrderItem.line_total,
     **{f"shipping_address.{name}": _shipping.c[name]
        for name in ("first_name", "last_name", "entity_name", "address_1", "address_2", "postal_code",
@@ -59,6 +60,9 @@ _SQL: dict[str, Any] = {
        for name in ("first_name", "last_name", "entity_name", "type", "address_1", "address_2",
                     "postal_code", "city", "state", "country")},
 }
+
+# The values the control totals read (exports.summary), selected beside the columns' own when they lack them.
+_TOTALS_SOURCES = ("order.id", "order.status", "order.total", "item.id")
 
 Converter = Callable[..., object]
 _UTC = ZoneInfo("UTC")
@@ -361,10 +365,13 @@ class OrdersExport:
                 .where(*conditions(project_id, filters, zone, changes))
                 .order_by(Order.created_at, Order.id, OrderItem.id))
 
-    def rows(self, session: Session, context: ExportContext) -> Iterator[tuple[object, ...]]:
+    def rows(self, session: Session, context: ExportContext,
+             totals: Totals | None = None) -> Iterator[tuple[object, ...]]:
         layout = order_layouts.transform(_layout_of(context.options), context.columns)
-        # A layout compares rows' order ids: the SELECT gives it, and the copy appends it to the cells.
-        sources = list(dict.fromkeys(self.sources(context.columns) + ([] if layout is None else ["order.id"])))
+        # Appended, so the columns' positions stay as they are: the order id a layout compares rows on (the
+        # copy appends it to the cells), the values the totals count.
+        extra = ([] if layout is None else ["order.id"]) + ([] if totals is None else list(_TOTALS_SOURCES))
+        sources = list(dict.fromkeys([*self.sources(context.columns), *extra]))
         slot = {name: index for index, name in enumerate(sources)}
         texts = _RewardTexts(session, context)
         fields = [self._fields[c.id] for c in context.columns]
@@ -379,9 +386,20 @@ class OrdersExport:
         from_row = [(index, convert) for index, source, convert in converted if source is None]
         stmt = self.statement(context.project_id, sources, _filters_of(context.options), context.timezone,
                               _changes_of(context))
+        # The totals' per-row work, inline (no call): a comparison of order ids, a test of the item id; the
+        # per-order work (exports.summary) only when the order id changes: an order's rows are contiguous.
+        order_at, status_at, total_at, item_at = (slot.get(name, 0) for name in _TOTALS_SOURCES)
 
         def cells() -> Iterator[list[object]]:
+            last_order: object = object()  # equal to no order id
+            counts: list[int] = []  # the current order's status's counters
             for row in stream_rows(session, stmt):
+                if totals is not None:
+                    if row[order_at] != last_order:
+                        last_order = row[order_at]
+                        counts = totals.order(row[status_at], row[total_at])
+                    if row[item_at] is not None:
+                        counts[1] += 1
                 values = copy(row)
                 for index, source, convert in from_value:
                     values[index] = convert(row[source])

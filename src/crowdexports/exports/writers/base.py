@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -12,12 +12,25 @@ from crowdexports.exports.types.base import OutputColumn
 
 
 @dataclass(frozen=True)
+class SummarySheet:
+    """A small table a writer with sheets writes after the data (xlsx; csv has no room for it): the export's
+    control totals (exports.summary_sheet). `rows` is called once the data rows are exhausted, when the
+    totals are known; its values are typed per `columns`' kinds, as data rows are."""
+
+    name: str
+    columns: Sequence[OutputColumn]
+    rows: Callable[[], Sequence[Sequence[object]]]
+
+
+@dataclass(frozen=True)
 class SheetInfo:
-    """Presentation facts any writer may use: the currency for money formats, a title for the sheet.
-    What only one format has (the csv dialect) is that writer's Options, not here."""
+    """Presentation facts any writer may use: the currency for money formats, a title for the sheet, the
+    summary sheet to add after the data (None: none). What only one format has (the csv dialect) is that
+    writer's Options, not here."""
 
     currency: str
     title: str
+    summary: SummarySheet | None = None
 
 
 Output = Path | BinaryIO  # a fresh file to create, or a binary stream to append to (the pipeline's HashingStream)

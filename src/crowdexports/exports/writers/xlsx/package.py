@@ -10,7 +10,7 @@ batch is rendered.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from itertools import islice
@@ -18,10 +18,13 @@ from typing import IO
 
 from crowdexports.exports.filenames import sheet_title
 from crowdexports.exports.types.base import OutputColumn
-from crowdexports.exports.writers.base import Output, SheetInfo
+from crowdexports.exports.writers.base import Output, SheetInfo, SummarySheet
 from crowdexports.exports.writers.xlsx import templates
 from crowdexports.exports.writers.xlsx.cells import column_letters
 from crowdexports.exports.writers.xlsx.renderer import RowRenderer
+
+# Column widths for a sheet's columns from its rows (writer.column_widths).
+WidthsOf = Callable[[Sequence[OutputColumn], Iterable[Sequence[object]]], list[float]]
 
 MAX_SHEET_XML_BYTES = 2**32 - 1  # a zip entry past this needs Zip64, which not every reader takes
 BATCH_ROWS = 500  # rows rendered, then deflated, together
@@ -29,12 +32,16 @@ COMPRESS_LEVEL = 1  # zlib: level 1 is ~4x faster than the default 6, for a file
 
 
 def write_package(path: Output, info: SheetInfo, columns: Sequence[OutputColumn], widths: Sequence[float],
-                  rows: Iterator[Sequence[object]], rows_per_sheet: int, max_sheet_bytes: int) -> int:
-    """The whole xlsx file at `path`: every row, on as many sheets as the limits require; the row count."""
+                  rows: Iterator[Sequence[object]], rows_per_sheet: int, max_sheet_bytes: int,
+                  widths_of: WidthsOf) -> int:
+    """The whole xlsx file at `path`: every row, on as many sheets as the limits require, then the summary
+    sheet if `info` has one (its columns sized by `widths_of`); the row count."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as archive, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx-deflate") as deflater:
         package = _Package(archive, deflater, info)
         count = package.write_sheets(columns, widths, rows, rows_per_sheet, max_sheet_bytes)
+        if info.summary is not None:
+            package.write_summary(info.summary, widths_of)
         package.finish()
     return count
 
@@ -81,6 +88,24 @@ class _Package:
                                 f"$A$1:${last_column}${last_row}"))
             if not batch:
                 return count
+
+    def write_summary(self, summary: SummarySheet, widths_of: WidthsOf) -> None:
+        """The summary sheet after the data sheets; its name made unique among theirs (a project may be
+        called "Summary"), as Excel refuses two sheets of one name whatever their case."""
+        taken = {name.casefold() for name, _ in self.sheets}
+        name, number = summary.name, 1
+        while name.casefold() in taken:
+            number += 1
+            name = sheet_title(summary.name, f" ({number})")
+        rows = summary.rows()
+        widths = widths_of(summary.columns, rows)
+        last_column, last_row = column_letters(len(summary.columns) - 1), len(rows) + 1
+        number = len(self.sheets) + 1
+        with self.archive.open(f"xl/worksheets/sheet{number}.xml", "w") as entry:
+            entry.write(templates.sheet_head(summary.columns, widths).format(selected=0).encode())
+            entry.write(RowRenderer(summary.columns).render(rows, 2).encode())
+            entry.write(templates.sheet_tail(f"A1:{last_column}{last_row}").encode())
+        self.sheets.append((name, f"$A$1:${last_column}${last_row}"))
 
     def finish(self) -> None:
         """The parts that list the sheets, now that they are all written."""

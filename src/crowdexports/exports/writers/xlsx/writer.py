@@ -36,10 +36,14 @@ class XlsxWriter:
               info: SheetInfo, options: Options | None = None) -> int:
         rows = iter(rows)
         head = list(islice(rows, WIDTH_SAMPLE_ROWS))
-        widths = [column_width(column.kind, column.header, (row[i] for row in head))
-                  for i, column in enumerate(columns)]
-        return write_package(path, info, columns, widths, chain(head, rows), self.rows_per_sheet,
-                             self.max_sheet_bytes)
+        return write_package(path, info, columns, column_widths(columns, head), chain(head, rows),
+                             self.rows_per_sheet, self.max_sheet_bytes, column_widths)
+
+
+def column_widths(columns: Sequence[OutputColumn], sample: Iterable[Sequence[object]]) -> list[float]:
+    """Each column's width from its header and the sample rows' values."""
+    sample = list(sample)
+    return [column_width(column.kind, column.header, (row[i] for row in sample)) for i, column in enumerate(columns)]
 
 
 def column_width(kind: ColumnKind, header: str, sample: Iterable[object]) -> float:
