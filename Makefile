@@ -35,9 +35,10 @@ test: $(VENV)/.installed-test
 	CROWDEXPORTS_TEST_STACK=scaleout $(BIN)/pytest
 
 # The inner loop: the tests not marked slow (no server in a subprocess, no LibreOffice, no Schemathesis,
-# nothing of tests/e2e), on the embedded stack, one pytest worker per core.
+# nothing of tests/e2e, none of tests/conftest.py's HEAVY_MODULES), on the embedded stack, one pytest
+# worker per core, an idle worker taking tests queued for the other.
 test-fast: $(VENV)/.installed-test
-	CROWDEXPORTS_TEST_STACK=embedded $(BIN)/pytest -m "not slow" -q -n auto
+	CROWDEXPORTS_TEST_STACK=embedded $(BIN)/pytest -m "not slow" -q -n auto --dist worksteal
 
 test-embedded: $(VENV)/.installed-test
 	$(BIN)/pytest

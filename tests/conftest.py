@@ -50,10 +50,24 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"CROWDEXPORTS_TEST_STACK={STACK!r}: use one of {', '.join(STACKS)}")
 
 
+# Marked slow here, in one place, rather than in each file: modules whose tests need a crowded database,
+# reader subprocesses or a concurrency harness of their own, and the matrices of hundreds of requests
+# (privacy, sync): seconds each. `make test` runs them on both stacks; `make test-fast` leaves them out
+# to stay under a minute on two cores.
+HEAVY_MODULES = frozenset(Path(__file__).parent / name for name in (
+    "api/test_list_plans.py", "api/test_import_snapshot.py", "api/test_local_ids.py", "files/test_filter_plans.py",
+    "files/test_sqlite_reader.py", "files/test_layout_sums.py", "api/test_privacy.py", "web/test_privacy.py",
+    "api/test_sync_records.py", "api/test_sync_access.py"))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The browser tests last: Playwright's sync API keeps its event loop marked running in the main thread
-    until the session ends, so a later test calling asyncio.run() would fail (pytest would otherwise put
-    them among tests/api, grouped by pytest-playwright's session-scoped browser parameter)."""
+    """HEAVY_MODULES' tests marked slow (before `-m` deselects). The browser tests last: Playwright's sync
+    API keeps its event loop marked running in the main thread until the session ends, so a later test
+    calling asyncio.run() would fail (pytest would otherwise put them among tests/api, grouped by
+    pytest-playwright's session-scoped browser parameter)."""
+    for item in items:
+        if item.path in HEAVY_MODULES:
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: BROWSER_TESTS in item.path.parents)  # stable: the others keep their order
 
 
