@@ -13,6 +13,7 @@ from email.message import EmailMessage
 import pytest
 
 from crowdexports.mail.compose import attachment_fits
+from tests.control_totals import SUMMARY, SUMMARY_LINES
 
 from .messages import LINK, SHA256, failed_message, succeeded_message
 
@@ -85,17 +86,6 @@ def test_expiry_is_in_the_projects_zone_and_the_readers_language(timezone: str, 
     assert expected in text
 
 
-SUMMARY = [{"currency": "EUR", "orders": 1500, "items": 1, "total": "46291.80", "by_status": [
-    {"status": "cancelled", "orders": 1, "items": 0, "total": "0.00"},
-    {"status": "payment-completed", "orders": 1499, "items": 1, "total": "46291.80"}]}]
-SUMMARY_LINES = {
-    "en": ["Control totals", "1,500 orders, 1 item, orders' total 46,291.80\u00a0EUR",
-           "cancelled: 1 order, 0 items, orders' total 0.00\u00a0EUR",
-           "payment completed: 1,499 orders, 1 item, orders' total 46,291.80\u00a0EUR"],
-    "fr": ["Totaux de contrôle", "1\u202f500 commandes, 1 article, total des commandes 46\u202f291,80\u00a0EUR",
-           "annulée\u202f: 1 commande, 0 article, total des commandes 0,00\u00a0EUR",
-           "paiement terminé\u202f: 1\u202f499 commandes, 1 article, total des commandes 46\u202f291,80\u00a0EUR"],
-}
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -45,6 +46,20 @@ def csrf_of(page: Response) -> str:
     found = CSRF.search(page.text)
     assert found, page.text[:500]
     return found.group(1)
+
+
+def project_of(person: Person) -> Project:
+    """The project made with `person` (make_person's owners have one)."""
+    assert person.project is not None
+    return person.project
+
+
+def ask_csv(client: TestClient, project: Project, **fields: Any) -> Response:
+    """The project page's export form sent as a csv of the order ids, with `fields` added or replaced."""
+    token = csrf_of(client.get(f"/web/projects/{project.id}"))
+    return client.post(f"/web/projects/{project.id}/exports", data={"csrf": token, "format": "csv",
+                                                                     "column": ["order.id"], **fields},
+                       follow_redirects=False)
 
 
 def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Response:

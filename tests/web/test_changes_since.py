@@ -3,43 +3,28 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crowdexports.exports.statuses import ExportStatus
-from crowdexports.models import Export, ExportPreset, Project
-from tests.web.conftest import Person, csrf_of
-
-
-def _project(person: Person) -> Project:
-    assert person.project is not None
-    return person.project
-
-
-def _ask(client: TestClient, project: Project, **fields: Any) -> Response:
-    token = csrf_of(client.get(f"/web/projects/{project.id}"))
-    return client.post(f"/web/projects/{project.id}/exports", data={"csrf": token, "format": "csv",
-                                                                     "column": ["order.id"], **fields},
-                       follow_redirects=False)
+from crowdexports.models import Export, ExportPreset
+from tests.web.conftest import Person, ask_csv, csrf_of, project_of
 
 
 def test_the_box_asks_for_the_changes_since_the_last_export(signed_in: TestClient, olga: Person,
                                                            session: Session) -> None:
-    project = _project(olga)
+    project = project_of(olga)
     page = signed_in.get(f"/web/projects/{project.id}").text
     assert '<label for="changes-since">Only orders changed since the last export</label>' in page
     assert 'id="changes-since" name="changes_since" value="last"' in page
-    assert _ask(signed_in, project).status_code == 303
+    assert ask_csv(signed_in, project).status_code == 303
     first = session.scalars(select(Export)).one()
     assert "changes_since" not in (first.options or {})["type"]
     session.execute(update(Export).where(Export.id == first.id).values(status=ExportStatus.SUCCEEDED,
                                                                        changes_upto=0))
     session.commit()
-    assert _ask(signed_in, project, changes_since="last").status_code == 303
+    assert ask_csv(signed_in, project, changes_since="last").status_code == 303
     latest = session.scalars(select(Export).order_by(Export.id.desc())).first()
     assert latest is not None and (latest.options or {})["type"]["changes_since"] == {
         "export_id": first.id, "after": 0}
@@ -48,7 +33,7 @@ def test_the_box_asks_for_the_changes_since_the_last_export(signed_in: TestClien
 
 
 def test_a_preset_keeps_the_box(signed_in: TestClient, olga: Person, session: Session) -> None:
-    project = _project(olga)
+    project = project_of(olga)
     token = csrf_of(signed_in.get(f"/web/projects/{project.id}"))
     saved = signed_in.post(f"/web/projects/{project.id}/presets", data={
         "csrf": token, "name": "Weekly changes", "format": "csv", "column": ["order.id"], "changes_since": "last"},

@@ -12,19 +12,8 @@ from sqlalchemy.orm import Session
 
 from crowdexports.exports import lifecycle
 from crowdexports.models import Export, Project, User, utcnow
+from tests.control_totals import SUMMARY, SUMMARY_LINES
 from tests.web.conftest import make_person, sign_in
-
-SUMMARY = [{"currency": "EUR", "orders": 1500, "items": 1, "total": "46291.80", "by_status": [
-    {"status": "cancelled", "orders": 1, "items": 0, "total": "0.00"},
-    {"status": "payment-completed", "orders": 1499, "items": 1, "total": "46291.80"}]}]
-SHOWN = {
-    "en": ["Control totals", "1,500 orders, 1 item, orders' total 46,291.80\u00a0EUR",
-           "cancelled: 1 order, 0 items, orders' total 0.00\u00a0EUR",
-           "payment completed: 1,499 orders, 1 item, orders' total 46,291.80\u00a0EUR"],
-    "fr": ["Totaux de contrôle", "1\u202f500 commandes, 1 article, total des commandes 46\u202f291,80\u00a0EUR",
-           "annulée\u202f: 1 commande, 0 article, total des commandes 0,00\u00a0EUR",
-           "paiement terminé\u202f: 1\u202f499 commandes, 1 article, total des commandes 46\u202f291,80\u00a0EUR"],
-}
 
 
 def _succeeded(session: Session, project: Project, user: User) -> Export:
@@ -38,7 +27,7 @@ def _succeeded(session: Session, project: Project, user: User) -> Export:
 
 def _in_order(page: str, lang: str) -> None:
     text = html.unescape(page)
-    positions = [text.find(line) for line in SHOWN[lang]]
+    positions = [text.find(line) for line in SUMMARY_LINES[lang]]
     assert -1 not in positions and positions == sorted(positions), positions
 
 

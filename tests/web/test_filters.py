@@ -5,32 +5,18 @@ in words in the list, in the page's language."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crowdexports.exports import lifecycle
-from crowdexports.models import Export, Project
-from tests.web.conftest import Person, csrf_of, make_person, sign_in
-
-
-def _project(person: Person) -> Project:
-    assert person.project is not None
-    return person.project
-
-
-def _ask(client: TestClient, project: Project, **fields: Any) -> Response:
-    token = csrf_of(client.get(f"/web/projects/{project.id}"))
-    return client.post(f"/web/projects/{project.id}/exports", data={"csrf": token, "format": "csv",
-                                                                     "column": ["order.id"], **fields},
-                       follow_redirects=False)
+from crowdexports.models import Export
+from tests.web.conftest import Person, ask_csv, make_person, project_of, sign_in
 
 
 def test_the_form_shows_every_filter_with_a_label(signed_in: TestClient, olga: Person) -> None:
-    page = signed_in.get(f"/web/projects/{_project(olga).id}").text
+    page = signed_in.get(f"/web/projects/{project_of(olga).id}").text
     assert re.findall(r'name="status" value="([^"]+)"', page) == [
         "processing", "awaiting-confirmation", "payment-completed", "cancelled", "payment-done", "payment-invalid",
         "payment-reimbursed", "error"]
@@ -40,7 +26,7 @@ def test_the_form_shows_every_filter_with_a_label(signed_in: TestClient, olga: P
 
 
 def test_the_form_posts_the_apis_filters(signed_in: TestClient, olga: Person, session: Session) -> None:
-    answer = _ask(signed_in, _project(olga), status=["payment-completed", "payment-done"],
+    answer = ask_csv(signed_in, project_of(olga), status=["payment-completed", "payment-done"],
                   created_from="2026-11-01", created_until="2026-11-30", country="fr, be",
                   has_shipping_address="yes", reward_ids="7 8")
     assert answer.status_code == 303, answer.text
@@ -51,7 +37,7 @@ def test_the_form_posts_the_apis_filters(signed_in: TestClient, olga: Person, se
 
 
 def test_empty_filter_fields_ask_for_every_row(signed_in: TestClient, olga: Person, session: Session) -> None:
-    answer = _ask(signed_in, _project(olga), created_from="", created_until="", country=" ",
+    answer = ask_csv(signed_in, project_of(olga), created_from="", created_until="", country=" ",
                   has_shipping_address="any", reward_ids="")
     assert answer.status_code == 303, answer.text
     assert (session.scalars(select(Export)).one().options or {})["type"] == {"filters": {}, "layout": "items"}
@@ -59,7 +45,7 @@ def test_empty_filter_fields_ask_for_every_row(signed_in: TestClient, olga: Pers
 
 def test_a_refused_filter_comes_back_with_the_problem_and_what_was_typed(signed_in: TestClient, olga: Person,
                                                                          session: Session) -> None:
-    answer = _ask(signed_in, _project(olga), status=["cancelled"], created_from="2026-11-30",
+    answer = ask_csv(signed_in, project_of(olga), status=["cancelled"], created_from="2026-11-30",
                   created_until="2026-11-01", country="France", reward_ids="7, seven")
     assert answer.status_code == 400
     for problem in ("filters.created: is empty", "filters.country: must hold only ISO", "filters.reward_ids: must be"):
@@ -72,7 +58,7 @@ def test_a_refused_filter_comes_back_with_the_problem_and_what_was_typed(signed_
 
 def test_each_export_says_its_filters_in_the_pages_language(client: TestClient, session: Session) -> None:
     anne = make_person(session, "anne", lang="fr")
-    project = _project(anne)
+    project = project_of(anne)
     filters = {"status": ["payment-completed"], "created": {"from": "2026-11-01", "to": "2026-12-01"},
                "country": ["FR"]}
     lifecycle.request(session, project=project, user=anne.user, type_="orders", format_="csv", columns=None,

@@ -3,31 +3,16 @@ language; it posts the API's `layout`, a preset keeps it, and the list says a la
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crowdexports.models import Export, ExportPreset, Project
-from tests.web.conftest import Person, csrf_of
-
-
-def _project(person: Person) -> Project:
-    assert person.project is not None
-    return person.project
-
-
-def _ask(client: TestClient, project: Project, **fields: Any) -> Response:
-    token = csrf_of(client.get(f"/web/projects/{project.id}"))
-    return client.post(f"/web/projects/{project.id}/exports", data={"csrf": token, "format": "csv",
-                                                                     "column": ["order.id"], **fields},
-                       follow_redirects=False)
+from crowdexports.models import Export, ExportPreset
+from tests.web.conftest import Person, ask_csv, csrf_of, project_of
 
 
 def test_the_select_offers_each_layout_in_a_sentence(signed_in: TestClient, olga: Person) -> None:
-    page = signed_in.get(f"/web/projects/{_project(olga).id}").text
+    page = signed_in.get(f"/web/projects/{project_of(olga).id}").text
     assert '<label for="layout">How orders become rows</label>' in page
     assert ('<option value="items" selected>One row per reward ordered; an order&#39;s total, subtotal and '
             "shipping are on its first row only") in page
@@ -38,24 +23,24 @@ def test_the_select_offers_each_layout_in_a_sentence(signed_in: TestClient, olga
 def test_the_select_speaks_french(signed_in: TestClient, olga: Person) -> None:
     signed_in.post("/web/language", data={"csrf": csrf_of(signed_in.get("/web/projects")), "lang": "fr",
                                           "next": "/web/projects"})
-    page = signed_in.get(f"/web/projects/{_project(olga).id}").text
+    page = signed_in.get(f"/web/projects/{project_of(olga).id}").text
     assert "Comment les commandes deviennent des lignes" in page
     assert '<option value="orders">Une ligne par commande : ses contreparties dans une même cellule' in page
 
 
 def test_the_form_posts_the_layout_and_the_list_says_it(signed_in: TestClient, olga: Person,
                                                        session: Session) -> None:
-    project = _project(olga)
-    assert _ask(signed_in, project, layout="orders").status_code == 303
+    project = project_of(olga)
+    assert ask_csv(signed_in, project, layout="orders").status_code == 303
     assert (session.scalars(select(Export)).one().options or {})["type"]["layout"] == "orders"
     listed = signed_in.get(f"/web/projects/{project.id}").text
     assert '<p class="layout">One row per order: its rewards listed in one cell' in listed
-    refused = _ask(signed_in, project, layout="rows")
+    refused = ask_csv(signed_in, project, layout="rows")
     assert refused.status_code == 400 and "layout: must be one of: items, orders, items_repeated" in refused.text
 
 
 def test_a_preset_keeps_the_layout(signed_in: TestClient, olga: Person, session: Session) -> None:
-    project = _project(olga)
+    project = project_of(olga)
     token = csrf_of(signed_in.get(f"/web/projects/{project.id}"))
     saved = signed_in.post(f"/web/projects/{project.id}/presets", data={
         "csrf": token, "name": "Per order", "format": "csv", "column": ["order.id"], "layout": "orders"},

@@ -13,15 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crowdexports.exports import lifecycle
-from crowdexports.models import Export, Project, utcnow
-from tests.web.conftest import Person, csrf_of
+from crowdexports.models import Export, utcnow
+from tests.web.conftest import Person, csrf_of, project_of
 
 FORM = {"format": "csv", "csv_dialect": "rfc4180", "column": ["order.id"], "header.order.id": "Id"}
-
-
-def _project(person: Person) -> Project:
-    assert person.project is not None
-    return person.project
 
 
 def _key_of(page: str) -> str:
@@ -41,10 +36,10 @@ def _exports(session: Session) -> list[Export]:
 
 def test_a_form_sent_twice_makes_one_export(signed_in: TestClient, olga: Person, session: Session,
                                             dispatched: list[int]) -> None:
-    page = signed_in.get(f"/web/projects/{_project(olga).id}").text
+    page = signed_in.get(f"/web/projects/{project_of(olga).id}").text
     key = _key_of(page)
-    assert _key_of(signed_in.get(f"/web/projects/{_project(olga).id}").text) != key  # fresh each time shown
-    path = f"/web/projects/{_project(olga).id}/exports"
+    assert _key_of(signed_in.get(f"/web/projects/{project_of(olga).id}").text) != key  # fresh each time shown
+    path = f"/web/projects/{project_of(olga).id}/exports"
     first, second = (_post(signed_in, path, idempotency_key=key, **FORM) for _ in range(2))
     assert first.status_code == second.status_code == 303
     assert first.headers["location"] == second.headers["location"]
@@ -52,8 +47,8 @@ def test_a_form_sent_twice_makes_one_export(signed_in: TestClient, olga: Person,
 
 
 def test_a_form_sent_again_with_other_choices_says_so(signed_in: TestClient, olga: Person, session: Session) -> None:
-    key = _key_of(signed_in.get(f"/web/projects/{_project(olga).id}").text)
-    path = f"/web/projects/{_project(olga).id}/exports"
+    key = _key_of(signed_in.get(f"/web/projects/{project_of(olga).id}").text)
+    path = f"/web/projects/{project_of(olga).id}/exports"
     assert _post(signed_in, path, idempotency_key=key, **FORM).status_code == 303
     again = _post(signed_in, path, idempotency_key=key, **(FORM | {"format": "xlsx"}))
     assert again.status_code == 422 and "This form was sent already" in again.text
@@ -61,7 +56,7 @@ def test_a_form_sent_again_with_other_choices_says_so(signed_in: TestClient, olg
 
 
 def test_the_owner_cancels_after_a_confirmation(signed_in: TestClient, olga: Person, session: Session) -> None:
-    project = _project(olga)
+    project = project_of(olga)
     export = lifecycle.request(session, project=project, user=olga.user, type_="orders", format_="csv",
                                columns=None)
     listed = signed_in.get(f"/web/projects/{project.id}").text
@@ -81,7 +76,7 @@ def test_the_owner_cancels_after_a_confirmation(signed_in: TestClient, olga: Per
 
 def test_the_owner_retries_a_canceled_export(signed_in: TestClient, olga: Person, session: Session,
                                              dispatched: list[int]) -> None:
-    project = _project(olga)
+    project = project_of(olga)
     export = lifecycle.request(session, project=project, user=olga.user, type_="orders", format_="xlsx",
                                columns={"order.id": "Id"})
     retry_path = f"/web/projects/{project.id}/exports/{export.id}/retry"
@@ -97,7 +92,7 @@ def test_the_owner_retries_a_canceled_export(signed_in: TestClient, olga: Person
 
 
 def test_a_retry_of_a_column_gone_says_why(signed_in: TestClient, olga: Person, session: Session) -> None:
-    project = _project(olga)
+    project = project_of(olga)
     export = lifecycle.request(session, project=project, user=olga.user, type_="orders", format_="csv",
                                columns={"order.gone": "Gone"})
     lifecycle.cancel(session, export, by_user_id=olga.user.id)
@@ -108,9 +103,9 @@ def test_a_retry_of_a_column_gone_says_why(signed_in: TestClient, olga: Person, 
 
 def test_an_export_under_another_project_is_not_found(
         signed_in: TestClient, olga: Person, boris: Person, session: Session) -> None:
-    export = lifecycle.request(session, project=_project(olga), user=olga.user, type_="orders", format_="csv",
+    export = lifecycle.request(session, project=project_of(olga), user=olga.user, type_="orders", format_="csv",
                                columns=None)
-    wrong_project = f"/web/projects/{_project(boris).id}/exports/{export.id}/cancel"
+    wrong_project = f"/web/projects/{project_of(boris).id}/exports/{export.id}/cancel"
     assert signed_in.get(wrong_project).status_code == 404
     assert _post(signed_in, wrong_project).status_code == 404
     assert _exports(session)[0].status == "waiting"
@@ -118,7 +113,7 @@ def test_an_export_under_another_project_is_not_found(
 
 def test_a_made_file_shows_its_checksum_on_the_exports_page(signed_in: TestClient, olga: Person,
                                                             session: Session) -> None:
-    project = _project(olga)
+    project = project_of(olga)
     export = lifecycle.request(session, project=project, user=olga.user, type_="orders", format_="csv", columns=None)
     claim = lifecycle.claim(session, export.id, worker="w1", lease_seconds=60, max_attempts=3)
     digest = "ab" * 32

@@ -13,18 +13,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crowdexports.exports import lifecycle
-from crowdexports.models import Export, ExportEvent, Project, User
+from crowdexports.models import Export, ExportEvent, User
 from crowdexports.web import headers
-from tests.web.conftest import Person, csrf_of, make_person, sign_in
-
-
-def _project(person: Person) -> Project:
-    assert person.project is not None
-    return person.project
+from tests.web.conftest import Person, csrf_of, make_person, project_of, sign_in
 
 
 def _request(session: Session, person: Person) -> Export:
-    return lifecycle.request(session, project=_project(person), user=person.user, type_="orders", format_="csv",
+    return lifecycle.request(session, project=project_of(person), user=person.user, type_="orders", format_="csv",
                              columns=None)
 
 
@@ -74,13 +69,13 @@ def test_each_filter_narrows_and_they_combine(stella: TestClient, olga: Person, 
     session.commit()
     today = datetime.now(UTC).date().isoformat()
     assert _listed(stella, status="processing") == [running_a]
-    assert _listed(stella, project=str(_project(olga).id)) == [running_a, waiting_a]
+    assert _listed(stella, project=str(project_of(olga).id)) == [running_a, waiting_a]
     assert _listed(stella, owner="boris") == [waiting_b, old.id]
     assert _listed(stella, created_from="2020-03-01", created_to="2020-03-01") == [old.id]
     assert _listed(stella, created_to="2020-02-29") == []
     assert _listed(stella, created_from=today) == [waiting_b, running_a, waiting_a]
     assert _listed(stella, status="waiting", owner="olga") == [waiting_a]
-    assert _listed(stella, status="waiting", created_from=today, project=str(_project(boris).id)) == [waiting_b]
+    assert _listed(stella, status="waiting", created_from=today, project=str(project_of(boris).id)) == [waiting_b]
 
 
 @pytest.mark.parametrize(("params", "message"), [
