@@ -4,7 +4,9 @@ export tests."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -24,16 +26,26 @@ class Seeded:
     project: Project
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory, stack: Stack) -> Iterator[Seeded]:
-    with stack.database(tmp_path_factory.mktemp("seeded")) as url:
+@contextmanager
+def module_session(stack: Stack, folder: Path) -> Iterator[Session]:
+    """A session on a database of its own on the selected stack (a SQLite file in `folder`), with the
+    schema: a module's data, made once and read by its tests."""
+    with stack.database(folder) as url:
         engine = make_engine(url)
         if not stack.migrated:
             Base.metadata.create_all(engine)
-        with make_session_factory(engine)() as session:
-            owner = make_user(session, "seeded-owner")
-            project = make_project(session, owner, "Solar Kettle", currency="EUR", timezone="Europe/Paris",
-                                   lang="fr")
-            assert seed_orders(session, project.id, SEEDED_ORDERS, seed=11) == SEEDED_ORDERS
-            yield Seeded(session, project)
-        engine.dispose()
+        try:
+            with make_session_factory(engine)() as session:
+                yield session
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory, stack: Stack) -> Iterator[Seeded]:
+    with module_session(stack, tmp_path_factory.mktemp("seeded")) as session:
+        owner = make_user(session, "seeded-owner")
+        project = make_project(session, owner, "Solar Kettle", currency="EUR", timezone="Europe/Paris",
+                               lang="fr")
+        assert seed_orders(session, project.id, SEEDED_ORDERS, seed=11) == SEEDED_ORDERS
+        yield Seeded(session, project)

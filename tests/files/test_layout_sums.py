@@ -20,13 +20,13 @@ import pytest
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.exports import pipeline
 from crowdexports.exports.requests import validate_export_request
-from crowdexports.models import Base, Export, Order, OrderItem, Project, User, utcnow
+from crowdexports.models import Export, Order, OrderItem, Project, User, utcnow
 from crowdexports.seed import seed_orders
 from tests.conftest import Stack
 from tests.factories import make_project, make_user
+from tests.files.conftest import module_session
 from tests.files.expect import read_calamine, read_libreoffice, read_openpyxl
 
 ORDERS_PER_PROJECT = 120
@@ -47,19 +47,14 @@ class Projects:
 
 @pytest.fixture(scope="module")
 def projects(tmp_path_factory: pytest.TempPathFactory, stack: Stack) -> Iterator[Projects]:
-    with stack.database(tmp_path_factory.mktemp("sums")) as url:
-        engine = make_engine(url)
-        if not stack.migrated:
-            Base.metadata.create_all(engine)
-        with make_session_factory(engine)() as session:
-            owner = make_user(session, "bookkeeper")
-            made = {}
-            for number, currency in enumerate(CURRENCIES, 1):
-                project = make_project(session, owner, f"Sums {currency}", currency=currency)
-                assert seed_orders(session, project.id, ORDERS_PER_PROJECT, seed=number) == ORDERS_PER_PROJECT
-                made[currency] = project
-            yield Projects(session, owner, made)
-        engine.dispose()
+    with module_session(stack, tmp_path_factory.mktemp("sums")) as session:
+        owner = make_user(session, "bookkeeper")
+        made = {}
+        for number, currency in enumerate(CURRENCIES, 1):
+            project = make_project(session, owner, f"Sums {currency}", currency=currency)
+            assert seed_orders(session, project.id, ORDERS_PER_PROJECT, seed=number) == ORDERS_PER_PROJECT
+            made[currency] = project
+        yield Projects(session, owner, made)
 
 
 def _scalar(session: Session, query: Select[Any]) -> int:

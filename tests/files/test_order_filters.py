@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session
 
-from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.exports.requests import validate_export_request
 from crowdexports.exports.types.base import ExportContext
 from crowdexports.exports.writers.base import SheetInfo
-from crowdexports.models import Address, Base, Order, OrderItem, Project
+from crowdexports.models import Address, Order, OrderItem, Project
 from crowdexports.rules.orders import STATUSES
 from tests.conftest import Stack
 from tests.factories import make_project, make_reward, make_user
+from tests.files.conftest import module_session
 from tests.files.expect import read_csv
 
 ZONE = ZoneInfo("Europe/Paris")
@@ -63,43 +63,38 @@ def _instants() -> Iterator[datetime]:
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, stack: Stack) -> Iterator[Shop]:
     rng = random.Random(15)
-    with stack.database(tmp_path_factory.mktemp("filters")) as url:
-        engine = make_engine(url)
-        if not stack.migrated:
-            Base.metadata.create_all(engine)
-        with make_session_factory(engine)() as session:
-            owner = make_user(session, "filters-owner")
-            backer = make_user(session, "filters-backer")
-            project = make_project(session, owner, "Filtered", timezone="Europe/Paris")
-            rewards = tuple(make_reward(session, project, 1000 * n, f"Reward {n}").id for n in (1, 2, 3))
-            other = make_project(session, owner, "Other")
-            make_reward(session, other)
-            orders = []
-            for index, created_at in enumerate(sorted(_instants())):
-                country = COUNTRIES[index % len(COUNTRIES)]
-                address = None
-                if country is not None:
-                    address = Address(first_name="A", last_name="B", city="C", country=country)
-                    session.add(address)
-                    session.flush()
-                order = Order(project_id=project.id, user_id=backer.id, created_at=created_at,
-                              status=rng.choice(STATUSES), payment_method="card", total=0, subtotal=0,
-                              shipping_total=0, shipping_address_id=None if address is None else address.id)
-                session.add(order)
+    with module_session(stack, tmp_path_factory.mktemp("filters")) as session:
+        owner = make_user(session, "filters-owner")
+        backer = make_user(session, "filters-backer")
+        project = make_project(session, owner, "Filtered", timezone="Europe/Paris")
+        rewards = tuple(make_reward(session, project, 1000 * n, f"Reward {n}").id for n in (1, 2, 3))
+        other = make_project(session, owner, "Other")
+        make_reward(session, other)
+        orders = []
+        for index, created_at in enumerate(sorted(_instants())):
+            country = COUNTRIES[index % len(COUNTRIES)]
+            address = None
+            if country is not None:
+                address = Address(first_name="A", last_name="B", city="C", country=country)
+                session.add(address)
                 session.flush()
-                chosen = tuple(rng.choice(rewards) for _ in range(rng.choice((0, 1, 1, 2, 3))))
-                for reward_id in chosen:
-                    session.add(OrderItem(order_id=order.id, reward_id=reward_id, quantity=1, unit_price=0,
-                                          line_total=0))
-                    session.flush()
-                orders.append(Seeded(order.id, order.status, created_at, country, chosen))
-            # An order of another project, which no filter may bring in.
-            session.add(Order(project_id=other.id, user_id=backer.id, created_at=orders[5].created_at,
-                              status=orders[5].status, payment_method="card", total=0, subtotal=0,
-                              shipping_total=0))
-            session.commit()
-            yield Shop(session, project, orders, rewards)
-        engine.dispose()
+            order = Order(project_id=project.id, user_id=backer.id, created_at=created_at,
+                          status=rng.choice(STATUSES), payment_method="card", total=0, subtotal=0,
+                          shipping_total=0, shipping_address_id=None if address is None else address.id)
+            session.add(order)
+            session.flush()
+            chosen = tuple(rng.choice(rewards) for _ in range(rng.choice((0, 1, 1, 2, 3))))
+            for reward_id in chosen:
+                session.add(OrderItem(order_id=order.id, reward_id=reward_id, quantity=1, unit_price=0,
+                                      line_total=0))
+                session.flush()
+            orders.append(Seeded(order.id, order.status, created_at, country, chosen))
+        # An order of another project, which no filter may bring in.
+        session.add(Order(project_id=other.id, user_id=backer.id, created_at=orders[5].created_at,
+                          status=orders[5].status, payment_method="card", total=0, subtotal=0,
+                          shipping_total=0))
+        session.commit()
+        yield Shop(session, project, orders, rewards)
 
 
 def _local(value: str) -> datetime:

@@ -29,15 +29,15 @@ import pytest
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
-from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.exports.types.base import ColumnKind, OutputColumn
 from crowdexports.exports.writers import get_writer
 from crowdexports.exports.writers.base import SheetInfo
 from crowdexports.exports.writers.xlsx.cells import TRUNCATION_MARKER
 from crowdexports.exports.writers.xlsx.writer import XlsxWriter
-from crowdexports.models import Base, Project
+from crowdexports.models import Project
 from tests.conftest import Stack
 from tests.files import expect
+from tests.files.conftest import module_session
 from tests.files.expect import (
     READERS,
     LibreOfficeBook,
@@ -113,20 +113,15 @@ def _write_case(session: Session, key: str, project: Project, out: Path, rows_pe
 @pytest.fixture(scope="module")
 def torture(tmp_path_factory: pytest.TempPathFactory, stack: Stack) -> Iterator[Torture]:
     out = tmp_path_factory.mktemp("torture")
-    with stack.database(out / "db") as url:
-        engine = make_engine(url)
-        if not stack.migrated:
-            Base.metadata.create_all(engine)
-        with make_session_factory(engine)() as session:
-            projects = dict(zip([spec.key for spec in PROJECTS], build_torture(session), strict=True))
-            cases = {key: _write_case(session, key, project, out) for key, project in projects.items()}
-            cases["JPY-sheets-of-5"] = _write_case(session, "JPY-sheets-of-5", projects["JPY"], out, SPLIT_ROWS)
-            cases["sub-second"] = _write_case(session, "sub-second", build_sub_second(session), out)
-            cases["escapes"] = _write_case(session, "escapes", build_escapes(session), out)
-            cases["big-ids"] = _write_case(session, "big-ids", build_big_ids(session), out)  # last: see its doc
-            books = read_libreoffice([path for case in cases.values() for path in (case.xlsx, case.reference)], out)
-            yield Torture(session, cases, books)
-        engine.dispose()
+    with module_session(stack, out / "db") as session:
+        projects = dict(zip([spec.key for spec in PROJECTS], build_torture(session), strict=True))
+        cases = {key: _write_case(session, key, project, out) for key, project in projects.items()}
+        cases["JPY-sheets-of-5"] = _write_case(session, "JPY-sheets-of-5", projects["JPY"], out, SPLIT_ROWS)
+        cases["sub-second"] = _write_case(session, "sub-second", build_sub_second(session), out)
+        cases["escapes"] = _write_case(session, "escapes", build_escapes(session), out)
+        cases["big-ids"] = _write_case(session, "big-ids", build_big_ids(session), out)  # last: see its doc
+        books = read_libreoffice([path for case in cases.values() for path in (case.xlsx, case.reference)], out)
+        yield Torture(session, cases, books)
 
 
 def _sheets(torture: Torture, key: str, reader: str, writer: str = "xlsx") -> dict[str, list[list[Any]]]:

@@ -21,7 +21,6 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from crowdexports.database.engine import make_engine, make_session_factory
 from crowdexports.exports.summary import Summary, Totals
 from crowdexports.exports.summary_sheet import SHEET_NAME, summary_sheet
 from crowdexports.exports.types import get_type
@@ -29,8 +28,9 @@ from crowdexports.exports.types.base import ColumnKind, ExportContext, OutputCol
 from crowdexports.exports.writers import get_writer
 from crowdexports.exports.writers.base import SheetInfo, SummarySheet
 from crowdexports.exports.writers.digest import write_hashed
-from crowdexports.models import Base, Project
+from crowdexports.models import Project
 from tests.conftest import Stack
+from tests.files.conftest import module_session
 from tests.files.expect import csv_text, read_calamine, read_csv, read_libreoffice, read_openpyxl
 from tests.files.torture import PROJECTS, build_torture
 
@@ -70,15 +70,10 @@ def _write(session: Session, project: Project, lang: str, out: Path) -> Written:
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory, stack: Stack) -> Iterator[dict[str, Written]]:
     out = tmp_path_factory.mktemp("summary")
-    with stack.database(out / "db") as url:
-        engine = make_engine(url)
-        if not stack.migrated:
-            Base.metadata.create_all(engine)
-        with make_session_factory(engine)() as session:
-            projects = build_torture(session)
-            yield {spec.key: _write(session, project, LANGS.get(spec.key, "en"), out)
-                   for spec, project in zip(PROJECTS, projects, strict=True)}
-        engine.dispose()
+    with module_session(stack, out / "db") as session:
+        projects = build_torture(session)
+        yield {spec.key: _write(session, project, LANGS.get(spec.key, "en"), out)
+               for spec, project in zip(PROJECTS, projects, strict=True)}
 
 
 def _amount(value: Any) -> Decimal:
