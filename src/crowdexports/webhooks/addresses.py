@@ -44,11 +44,12 @@ def refusal(address: IPAddress) -> str | None:
     return None
 
 
-def _resolve(host: str, port: int) -> Sequence[tuple[Any, ...]]:
+def resolve(host: str, port: int) -> Sequence[tuple[Any, ...]]:
+    """The system resolver's addresses of a TCP service."""
     return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 
-def checked_addresses(host: str, port: int, *, allow_private: bool, resolver: Resolver = _resolve) -> list[str]:
+def checked_addresses(host: str, port: int, *, allow_private: bool, resolver: Resolver = resolve) -> list[str]:
     """The addresses to connect to for host:port, each one allowed; AddressRefused if the name does not
     resolve or any address is refused."""
     try:
