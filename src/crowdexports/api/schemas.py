@@ -18,7 +18,7 @@ from pydantic_core import PydanticUndefined
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.types import order_filters
 from crowdexports.rules import api_keys, exports, presets, projects, rewards, users, webhooks
-from crowdexports.rules.kinds import LANG_PATTERN, MAX_ID, Flag, I18n, Integer, Rule, Text
+from crowdexports.rules.kinds import LANG_PATTERN, MAX_ID, Choices, Flag, I18n, Integer, Rule, Text
 from crowdexports.rules.orders import STATUSES
 
 
@@ -39,6 +39,9 @@ def _documented(rule: Rule, *, nullable: bool = False, description: str | None =
         options.update(ge=rule.low, le=rule.high)
     elif isinstance(rule, Flag):
         default = rule.default
+    elif isinstance(rule, Choices):
+        options.update(min_length=1)
+        extra["items"] = {"type": "string", "enum": list(rule.choices)}
     elif isinstance(rule, I18n):
         options.update(max_length=rule.max_languages, default_factory=dict)
         extra.update(propertyNames={"pattern": LANG_PATTERN},
@@ -175,10 +178,11 @@ class WebhookEndpointBody(Strict):
     url: str = _documented(webhooks.URL, description="Called with POST, signed as Standard Webhooks says; "
                            "redirects are not followed. Loopback, private and link-local addresses are refused.",
                            examples=["https://books.example/hooks/crowdexports"])
-    events: list[Literal["export.succeeded", "export.failed", "export.canceled"]] = Field(
-        min_length=1, description="The events the endpoint is told of.", examples=[["export.succeeded"]])
-    project_id: int | None = Field(default=None, ge=1, le=MAX_ID,
-                                   description="One project of yours; absent or null: all of yours, later ones too.")
+    events: list[str] = _documented(webhooks.EVENTS_FIELD, description="The events the endpoint is told of; "
+                                    "repeats are dropped.", examples=[["export.succeeded"]])
+    project_id: int | None = _documented(webhooks.PROJECT, nullable=True,
+                                         description="One project of yours; absent or null: all of yours, later "
+                                         "ones too.")
 
 
 class WebhookEndpointOut(Strict):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from crowdexports.models import WebhookEndpoint
-from crowdexports.rules.kinds import Body, Integer, Text, choice
+from crowdexports.rules.kinds import Body, Choices, Integer, Text
 from crowdexports.webhooks.rules import EVENTS
 
 
@@ -23,8 +23,8 @@ def is_webhook_url(value: str) -> bool:
 
 URL = Text.column(WebhookEndpoint, "url", required=True, check=is_webhook_url,
                   rule="must be an http or https URL with a host, and no user, password or fragment")
-EVENT = choice("events", EVENTS, required=True)  # each item of the list
+EVENTS_FIELD = Choices("events", EVENTS)
 PROJECT = Integer("project_id", rule="must be a project's id", required=False)
 
-ENDPOINT = Body((URL, EVENT, PROJECT), read_only=("id", "secret", "created_at", "disabled_at", "disabled_reason",
+ENDPOINT = Body((URL, EVENTS_FIELD, PROJECT), read_only=("id", "secret", "created_at", "disabled_at", "disabled_reason",
                                                    "failing_since", "enabled"))

@@ -33,7 +33,7 @@ def check_body(session: Session, body: Mapping[str, object], caller: Caller, *,
     url = reader.text(body, webhooks.URL)
     if reader.ok(webhooks.URL.name) and not allow_private:
         _check_literal_address(reader, url)
-    events = _events(reader, body.get(webhooks.EVENT.name))
+    events = reader.choices(body, webhooks.EVENTS_FIELD)
     project_id = reader.integer(body, webhooks.PROJECT) or None
     if project_id is not None and reader.ok(webhooks.PROJECT.name):
         owner = session.scalar(select(Project.owner_id).where(Project.id == project_id))
@@ -53,20 +53,6 @@ def _check_literal_address(reader: Reader, url: str) -> None:
     reason = refusal(address)
     if reason is not None:
         reader.problem([webhooks.URL.name], f"{reason}; webhooks call public addresses only")
-
-
-def _events(reader: Reader, value: object) -> list[str]:
-    name = webhooks.EVENT.name
-    if value is None:
-        reader.required([name])
-        return []
-    if type(value) is not list or not value:
-        reader.problem([name], f"must be a non-empty list of: {', '.join(webhooks.EVENT.choices)}", "TypeError")
-        return []
-    for index, event in enumerate(value):
-        if event not in webhooks.EVENT.choices:
-            reader.problem([name, str(index)], webhooks.EVENT.rule)
-    return list(dict.fromkeys(event for event in value if event in webhooks.EVENT.choices))
 
 
 def create_endpoint(session: Session, body: Mapping[str, object], caller: Caller, *, allow_private: bool,
