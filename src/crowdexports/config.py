@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     # Exports of one project waiting or processing at once; one more is 429 (docs/decisions.md "Limits").
     max_active_exports_per_project: int = Field(default=5, ge=1, le=10_000)
 
+    # Webhooks (issue 17; docs/decisions.md "Webhooks"). True lets endpoints call loopback, private and
+    # link-local addresses: tests and intranet receivers only (webhooks/addresses.py).
+    webhooks_allow_private_addresses: bool = False
+    max_webhook_endpoints_per_owner: int = Field(default=20, ge=1, le=10_000)  # one more is 409
+
     # Rate limits (429 with Retry-After; docs/decisions.md "Limits"), counted across every API process.
     rate_limit_url: str | None = None  # default: Redis if the broker is Redis, else a SQLite file in the data dir
     rate_limit_api: RateLimit = Field(default="1200/minute", validate_default=True)  # per credential

@@ -27,11 +27,12 @@ from fastapi.testclient import TestClient
 from crowdexports.api.app import create_app
 from crowdexports.exports.types.order_filters import MAX_REWARD_IDS, NAMES
 from crowdexports.models import Project
-from crowdexports.rules import api_keys, exports, presets, projects, rewards, users
+from crowdexports.rules import api_keys, exports, presets, projects, rewards, users, webhooks
 from crowdexports.rules.kinds import (
     LANG_PATTERN,
     MAX_ID,
     Body,
+    Choices,
     ExportRef,
     Filters,
     Flag,
@@ -55,10 +56,11 @@ BODIES = {
     ("post", "/v1/users/{user_id}/apikeys"): api_keys.API_KEY,
     ("post", "/v1/projects/{project_id}/export-presets"): presets.PRESET,
     ("put", "/v1/export-presets/{preset_id}"): presets.PRESET,
+    ("post", "/v1/webhook-endpoints"): webhooks.ENDPOINT,
 }
 PRESET_BODY = {"name": "Monthly", "settings": {"format": "csv", "type": "orders"}}
 FACETS = ("maxLength", "pattern", "enum", "minimum", "maximum", "maxProperties", "propertyNames",
-          "additionalProperties")
+          "additionalProperties", "items", "minItems")
 
 
 def _documented_bodies(document: dict[str, Any]) -> Iterator[tuple[tuple[str, str], dict[str, Any]]]:
@@ -91,6 +93,8 @@ def _expected(rule: Rule) -> dict[str, Any]:
         return {"maxLength": rule.max_length, **({"pattern": rule.pattern} if rule.pattern else {})}
     if isinstance(rule, Integer):
         return {"minimum": rule.low, "maximum": rule.high}
+    if isinstance(rule, Choices):
+        return {"items": {"type": "string", "enum": list(rule.choices)}, "minItems": 1}
     if isinstance(rule, I18n):
         return {"maxProperties": rule.max_languages, "propertyNames": {"pattern": LANG_PATTERN},
                 "additionalProperties": {"type": "string", "maxLength": rule.max_text}}
@@ -156,6 +160,10 @@ def _refused(rule: Rule) -> Iterator[tuple[object, list[str]]]:
         yield MAX_ID + 1, []
     elif isinstance(rule, Settings):
         yield ["not", "an", "object"], []
+    elif isinstance(rule, Choices):
+        assert "?" not in rule.choices
+        yield [rule.choices[0], "?"], ["1"]
+        yield [], []
 
 
 def _past_the_rules(rules: Body, valid: dict[str, Any]) -> Iterator[tuple[dict[str, Any], list[str]]]:
@@ -193,6 +201,8 @@ def test_a_body_past_a_rule_is_refused_naming_its_field(roomy_client: TestClient
         "/v1/users/{user_id}/apikeys": (f"/v1/users/{USER_ID}/apikeys", staff, {"expires_in_days": 30}),
         "/v1/projects/{project_id}/export-presets": (f"/v1/projects/{project_a.id}/export-presets", alice,
                                                      PRESET_BODY),
+        "/v1/webhook-endpoints": ("/v1/webhook-endpoints", alice, {"url": "https://books.example/hook",
+                                                                   "events": ["export.succeeded"]}),
     }
     if path == "/v1/export-presets/{preset_id}":
         made = client.post(f"/v1/projects/{project_a.id}/export-presets", json=PRESET_BODY, headers=alice.bearer)

@@ -41,7 +41,7 @@ from crowdexports.api.bodies import JsonObject
 from crowdexports.api.database import SessionDep
 from crowdexports.api.permissions import StaffWriter
 from crowdexports.api.schemas import ExportOut
-from crowdexports.models import OAuthClient, Project
+from crowdexports.models import OAuthClient, Project, WebhookEndpoint
 from crowdexports.ratelimit import Limit
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, ignore_dispatch, limited_client, request_export
@@ -83,8 +83,12 @@ def target(request: pytest.FixtureRequest, runtime: Runtime, session: Session, t
            staff: Account, project_a: Project) -> Iterator[Target]:
     role, condition = request.param
     export = request_export(session, project_a, alice.user)
+    endpoint = WebhookEndpoint(user_id=alice.user.id, url="https://books.example/hook", events=["export.failed"],
+                               secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    session.add(endpoint)
+    session.commit()
     ids = {"project_id": str(project_a.id), "export_id": str(export.id), "user_id": str(alice.user.id),
-           "reward_id": str(SYNCED_REWARD)}
+           "reward_id": str(SYNCED_REWARD), "endpoint_id": str(endpoint.id)}
     if role == "staff":
         with TestClient(create_app(runtime, ignore_dispatch)) as client:
             for kind, record_id, body in (("users", SYNCED_USER, user_body()),

@@ -18,7 +18,8 @@ from crowdexports.api.parameters import parse_id
 from crowdexports.api.state import RuntimeDep
 from crowdexports.errors import Conflict, Forbidden, NotFound
 from crowdexports.exports import access, presets
-from crowdexports.models import ApiKey, Export, ExportPreset, Project, User
+from crowdexports.models import ApiKey, Export, ExportPreset, Project, User, WebhookEndpoint
+from crowdexports.webhooks import endpoints
 
 
 def _check_writer(caller: Caller) -> None:
@@ -126,6 +127,27 @@ async def writable_preset(preset_id: str, runtime: RuntimeDep, session: SessionD
     return preset
 
 
+
+@answers(403)
+async def writer(caller: CallerDep) -> Caller:
+    """Any user with a Bearer token."""
+    _check_writer(caller)
+    return caller
+
+
+async def own_webhook_endpoint(endpoint_id: str, runtime: RuntimeDep, session: SessionDep,
+                               caller: CallerDep) -> WebhookEndpoint:
+    """An endpoint for its owner only; to anyone else, staff included, it does not exist (webhooks.endpoints)."""
+    return await in_database(runtime, endpoints.own_endpoint, session, parse_id(endpoint_id), caller.user)
+
+
+@answers(403)
+async def writable_webhook_endpoint(endpoint: Annotated[WebhookEndpoint, Depends(own_webhook_endpoint)],
+                                    caller: CallerDep) -> WebhookEndpoint:
+    _check_writer(caller)
+    return endpoint
+
+
 OwnProjectForWrite = Annotated[Project, Depends(own_project_for_write)]
 CancelableExport = Annotated[Export, Depends(cancelable_export)]
 RetryableExport = Annotated[Export, Depends(retryable_export)]
@@ -135,3 +157,6 @@ PresetsProject = Annotated[Project, Depends(presets_project)]
 PresetsProjectForWrite = Annotated[Project, Depends(presets_project_for_write)]
 VisiblePreset = Annotated[ExportPreset, Depends(visible_preset)]
 WritablePreset = Annotated[ExportPreset, Depends(writable_preset)]
+Writer = Annotated[Caller, Depends(writer)]
+OwnWebhookEndpoint = Annotated[WebhookEndpoint, Depends(own_webhook_endpoint)]
+WritableWebhookEndpoint = Annotated[WebhookEndpoint, Depends(writable_webhook_endpoint)]

@@ -17,8 +17,8 @@ from pydantic_core import PydanticUndefined
 
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.types import order_filters
-from crowdexports.rules import api_keys, exports, presets, projects, rewards, users
-from crowdexports.rules.kinds import LANG_PATTERN, MAX_ID, Flag, I18n, Integer, Rule, Text
+from crowdexports.rules import api_keys, exports, presets, projects, rewards, users, webhooks
+from crowdexports.rules.kinds import LANG_PATTERN, MAX_ID, Choices, Flag, I18n, Integer, Rule, Text
 from crowdexports.rules.orders import STATUSES
 
 
@@ -39,6 +39,9 @@ def _documented(rule: Rule, *, nullable: bool = False, description: str | None =
         options.update(ge=rule.low, le=rule.high)
     elif isinstance(rule, Flag):
         default = rule.default
+    elif isinstance(rule, Choices):
+        options.update(min_length=1)
+        extra["items"] = {"type": "string", "enum": list(rule.choices)}
     elif isinstance(rule, I18n):
         options.update(max_length=rule.max_languages, default_factory=dict)
         extra.update(propertyNames={"pattern": LANG_PATTERN},
@@ -166,6 +169,58 @@ class PresetOut(Strict):
 
 class PresetList(Strict):
     export_presets: list[PresetOut] = Field(description=f"By name; at most {presets.MAX_PER_PROJECT}.")
+
+
+
+class WebhookEndpointBody(Strict):
+    """`POST /v1/webhook-endpoints`."""
+
+    url: str = _documented(webhooks.URL, description="Called with POST, signed as Standard Webhooks says; "
+                           "redirects are not followed. Loopback, private and link-local addresses are refused.",
+                           examples=["https://books.example/hooks/crowdexports"])
+    events: list[str] = _documented(webhooks.EVENTS_FIELD, description="The events the endpoint is told of; "
+                                    "repeats are dropped.", examples=[["export.succeeded"]])
+    project_id: int | None = _documented(webhooks.PROJECT, nullable=True,
+                                         description="One project of yours; absent or null: all of yours, later "
+                                         "ones too.")
+
+
+class WebhookEndpointOut(Strict):
+    id: int
+    url: str
+    events: list[str]
+    project_id: int | None = Field(description="Null: every project of the owner's.")
+    enabled: bool = Field(description="False once disabled: no event is sent to it any more.")
+    disabled_at: str | None = Field(description="RFC 3339, UTC.")
+    disabled_reason: str | None
+    created_at: str = Field(description="RFC 3339, UTC.")
+
+
+class WebhookEndpointCreated(WebhookEndpointOut):
+    secret: str = Field(description="The signing secret (`whsec_...`), shown this once: keep it to verify the "
+                        "`webhook-signature` header.")
+
+
+class WebhookEndpointList(Strict):
+    webhook_endpoints: list[WebhookEndpointOut] = Field(description="Oldest first.")
+
+
+class WebhookAttemptOut(Strict):
+    id: int
+    delivery_id: int
+    export_id: int
+    event: str
+    event_id: str = Field(description="The `webhook-id` header: the same on every attempt of the event.")
+    number: int = Field(description="1 for the first attempt of the delivery.")
+    started_at: str = Field(description="RFC 3339, UTC.")
+    duration_ms: int
+    status_code: int | None = Field(description="Null: no answer (timeout, connection error, address refused).")
+    error: str | None
+    outcome: Literal["delivered", "retry", "refused"]
+
+
+class WebhookAttemptList(Strict):
+    attempts: list[WebhookAttemptOut] = Field(description="The latest, newest first; at most 100.")
 
 
 class Recipient(Strict):

@@ -195,7 +195,21 @@ class Settings:
     required: ClassVar[bool] = True
 
 
-Rule = Text | Integer | Flag | Amount | I18n | Moment | Headers | Filters | ExportRef | Settings
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """A non-empty JSON list of texts, each one of `choices` (a webhook endpoint's `events`); repeats are
+    dropped, the order kept."""
+
+    name: str
+    choices: tuple[str, ...]
+    required: bool = True
+
+    @property
+    def rule(self) -> str:
+        return f"must be one of: {', '.join(self.choices)}"
+
+
+Rule = Text | Integer | Flag | Amount | I18n | Moment | Headers | Filters | ExportRef | Settings | Choices
 
 
 @dataclass(frozen=True)

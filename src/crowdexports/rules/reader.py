@@ -17,7 +17,19 @@ from typing import Any
 
 from crowdexports.errors import FieldProblem, InvalidInput
 from crowdexports.money import to_minor
-from crowdexports.rules.kinds import LANG_PATTERN, LANG_RULE, ONE_LINE, Amount, Body, Flag, I18n, Integer, Moment, Text
+from crowdexports.rules.kinds import (
+    LANG_PATTERN,
+    LANG_RULE,
+    ONE_LINE,
+    Amount,
+    Body,
+    Choices,
+    Flag,
+    I18n,
+    Integer,
+    Moment,
+    Text,
+)
 
 MAX_NAME_IN_ERROR = 100  # characters of an unknown field's name (or language) repeated in an error
 READ_ONLY_RULE = "is read-only: the service sets it"
@@ -112,6 +124,21 @@ class Reader:
         else:
             self.problem([*path, name], rule.rule)
         return 0
+
+    def choices(self, body: Mapping[str, Any], rule: Choices) -> list[str]:
+        """The values, without repeats; a bad item is a problem under its index."""
+        value = body.get(rule.name)
+        if value is None:
+            if rule.required:
+                self.required([rule.name])
+            return []
+        if type(value) is not list or not value:
+            self.problem([rule.name], f"must be a non-empty list; each item {rule.rule}", "TypeError")
+            return []
+        for index, item in enumerate(value):
+            if item not in rule.choices:
+                self.problem([rule.name, str(index)], rule.rule)
+        return list(dict.fromkeys(item for item in value if item in rule.choices))
 
     def flag(self, body: Mapping[str, Any], rule: Flag) -> bool:
         value = body.get(rule.name)
