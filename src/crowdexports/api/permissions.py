@@ -18,7 +18,8 @@ from crowdexports.api.parameters import parse_id
 from crowdexports.api.state import RuntimeDep
 from crowdexports.errors import Conflict, Forbidden, NotFound
 from crowdexports.exports import access, presets
-from crowdexports.models import ApiKey, Export, ExportPreset, Project, User
+from crowdexports.models import ApiKey, Export, ExportPreset, ExportSchedule, Project, User
+from crowdexports.schedules import store as schedules
 
 
 def _check_writer(caller: Caller) -> None:
@@ -126,6 +127,37 @@ async def writable_preset(preset_id: str, runtime: RuntimeDep, session: SessionD
     return preset
 
 
+async def schedules_project(project_id: str, runtime: RuntimeDep, session: SessionDep, caller: CallerDep) -> Project:
+    """A project whose export schedules the caller may read: its owner and staff (schedules.store)."""
+    return await in_database(runtime, schedules.schedules_project, session, parse_id(project_id), caller.user,
+                             write=False)
+
+
+@answers(403)
+async def schedules_project_for_write(project_id: str, runtime: RuntimeDep, session: SessionDep,
+                                      caller: CallerDep) -> Project:
+    """A project whose export schedules the caller may change: its owner, with a Bearer token."""
+    project = await in_database(runtime, schedules.schedules_project, session, parse_id(project_id), caller.user,
+                                write=True)
+    _check_writer(caller)
+    return project
+
+
+async def visible_schedule(schedule_id: str, runtime: RuntimeDep, session: SessionDep,
+                           caller: CallerDep) -> ExportSchedule:
+    return await in_database(runtime, schedules.visible_schedule, session, parse_id(schedule_id), caller.user,
+                             write=False)
+
+
+@answers(403)
+async def writable_schedule(schedule_id: str, runtime: RuntimeDep, session: SessionDep,
+                            caller: CallerDep) -> ExportSchedule:
+    schedule = await in_database(runtime, schedules.visible_schedule, session, parse_id(schedule_id), caller.user,
+                                 write=True)
+    _check_writer(caller)
+    return schedule
+
+
 OwnProjectForWrite = Annotated[Project, Depends(own_project_for_write)]
 CancelableExport = Annotated[Export, Depends(cancelable_export)]
 RetryableExport = Annotated[Export, Depends(retryable_export)]
@@ -135,3 +167,7 @@ PresetsProject = Annotated[Project, Depends(presets_project)]
 PresetsProjectForWrite = Annotated[Project, Depends(presets_project_for_write)]
 VisiblePreset = Annotated[ExportPreset, Depends(visible_preset)]
 WritablePreset = Annotated[ExportPreset, Depends(writable_preset)]
+SchedulesProject = Annotated[Project, Depends(schedules_project)]
+SchedulesProjectForWrite = Annotated[Project, Depends(schedules_project_for_write)]
+VisibleSchedule = Annotated[ExportSchedule, Depends(visible_schedule)]
+WritableSchedule = Annotated[ExportSchedule, Depends(writable_schedule)]

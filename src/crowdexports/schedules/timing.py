@@ -98,3 +98,10 @@ def _matches(rule: Rule, day: date) -> bool:
         return day.weekday() == rule.weekday
     assert rule.day is not None
     return day.day == min(rule.day, calendar.monthrange(day.year, day.month)[1])
+
+
+def hourly_at_most(expression: str) -> bool:
+    """A cron expression `croniter` reads, of five fields, whose minute is one number: a schedule runs at
+    most once an hour (an owner's schedules are bounded in number and in how often each runs)."""
+    fields = expression.split()
+    return len(fields) == 5 and fields[0].isdigit() and int(fields[0]) < 60 and bool(croniter.is_valid(expression))
