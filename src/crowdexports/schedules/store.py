@@ -56,7 +56,7 @@ def check_schedule_body(session: Session, project: Project, body: Mapping[str, o
             given = body.get(name) is not None
             if name in needs and not given:
                 reader.problem([name], f"is required for a {rule} rule", "RequiredError")
-            elif given and name not in needs:
+            elif given and name not in needs and reader.ok(name):
                 reader.problem([name], f"is not part of a {rule} rule", "UnknownFieldError")
     settings = body.get(schedules.SETTINGS.name)
     if settings is None:
