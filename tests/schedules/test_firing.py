@@ -5,6 +5,7 @@ slot with the reason recorded; `changes_only` takes the previous run's export as
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,9 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from crowdexports import mail, storage
 from crowdexports.config import Settings
 from crowdexports.exports.statuses import ExportStatus
-from crowdexports.models import Export, ExportSchedule, ExportScheduleRun
+from crowdexports.models import Export, ExportSchedule, ExportScheduleRun, utcnow
 from crowdexports.runtime import Runtime
-from crowdexports.schedules.firing import due_schedules, fire
+from crowdexports.schedules.firing import due_schedules, fire, fire_due
+from crowdexports.worker.queue import make_huey
+from crowdexports.worker.tasks import bind_tasks, sweep_once
 from tests.factories import make_project, make_user
 
 SETTINGS = {"type": "orders", "format": "csv"}
@@ -125,3 +128,20 @@ def test_changes_only_takes_the_previous_runs_export_as_its_base(session: Sessio
     options = session.get_one(Export, second.export_id).options or {}
     assert options["type"]["changes_since"]["export_id"] == first.export_id
 
+
+
+def test_every_workers_sweep_fires_the_due_schedules(settings: Settings, session: Session, runtime: Runtime) -> None:
+    """Wired in `sweep_once`: a slot long past is made (and dispatched) once, however many sweeps run."""
+    schedule = schedule_of(session, utcnow() - timedelta(days=30))
+    tasks = bind_tasks(make_huey(settings.resolved_broker_url, name=settings.queue_name), runtime)
+    assert [sweep_once(runtime, tasks)["scheduled"] for _ in range(3)] == [1, 0, 0]
+    assert exports_of(session, schedule) == 1
+
+
+def test_a_project_at_its_cap_keeps_the_slot_due(session: Session, runtime: Runtime) -> None:
+    due = datetime(2027, 1, 1, 1, 30, tzinfo=UTC)
+    schedule = schedule_of(session, due)
+    capped = replace(runtime, settings=runtime.settings.model_copy(update={"max_active_exports_per_project": 0}))
+    assert fire_due(capped, lambda _: None, due) == 0
+    assert due_schedules(session, due) == [schedule.id]
+    assert fire_due(runtime, lambda _: None, due) == 1

@@ -1,5 +1,4 @@
-"""A due schedule's slot made into one export (issue 17). The worker's sweep (not wired yet) calls
-`due_schedules` then `fire` for each.
+"""A due schedule's slot made into one export (issue 17). Every worker's sweep calls `fire_due`.
 
 One export per slot, whatever the number of workers and restarts: the run row (`export_schedule_runs`,
 unique on schedule and slot) is inserted in the export's own transaction (`asking.request_export`'s
@@ -11,6 +10,7 @@ ran make one run (`timing.catch_up`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -19,16 +19,39 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crowdexports.errors import InvalidInput
+from crowdexports.errors import InvalidInput, RateLimited
 from crowdexports.exports import asking
 from crowdexports.exports.statuses import ExportStatus
-from crowdexports.models import Export, ExportSchedule, ExportScheduleRun, Project, User
+from crowdexports.models import Export, ExportSchedule, ExportScheduleRun, Project, User, utcnow
 from crowdexports.rules import exports
 from crowdexports.schedules import timing
 from crowdexports.schedules.store import rule_of
 
 if TYPE_CHECKING:  # runtime.py wires the modules together, so they may not import it
     from crowdexports.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+def fire_due(runtime: Runtime, dispatch_export: Callable[[int], None], now: datetime | None = None) -> int:
+    """Every due schedule fired, each in its own transaction; how many exports were made. A schedule whose
+    project is at its cap of active exports stays due (the next sweep tries again); one that fails
+    otherwise is logged and skipped, so it cannot hold back the others."""
+    now = now or utcnow()
+    with runtime.sessions() as session:
+        due = due_schedules(session, now)
+    made = 0
+    for schedule_id in due:
+        with runtime.sessions() as session:
+            try:
+                run = fire(session, schedule_id, now, runtime, dispatch_export)
+            except RateLimited:
+                continue
+            except Exception:
+                logger.exception("export schedule %s could not be fired; trying again next sweep", schedule_id)
+                continue
+            made += run is not None and run.export_id is not None
+    return made
 
 
 def due_schedules(session: Session, now: datetime, limit: int = 100) -> list[int]:
