@@ -305,6 +305,45 @@ class ExportPreset(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ExportSchedule(Base):
+    """A recurring export (issue 17): export request `settings` (which may name a preset, resolved at each
+    run as any request) made at each slot of a rule, read in the project's time zone (schedules.timing).
+    `next_run_at` is the slot the worker fires next; null while paused (resuming counts from then on)."""
+
+    __tablename__ = "export_schedules"
+    __table_args__ = (Index("ix_export_schedules_due", "paused", "next_run_at"),)  # the worker's due look-up
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(16))  # daily, weekly, monthly, cron
+    local_time: Mapped[str | None] = mapped_column(String(5), default=None)  # "HH:MM"; null for cron
+    weekday: Mapped[int | None] = mapped_column(Integer, default=None)  # weekly: 0 = Monday
+    day: Mapped[int | None] = mapped_column(Integer, default=None)  # monthly: 1-31, the last day if fewer
+    cron: Mapped[str | None] = mapped_column(String(100), default=None)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changes_only: Mapped[bool] = mapped_column(Boolean, default=False)  # changes since the previous run's export
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExportScheduleRun(Base):
+    """One slot of a schedule, run: the unique (schedule, slot) pair is the claim, so a slot makes one export
+    however many workers see it due and however often they restart (the insert that loses the race fails)."""
+
+    __tablename__ = "export_schedule_runs"
+    __table_args__ = (UniqueConstraint("schedule_id", "slot", name="uq_export_schedule_runs_schedule_slot"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("export_schedules.id", ondelete="CASCADE"))
+    slot: Mapped[datetime] = mapped_column(UTCDateTime)
+    export_id: Mapped[int | None] = mapped_column(ForeignKey("exports.id", ondelete="SET NULL"), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)  # why no export was made (its settings refused)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # An Export, or a Core row of the exports table (the API's hot reads): the same attribute names.
 ExportFields = Any
 

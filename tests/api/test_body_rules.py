@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 from crowdexports.api.app import create_app
 from crowdexports.exports.types.order_filters import MAX_REWARD_IDS, NAMES
 from crowdexports.models import Project
-from crowdexports.rules import api_keys, exports, presets, projects, rewards, users, webhooks
+from crowdexports.rules import api_keys, exports, presets, projects, rewards, schedules, users, webhooks
 from crowdexports.rules.kinds import (
     LANG_PATTERN,
     MAX_ID,
@@ -57,8 +57,11 @@ BODIES = {
     ("post", "/v1/projects/{project_id}/export-presets"): presets.PRESET,
     ("put", "/v1/export-presets/{preset_id}"): presets.PRESET,
     ("post", "/v1/webhook-endpoints"): webhooks.ENDPOINT,
+    ("post", "/v1/projects/{project_id}/export-schedules"): schedules.SCHEDULE,
+    ("put", "/v1/export-schedules/{schedule_id}"): schedules.SCHEDULE,
 }
 PRESET_BODY = {"name": "Monthly", "settings": {"format": "csv", "type": "orders"}}
+SCHEDULE_BODY = {"rule": "daily", "at": "02:30", "settings": {"format": "csv", "type": "orders"}}
 FACETS = ("maxLength", "pattern", "enum", "minimum", "maximum", "maxProperties", "propertyNames",
           "additionalProperties", "items", "minItems")
 
@@ -203,10 +206,15 @@ def test_a_body_past_a_rule_is_refused_naming_its_field(roomy_client: TestClient
                                                      PRESET_BODY),
         "/v1/webhook-endpoints": ("/v1/webhook-endpoints", alice, {"url": "https://books.example/hook",
                                                                    "events": ["export.succeeded"]}),
+        "/v1/projects/{project_id}/export-schedules": (f"/v1/projects/{project_a.id}/export-schedules", alice,
+                                                       SCHEDULE_BODY),
     }
     if path == "/v1/export-presets/{preset_id}":
         made = client.post(f"/v1/projects/{project_a.id}/export-presets", json=PRESET_BODY, headers=alice.bearer)
         cases[path] = (f"/v1/export-presets/{made.json()['id']}", alice, PRESET_BODY)
+    if path == "/v1/export-schedules/{schedule_id}":
+        made = client.post(f"/v1/projects/{project_a.id}/export-schedules", json=SCHEDULE_BODY, headers=alice.bearer)
+        cases[path] = (f"/v1/export-schedules/{made.json()['id']}", alice, SCHEDULE_BODY)
     url, account, valid = cases[path]
     assert client.request(method, url, json=valid, headers=account.bearer).status_code in (200, 201)
     bodies = list(_past_the_rules(BODIES[operation], valid))

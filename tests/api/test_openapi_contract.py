@@ -41,7 +41,7 @@ from crowdexports.api.bodies import JsonObject
 from crowdexports.api.database import SessionDep
 from crowdexports.api.permissions import StaffWriter
 from crowdexports.api.schemas import ExportOut
-from crowdexports.models import OAuthClient, Project, WebhookEndpoint
+from crowdexports.models import ExportSchedule, OAuthClient, Project, WebhookEndpoint
 from crowdexports.ratelimit import Limit
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, ignore_dispatch, limited_client, request_export
@@ -88,7 +88,8 @@ def target(request: pytest.FixtureRequest, runtime: Runtime, session: Session, t
     session.add(endpoint)
     session.commit()
     ids = {"project_id": str(project_a.id), "export_id": str(export.id), "user_id": str(alice.user.id),
-           "reward_id": str(SYNCED_REWARD), "endpoint_id": str(endpoint.id)}
+           "reward_id": str(SYNCED_REWARD), "endpoint_id": str(endpoint.id),
+           "schedule_id": str(_schedule(session, project_a).id)}
     if role == "staff":
         with TestClient(create_app(runtime, ignore_dispatch)) as client:
             for kind, record_id, body in (("users", SYNCED_USER, user_body()),
@@ -102,6 +103,15 @@ def target(request: pytest.FixtureRequest, runtime: Runtime, session: Session, t
         served = broken_runtime(served, tmp_path)
     with TestClient(create_app(served, ignore_dispatch)) as client:
         yield Target(client, alice if role == "owner" else staff, ids)
+
+
+def _schedule(session: Session, project: Project) -> ExportSchedule:
+    """A schedule of the owner's project: the schedule routes' real id (staff read it too)."""
+    schedule = ExportSchedule(project_id=project.id, owner_id=project.owner_id, rule="daily", local_time="02:30",
+                              settings={"type": "orders", "format": "csv"})
+    session.add(schedule)
+    session.commit()
+    return schedule
 
 
 def _operations(target: Target) -> list[APIOperation[Any, Any, Any, Any]]:

@@ -13,7 +13,18 @@ from fastapi.routing import APIRoute
 from crowdexports.api import docs, errors, openapi
 from crowdexports.api.limits import Admission, BodyBeforeTurn, BodyDeadline, BodySizeLimit
 from crowdexports.api.paths import EitherTrailingSlash
-from crowdexports.api.routes import credentials, downloads, exports, health, imports, oauth, presets, sync, webhooks
+from crowdexports.api.routes import (
+    credentials,
+    downloads,
+    exports,
+    health,
+    imports,
+    oauth,
+    presets,
+    schedules,
+    sync,
+    webhooks,
+)
 from crowdexports.auth.passwords import BasicPasswords, PasswordChecks
 from crowdexports.auth.throttle import Throttle
 from crowdexports.runtime import Runtime
@@ -48,8 +59,8 @@ def create_app(runtime: Runtime, dispatch_export: Callable[[int], None]) -> Fast
     app.state.password_checks = PasswordChecks(runtime.settings, throttle)
     app.state.basic_passwords = BasicPasswords(runtime.settings.resolved_secret_key, app.state.password_checks)
     errors.install(app)
-    routers = [module.router for module in (oauth, exports, presets, downloads, health, sync, credentials, imports,
-                                            webhooks)]
+    routers = [module.router for module in (oauth, exports, presets, schedules, downloads, health, sync, credentials,
+                                            imports, webhooks)]
     openapi.install(app, routers)
     for router in routers:
         app.include_router(router)

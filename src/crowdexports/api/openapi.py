@@ -21,6 +21,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from crowdexports.api.schemas import ErrorBody
+from crowdexports.rules.kinds import MAX_ID
 
 F = TypeVar("F", bound=Callable[..., Any])
 REF = "#/components/schemas/"
@@ -83,8 +84,24 @@ def document(routers: Iterable[APIRouter]) -> None:
                         answer["headers"] = _headers(int(status))
 
 
+def _exact_bounds(node: Any) -> None:
+    """FastAPI's OpenAPI model types `minimum`/`maximum` as floats, which cannot hold the BIGINT ids' bound
+    exactly (2**63 - 1 becomes 9.223372036854776e+18): put MAX_ID back wherever it was rounded."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("minimum", "maximum") and isinstance(value, float) and value == float(MAX_ID):
+                node[key] = MAX_ID
+            else:
+                _exact_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _exact_bounds(value)
+
+
 def _finish(schema: dict[str, Any]) -> dict[str, Any]:
-    """The envelope's schema in the components, and FastAPI's 422, which is never sent, out."""
+    """The envelope's schema in the components, the ids' exact bound, and FastAPI's 422, which is never
+    sent, out."""
+    _exact_bounds(schema)
     definitions = schema.setdefault("components", {}).setdefault("schemas", {})
     envelope = ErrorBody.model_json_schema(ref_template=REF + "{model}")
     definitions.update(envelope.pop("$defs"), ErrorBody=envelope)

@@ -18,7 +18,8 @@ from crowdexports.api.parameters import parse_id
 from crowdexports.api.state import RuntimeDep
 from crowdexports.errors import Conflict, Forbidden, NotFound
 from crowdexports.exports import access, presets
-from crowdexports.models import ApiKey, Export, ExportPreset, Project, User, WebhookEndpoint
+from crowdexports.models import ApiKey, Export, ExportPreset, ExportSchedule, Project, User, WebhookEndpoint
+from crowdexports.schedules import store as schedules
 from crowdexports.webhooks import endpoints
 
 
@@ -148,6 +149,37 @@ async def writable_webhook_endpoint(endpoint: Annotated[WebhookEndpoint, Depends
     return endpoint
 
 
+async def schedules_project(project_id: str, runtime: RuntimeDep, session: SessionDep, caller: CallerDep) -> Project:
+    """A project whose export schedules the caller may read: its owner and staff (schedules.store)."""
+    return await in_database(runtime, schedules.schedules_project, session, parse_id(project_id), caller.user,
+                             write=False)
+
+
+@answers(403)
+async def schedules_project_for_write(project_id: str, runtime: RuntimeDep, session: SessionDep,
+                                      caller: CallerDep) -> Project:
+    """A project whose export schedules the caller may change: its owner, with a Bearer token."""
+    project = await in_database(runtime, schedules.schedules_project, session, parse_id(project_id), caller.user,
+                                write=True)
+    _check_writer(caller)
+    return project
+
+
+async def visible_schedule(schedule_id: str, runtime: RuntimeDep, session: SessionDep,
+                           caller: CallerDep) -> ExportSchedule:
+    return await in_database(runtime, schedules.visible_schedule, session, parse_id(schedule_id), caller.user,
+                             write=False)
+
+
+@answers(403)
+async def writable_schedule(schedule_id: str, runtime: RuntimeDep, session: SessionDep,
+                            caller: CallerDep) -> ExportSchedule:
+    schedule = await in_database(runtime, schedules.visible_schedule, session, parse_id(schedule_id), caller.user,
+                                 write=True)
+    _check_writer(caller)
+    return schedule
+
+
 OwnProjectForWrite = Annotated[Project, Depends(own_project_for_write)]
 CancelableExport = Annotated[Export, Depends(cancelable_export)]
 RetryableExport = Annotated[Export, Depends(retryable_export)]
@@ -160,3 +192,7 @@ WritablePreset = Annotated[ExportPreset, Depends(writable_preset)]
 Writer = Annotated[Caller, Depends(writer)]
 OwnWebhookEndpoint = Annotated[WebhookEndpoint, Depends(own_webhook_endpoint)]
 WritableWebhookEndpoint = Annotated[WebhookEndpoint, Depends(writable_webhook_endpoint)]
+SchedulesProject = Annotated[Project, Depends(schedules_project)]
+SchedulesProjectForWrite = Annotated[Project, Depends(schedules_project_for_write)]
+VisibleSchedule = Annotated[ExportSchedule, Depends(visible_schedule)]
+WritableSchedule = Annotated[ExportSchedule, Depends(writable_schedule)]

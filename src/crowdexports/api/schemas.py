@@ -17,7 +17,7 @@ from pydantic_core import PydanticUndefined
 
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.exports.types import order_filters
-from crowdexports.rules import api_keys, exports, presets, projects, rewards, users, webhooks
+from crowdexports.rules import api_keys, exports, presets, projects, rewards, schedules, users, webhooks
 from crowdexports.rules.kinds import LANG_PATTERN, MAX_ID, Choices, Flag, I18n, Integer, Rule, Text
 from crowdexports.rules.orders import STATUSES
 
@@ -221,6 +221,55 @@ class WebhookAttemptOut(Strict):
 
 class WebhookAttemptList(Strict):
     attempts: list[WebhookAttemptOut] = Field(description="The latest, newest first; at most 100.")
+
+
+def _schedule_settings_schema() -> dict[str, Any]:
+    """A schedule's settings: an export request body's fields, `preset` too, inline as ExportCreate's is."""
+    return {**ExportCreate.model_json_schema(), "title": "ScheduleSettings"}
+
+
+class ScheduleBody(Strict):
+    """`POST /v1/projects/{id}/export-schedules` and `PUT /v1/export-schedules/{id}` (the whole schedule).
+    Each rule takes its own fields and refuses the others': daily `at`; weekly `at`, `weekday`; monthly
+    `at`, `day`; cron `cron`."""
+
+    rule: str = _documented(schedules.RULE, description="How often, in the project's time zone.")
+    at: str | None = _documented(schedules.AT, nullable=True, description="Local time, HH:MM (not for cron). A "
+                                 "time the clock skips runs shifted by the gap; one it shows twice runs once, "
+                                 "the first time.", examples=["02:30"])
+    weekday: str | None = _documented(schedules.WEEKDAY, nullable=True, description="weekly only.")
+    day: int | None = _documented(schedules.DAY, nullable=True,
+                                  description="monthly only; in a shorter month, its last day.")
+    cron: str | None = _documented(schedules.CRON, nullable=True, description="cron only: five fields, local "
+                                   "time, the minute one number.", examples=["0 6 * * 1"])
+    settings: Annotated[dict[str, Any], WithJsonSchema(_schedule_settings_schema())] = Field(
+        description="The fields of an export request (POST /v1/projects/{id}/exports), checked as one is; "
+        "`preset` names a preset, resolved at each run.", examples=[{"type": "orders", "format": "csv"}])
+    changes_only: bool = _documented(schedules.CHANGES_ONLY, description="Each run exports the orders changed "
+                                     "since the previous run's export (the first run: all).")
+
+
+class ScheduleOut(Strict):
+    id: int
+    project_id: int
+    owner_id: int
+    rule: str
+    at: str | None
+    weekday: str | None
+    day: int | None
+    cron: str | None
+    settings: dict[str, Any]
+    changes_only: bool
+    paused: bool
+    next_run: str | None = Field(description="RFC 3339, UTC: the next slot; null while paused.")
+    timezone: str = Field(description="The project's time zone, in which the rule is read.")
+    created_at: str = Field(description="RFC 3339, UTC.")
+    updated_at: str = Field(description="RFC 3339, UTC: the last change, pause or resume.")
+
+
+class ScheduleList(Strict):
+    export_schedules: list[ScheduleOut] = Field(
+        description=f"In the order they were made; an owner has at most {schedules.MAX_PER_OWNER}, all projects.")
 
 
 class Recipient(Strict):

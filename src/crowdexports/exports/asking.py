@@ -69,15 +69,19 @@ def _make(session: Session, project: Project, user: User | UserRecord, valid: Va
 
 
 def request_export(session: Session, project: Project, user: User | UserRecord, payload: Mapping[str, object],
-                   runtime: Runtime, dispatch_export: Callable[[int], None], key: str | None = None) -> Asked:
-    """`POST /v1/projects/{id}/exports`, the page's form and the CLI's `exports create`, with the preset the
-    request names (exports.presets). With an Idempotency-Key (exports.idempotency)
-    a live key's export is answered before anything is checked or counted, so a replay never meets the cap."""
+                   runtime: Runtime, dispatch_export: Callable[[int], None], key: str | None = None, *,
+                   with_export: Callable[[Export], None] | None = None) -> Asked:
+    """`POST /v1/projects/{id}/exports`, the page's form, the CLI's `exports create` and a schedule's run, with
+    the preset the request names (exports.presets). With an Idempotency-Key (exports.idempotency)
+    a live key's export is answered before anything is checked or counted, so a replay never meets the cap.
+    `with_export` (a schedule's run row, schedules.firing; never with a key) runs in the export's transaction;
+    its IntegrityError reaches the caller."""
+    assert key is None or with_export is None
     keyed = None if key is None else idempotency.keyed(user.id, key, project.id, payload)
     if keyed is not None and (earlier := idempotency.replayed_export(session, keyed)) is not None:
         return Asked(earlier, replayed=True)
     valid, body = presets.validate_with_preset(session, project, payload, user.lang)
-    record = None if keyed is None else partial(idempotency.record, session, keyed)
+    record = with_export if keyed is None else partial(idempotency.record, session, keyed)
     try:
         return Asked(_make(session, project, user, valid, body.get("columns") is not None, runtime,
                            dispatch_export, with_export=record))

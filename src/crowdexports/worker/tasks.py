@@ -14,6 +14,7 @@ from huey import Huey
 from crowdexports.exports import idempotency, lifecycle, retention
 from crowdexports.exports.emailing import EmailOutcome, deliver_email
 from crowdexports.exports.runner import Outcome, RunningExports, run_export
+from crowdexports.schedules import firing
 
 if TYPE_CHECKING:  # runtime.py wires these modules together, so they may not import it
     from crowdexports.runtime import Runtime
@@ -94,8 +95,9 @@ def sweep_once(runtime: Runtime, tasks: Tasks) -> dict[str, int]:
     for export_id in emails:
         tasks.dispatch_email(export_id)
     expired = retention.purge_expired(runtime)
+    scheduled = firing.fire_due(runtime, tasks.dispatch_export)
     return {"failed": len(failed), "dispatched": len(due), "recovered": len(recovered), "emails": len(emails),
-            "expired": expired, "keys": keys}
+            "expired": expired, "keys": keys, "scheduled": scheduled}
 
 
 class Sweeper(threading.Thread):
