@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from crowdexports.auth import accounts
 from crowdexports.cli.imports import imports
 from crowdexports.cli.output import command_group, domain_errors, emit, progress_bar
+from crowdexports.cli.webhooks import webhooks
 from crowdexports.config import DEFAULT_PUBLIC_URL, Settings
 from crowdexports.database import migrate as migrations
 from crowdexports.database.engine import make_engine, make_session_factory
@@ -412,6 +413,7 @@ def demo(orders_count: int = typer.Option(500, "--orders", min=0),
 
 def register(app: typer.Typer) -> None:
     for name, group in (("users", users), ("apikeys", apikeys), ("clients", clients), ("projects", projects),
-                        ("orders", orders), ("exports", exports), ("presets", presets_group), ("import", imports)):
+                        ("orders", orders), ("exports", exports), ("presets", presets_group), ("import", imports),
+                        ("webhooks", webhooks)):
         app.add_typer(group, name=name)
     app.command("demo")(demo)

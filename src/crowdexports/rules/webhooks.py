@@ -11,7 +11,11 @@ from crowdexports.webhooks.rules import EVENTS
 
 
 def is_webhook_url(value: str) -> bool:
-    """http or https, a host, no credentials (the URL is listed to its owner and logged) nor fragment."""
+    """http or https, a host, no credentials (the URL is listed to its owner and logged) nor fragment; in
+    printable ASCII without spaces, as RFC 3986 writes a URL: an invisible or look-alike character could
+    hide where the data goes."""
+    if not (value.isascii() and value.isprintable()) or " " in value:
+        return False
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018  # raises ValueError on a port out of range or not a number
@@ -22,7 +26,8 @@ def is_webhook_url(value: str) -> bool:
 
 
 URL = Text.column(WebhookEndpoint, "url", required=True, check=is_webhook_url,
-                  rule="must be an http or https URL with a host, and no user, password or fragment")
+                  rule="must be an http or https URL with a host, and no user, password or fragment, in ASCII "
+                  "(percent-encode other characters; write names in punycode)")
 EVENTS_FIELD = Choices("events", EVENTS)
 PROJECT = Integer("project_id", rule="must be a project's id", required=False)
 

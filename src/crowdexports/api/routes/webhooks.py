@@ -20,26 +20,12 @@ from crowdexports.api.schemas import (
     WebhookEndpointOut,
 )
 from crowdexports.api.state import RuntimeDep
-from crowdexports.exports.timestamps import rfc3339
-from crowdexports.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from crowdexports.webhooks import endpoints
+from crowdexports.webhooks.resources import attempt_resource, endpoint_resource
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": WebhookEndpointBody.model_json_schema()}}}}
-
-
-def endpoint_resource(endpoint: WebhookEndpoint) -> dict[str, Any]:
-    return {"id": endpoint.id, "url": endpoint.url, "events": endpoint.events, "project_id": endpoint.project_id,
-            "enabled": endpoint.disabled_at is None, "disabled_at": rfc3339(endpoint.disabled_at),
-            "disabled_reason": endpoint.disabled_reason, "created_at": rfc3339(endpoint.created_at)}
-
-
-def attempt_resource(attempt: WebhookAttempt, delivery: WebhookDelivery) -> dict[str, Any]:
-    return {"id": attempt.id, "delivery_id": delivery.id, "export_id": delivery.export_id, "event": delivery.event,
-            "event_id": delivery.event_id, "number": attempt.number, "started_at": rfc3339(attempt.started_at),
-            "duration_ms": attempt.duration_ms, "status_code": attempt.status_code, "error": attempt.error,
-            "outcome": attempt.outcome}
 
 
 @router.get("/webhook-endpoints", response_model=WebhookEndpointList)
