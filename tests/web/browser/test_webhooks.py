@@ -5,6 +5,7 @@ in English and in French."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -23,7 +24,8 @@ def _no_violations(page: Page) -> None:
     assert results.violations_count == 0, results.generate_report()
 
 
-def test_an_endpoint_is_registered_and_deleted_from_the_page(page: Page, served: str, olga: Person) -> None:
+def test_an_endpoint_is_registered_and_deleted_from_the_page(page: Page, served: str, olga: Person,
+                                                              screenshots: Path) -> None:
     sign_in(page, served, "olga")
     page.get_by_role("link", name="Webhooks").click()
     expect(page.get_by_role("heading", name="Webhooks", level=1)).to_be_visible()
@@ -36,6 +38,7 @@ def test_an_endpoint_is_registered_and_deleted_from_the_page(page: Page, served:
     expect(secret).to_have_value(re.compile(r"^whsec_.+"))
     expect(page.locator(".endpoint-url")).to_have_text(URL)
     _no_violations(page)
+    page.screenshot(path=str(screenshots / "webhooks.png"), full_page=True)
     page.goto(f"{served}/web/webhooks")
     expect(page.get_by_label("Signing secret")).to_have_count(0)
     page.get_by_role("button", name="Français").click()
