@@ -43,8 +43,10 @@ def endpoint(session: Session, owner: User, events: list[str], project_id: int |
 
 
 def enqueue(session: Session, export: Export, owner: User, event: str, now: datetime) -> list[int]:
-    return deliveries.enqueue(session, export_id=export.id, project_id=export.project_id, owner_id=owner.id,
+    made = deliveries.enqueue(session, export_id=export.id, project_id=export.project_id, owner_id=owner.id,
                               event=event, now=now)
+    session.commit()  # the caller's transaction: the export's status change (webhooks.events)
+    return made
 
 
 def test_an_event_is_queued_once_for_each_endpoint_that_wants_it(session: Session, owner: User, project: Project,

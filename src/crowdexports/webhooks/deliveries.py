@@ -28,7 +28,8 @@ _ENABLED = select(WebhookEndpoint.id).where(WebhookEndpoint.disabled_at.is_(None
 def enqueue(session: Session, *, export_id: int, project_id: int, owner_id: int, event: str,
             now: datetime) -> list[int]:
     """A delivery of the event for each enabled endpoint of the owner's that wants it (of this project or
-    of all theirs), due now; one already queued is kept as it is. The ids of the new ones."""
+    of all theirs), due now; one already queued is kept as it is. The ids of the new ones. In the caller's
+    transaction, which commits it (webhooks.events: with the export's status change)."""
     wanted = session.scalars(select(WebhookEndpoint).where(
         WebhookEndpoint.user_id == owner_id, WebhookEndpoint.disabled_at.is_(None),
         or_(WebhookEndpoint.project_id.is_(None), WebhookEndpoint.project_id == project_id)))
@@ -44,7 +45,6 @@ def enqueue(session: Session, *, export_id: int, project_id: int, owner_id: int,
         except IntegrityError:  # queued already (the unique endpoint and event id)
             continue
         made.append(delivery.id)
-    session.commit()
     return made
 
 
