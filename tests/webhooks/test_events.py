@@ -62,7 +62,8 @@ def test_each_end_queues_its_event(session: Session, owner: User, project: Proje
     canceled = lifecycle.request(session, project=project, user=owner, type_="orders", format_="csv", columns=None)
     lifecycle.cancel(session, canceled, by_user_id=owner.id)
     lost = _claimed(session, project, owner)  # its worker died on its last attempt
-    assert lifecycle.fail_exhausted(session, max_attempts=1, now=utcnow() + timedelta(seconds=LEASE + 1)) == [lost.export_id]
+    later = utcnow() + timedelta(seconds=LEASE + 1)
+    assert lifecycle.fail_exhausted(session, max_attempts=1, now=later) == [lost.export_id]
     assert _queued(session) == [
         (succeeded.export_id, "export.succeeded", rules.event_id(succeeded.export_id, "export.succeeded")),
         (failed.export_id, "export.failed", rules.event_id(failed.export_id, "export.failed")),
