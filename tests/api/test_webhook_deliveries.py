@@ -93,6 +93,13 @@ def test_failures_are_retried_until_delivered(client: TestClient, runtime: Runti
 
     assert wait_for(listed, timeout=15) == [(3, 200, "delivered"), (2, 503, "retry"), (1, 500, "retry")]
     assert len({got.headers["webhook-id"] for got in receiver.requests}) == 1  # one event, three attempts
+    metrics = client.get("/metrics").text.splitlines()
+    assert {'crowdexports_webhook_deliveries{status="pending"} 0.0',
+            'crowdexports_webhook_deliveries{status="succeeded"} 1.0',
+            'crowdexports_webhook_deliveries{status="failed"} 0.0',
+            'crowdexports_webhook_attempts_total{outcome="delivered"} 1.0',
+            'crowdexports_webhook_attempts_total{outcome="retry"} 2.0',
+            'crowdexports_webhook_attempts_total{outcome="refused"} 0.0'} <= set(metrics)
 
 
 @pytest.mark.parametrize("receiver", [[HANG]], indirect=True)
