@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from crowdexports.auth import accounts
 from crowdexports.exports import lifecycle
@@ -153,3 +153,18 @@ def test_an_endpoint_failing_for_three_days_is_disabled(session: Session, owner:
     assert hook.disabled_at == later and hook.disabled_reason is not None and "refused" in hook.disabled_reason
     assert enqueue(session, second, owner, "export.succeeded", later) == []
     assert deliveries.due(session, later + timedelta(days=1), 10) == []
+
+
+def test_an_endpoint_deleted_during_the_attempt_records_nothing(session_factory: sessionmaker[Session],
+                                                                session: Session, owner: User,
+                                                                export: Export) -> None:
+    hook = endpoint(session, owner, ["export.succeeded"])
+    now = utcnow()
+    [delivery_id] = enqueue(session, export, owner, "export.succeeded", now)
+    delivery = deliveries.claim(session, delivery_id, now)
+    assert delivery is not None
+    with session_factory() as owner_session:  # the owner deletes it while the POST is under way
+        owner_session.delete(owner_session.get_one(WebhookEndpoint, hook.id))
+        owner_session.commit()
+    assert deliveries.record(session, delivery, OK, now, now) is None
+    assert session.scalar(select(func.count()).select_from(WebhookAttempt)) == 0

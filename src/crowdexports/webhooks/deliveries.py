@@ -92,10 +92,12 @@ def record(session: Session, delivery: WebhookDelivery, answer: Answer, started_
            delays: Sequence[timedelta] = rules.RETRY_DELAYS) -> Recorded | None:
     """Record an attempt and what follows: delivered, tried again later (on the schedule `delays`), or
     failed; the endpoint's failing time, and its disabling after rules.DISABLE_AFTER. None: another worker
-    recorded this attempt first."""
+    recorded this attempt first, or the endpoint was deleted meanwhile."""
     number, outcome, disabled = delivery.attempts + 1, rules.outcome(answer.status_code), False
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, populate_existing=True)
-    assert endpoint is not None  # deleting it deletes its deliveries
+    if endpoint is None:  # deleted during the attempt, with its deliveries: nothing to record
+        session.rollback()
+        return None
     session.add(WebhookAttempt(delivery_id=delivery.id, number=number, started_at=started_at,
                                duration_ms=answer.duration_ms, status_code=answer.status_code, error=answer.error,
                                outcome=outcome))

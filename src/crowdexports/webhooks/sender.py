@@ -74,7 +74,9 @@ def attempt(runtime: Runtime, claimed: WebhookDelivery) -> deliveries.Recorded |
     settings = runtime.settings
     with runtime.sessions() as session:
         delivery = session.merge(claimed, load=False)  # as claimed: its attempt number fences the record
-        endpoint = session.get_one(WebhookEndpoint, delivery.endpoint_id)
+        endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+        if endpoint is None:  # deleted since the claim, with its deliveries
+            return None
         owner = session.get_one(User, endpoint.user_id)
         body = payloads.body(session, delivery, owner, settings)
         session.commit()  # ends the read: the POST may take the whole timeout
