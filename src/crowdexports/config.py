@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crowdexports.filemodes import private_data_dir, write_private_file
 from crowdexports.ratelimit import Limit
+from crowdexports.webhooks.rules import RETRY_DELAYS
 
 ENV_PREFIX = "CROWDEXPORTS_"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
@@ -92,6 +93,12 @@ class Settings(BaseSettings):
     # link-local addresses: tests and intranet receivers only (webhooks/addresses.py).
     webhooks_allow_private_addresses: bool = False
     max_webhook_endpoints_per_owner: int = Field(default=20, ge=1, le=10_000)  # one more is 409
+    # Deliveries one worker process sends at once, on threads of their own (webhooks/sender.py): a flood of
+    # hanging receivers takes these slots, never an export's or an email's thread.
+    webhook_concurrency: int = Field(default=4, ge=1, le=64)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=10.0)  # each step of one POST
+    # Seconds replacing the first delays of the retry schedule (webhooks/rules.py), e.g. [1, 2]: tests.
+    webhook_first_retry_seconds: list[Annotated[float, Field(ge=0)]] = Field(default=[], max_length=len(RETRY_DELAYS))
 
     # Rate limits (429 with Retry-After; docs/decisions.md "Limits"), counted across every API process.
     rate_limit_url: str | None = None  # default: Redis if the broker is Redis, else a SQLite file in the data dir

@@ -16,7 +16,9 @@ from sqlalchemy import Float, case, func, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from crowdexports.exports.statuses import EmailStatus, ExportStatus
-from crowdexports.models import Export
+from crowdexports.models import Export, WebhookAttempt, WebhookDelivery
+from crowdexports.webhooks import deliveries
+from crowdexports.webhooks.rules import Outcome
 
 if TYPE_CHECKING:  # runtime.py wires these modules together, so they may not import it
     from crowdexports.runtime import Runtime
@@ -91,9 +93,29 @@ class _DatabaseCollector(Collector):
         yield CounterMetricFamily("crowdexports_email_failures", "Export emails given up on.", value=failed)
         yield GaugeMetricFamily("crowdexports_emails_unknown",
                                 "Emails whose delivery is uncertain (never resent).", value=unknown)
+        yield from self._webhooks()
         if self.runtime.queue_size is not None:
             yield GaugeMetricFamily("crowdexports_queue_depth", "Messages waiting in the task queue.",
                                     value=self.runtime.queue_size())
+
+
+    def _webhooks(self) -> Iterator[Metric]:
+        """Deliveries by status (pending ones include those being attempted) and attempts by outcome."""
+        with self.runtime.sessions() as session:
+            by_status = dict(session.execute(select(WebhookDelivery.status, func.count())
+                                             .group_by(WebhookDelivery.status)).all())
+            by_outcome = dict(session.execute(select(WebhookAttempt.outcome, func.count())
+                                              .group_by(WebhookAttempt.outcome)).all())
+        statuses = GaugeMetricFamily("crowdexports_webhook_deliveries", "Webhook deliveries by status.",
+                                     labels=["status"])
+        for status in (deliveries.PENDING, deliveries.SUCCEEDED, deliveries.FAILED):
+            statuses.add_metric([status], by_status.get(status, 0))
+        yield statuses
+        outcomes = CounterMetricFamily("crowdexports_webhook_attempts", "Webhook delivery attempts by outcome.",
+                                       labels=["outcome"])
+        for outcome in Outcome:
+            outcomes.add_metric([outcome], by_outcome.get(outcome, 0))
+        yield outcomes
 
 
 def metrics_text(runtime: Runtime) -> bytes:

@@ -50,8 +50,10 @@ class Service:
 def connections_needed(settings: Settings, *, api: bool, export_threads: int) -> int:
     """Database connections one process uses at once: two per API request being worked on (at most
     `api_concurrency`: the rest wait holding none), its Core connection and a write's session; two
-    per export thread (its row stream and its heartbeats); one for the sweep, one for a health probe."""
-    return (2 * settings.api_concurrency if api else 0) + 2 * export_threads + 2
+    per export thread (its row stream and its heartbeats); one for the sweep, one for a health probe; and
+    beside export threads, the webhook sender's (webhooks/sender.py): one per slot and one to claim."""
+    sender = settings.webhook_concurrency + 1 if export_threads else 0
+    return (2 * settings.api_concurrency if api else 0) + 2 * export_threads + 2 + sender
 
 
 def build_service(settings: Settings, *, connections: int | None = None) -> Service:

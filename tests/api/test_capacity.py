@@ -195,8 +195,10 @@ def test_remembered_passwords_expire(alice: Account, monkeypatch: pytest.MonkeyP
 
 def test_the_pool_holds_what_a_process_uses_at_once(settings: Settings) -> None:
     needed = connections_needed(settings, api=True, export_threads=3)
-    assert needed == 2 * settings.api_concurrency + 2 * 3 + 2
-    assert connections_needed(settings, api=False, export_threads=2) == 6
+    sender = settings.webhook_concurrency + 1  # webhooks/sender.py, beside the export threads
+    assert needed == 2 * settings.api_concurrency + 2 * 3 + 2 + sender
+    assert connections_needed(settings, api=False, export_threads=2) == 6 + sender
+    assert connections_needed(settings, api=True, export_threads=0) == 2 * settings.api_concurrency + 2
     engine = make_engine(settings.resolved_database_url, needed)
     try:
         pool: Any = engine.pool

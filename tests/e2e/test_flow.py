@@ -169,6 +169,8 @@ def test_metrics_count_exports_durations_and_emails(service: Service, client: Te
     assert samples["crowdexports_emails_sent_total"] == 1
     assert samples["crowdexports_email_retries_total"] == 0
     assert samples["crowdexports_queue_depth"] >= 0
+    assert samples['crowdexports_webhook_deliveries{status="pending"}'] == 0  # no endpoint: nothing queued
+    assert samples['crowdexports_webhook_attempts_total{outcome="delivered"}'] == 0
 
 
 def test_a_project_without_orders_gives_a_header_only_file_and_an_email(service: Service, owner: Owner) -> None:

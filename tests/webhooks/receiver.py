@@ -1,5 +1,5 @@
 """A real HTTP receiver on loopback for webhook tests: answers each POST with the next status of a script
-(then the last one again), or hangs, and keeps every request it got (headers, body)."""
+(then the last one again), or hangs (until released), and keeps every request it got (headers, body)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-HANG = 0  # a status of the script: never answer (until the receiver stops)
+HANG = 0  # a status of the script: never answer (until released, or the receiver stops)
 
 
 @dataclass
@@ -23,15 +23,16 @@ class Receiver:
     server: ThreadingHTTPServer
     script: list[int]
     requests: list[Received] = field(default_factory=list)
-    stopping: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)  # set: hanging requests end, unanswered
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
 
 
-def running(script: list[int]) -> Iterator[Receiver]:
-    """A receiver answering with `script`, stopped when the generator closes (a fixture's body)."""
+def running(script: list[int], port: int = 0) -> Iterator[Receiver]:
+    """A receiver answering with `script` on `port` (0: any free one), stopped when the generator closes
+    (a fixture's body)."""
     receiver: Receiver
 
     class Handler(BaseHTTPRequestHandler):
@@ -41,7 +42,7 @@ def running(script: list[int]) -> Iterator[Receiver]:
             index = min(len(receiver.requests), len(receiver.script)) - 1
             status = receiver.script[index]
             if status == HANG:
-                receiver.stopping.wait(30)
+                receiver.released.wait(60)
                 return
             self.send_response(status)
             if 300 <= status < 400:
@@ -52,7 +53,7 @@ def running(script: list[int]) -> Iterator[Receiver]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002  # quiet
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     receiver = Receiver(server, script)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -60,6 +61,6 @@ def running(script: list[int]) -> Iterator[Receiver]:
     try:
         yield receiver
     finally:
-        receiver.stopping.set()
+        receiver.released.set()
         server.shutdown()
         server.server_close()

@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from crowdexports.auth import accounts
 from crowdexports.exports import lifecycle
 from crowdexports.models import Export, Project, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from crowdexports.webhooks import deliveries, rules
+from crowdexports.webhooks.deliveries import Recorded
 from crowdexports.webhooks.rules import Outcome
 from crowdexports.webhooks.sending import Answer
 
@@ -43,8 +44,10 @@ def endpoint(session: Session, owner: User, events: list[str], project_id: int |
 
 
 def enqueue(session: Session, export: Export, owner: User, event: str, now: datetime) -> list[int]:
-    return deliveries.enqueue(session, export_id=export.id, project_id=export.project_id, owner_id=owner.id,
+    made = deliveries.enqueue(session, export_id=export.id, project_id=export.project_id, owner_id=owner.id,
                               event=event, now=now)
+    session.commit()  # the caller's transaction: the export's status change (webhooks.events)
+    return made
 
 
 def test_an_event_is_queued_once_for_each_endpoint_that_wants_it(session: Session, owner: User, project: Project,
@@ -88,12 +91,13 @@ def test_failures_are_retried_on_the_schedule_then_delivered(session: Session, o
     [delivery_id] = enqueue(session, export, owner, "export.succeeded", now)
     delivery = deliveries.claim(session, delivery_id, now)
     assert delivery is not None
-    assert deliveries.record(session, delivery, DOWN, now, now) is Outcome.RETRY
+    assert deliveries.record(session, delivery, DOWN, now, now) == Recorded(Outcome.RETRY, disabled=False)
     assert delivery.next_attempt_at == now + rules.RETRY_DELAYS[0] and delivery.status == deliveries.PENDING
     assert hook.failing_since == now
     again = deliveries.claim(session, delivery_id, now + rules.RETRY_DELAYS[0])
     assert again is not None
-    assert deliveries.record(session, again, OK, now, now + rules.RETRY_DELAYS[0]) is Outcome.DELIVERED
+    delivered = deliveries.record(session, again, OK, now, now + rules.RETRY_DELAYS[0])
+    assert delivered == Recorded(Outcome.DELIVERED, disabled=False)
     assert (again.status, again.attempts, again.next_attempt_at) == (deliveries.SUCCEEDED, 2, None)
     session.refresh(hook)
     assert hook.failing_since is None
@@ -106,7 +110,7 @@ def test_another_client_error_is_not_retried(session: Session, owner: User, expo
     [delivery_id] = enqueue(session, export, owner, "export.succeeded", now)
     delivery = deliveries.claim(session, delivery_id, now)
     assert delivery is not None
-    assert deliveries.record(session, delivery, GONE, now, now) is Outcome.REFUSED
+    assert deliveries.record(session, delivery, GONE, now, now) == Recorded(Outcome.REFUSED, disabled=False)
     assert (delivery.status, delivery.next_attempt_at) == (deliveries.FAILED, None)
 
 
@@ -117,7 +121,7 @@ def test_a_late_record_of_the_same_attempt_is_refused(session: Session, owner: U
     first = deliveries.claim(session, delivery_id, now)
     assert first is not None
     stale_attempts = first.attempts
-    assert deliveries.record(session, first, DOWN, now, now) is Outcome.RETRY
+    assert deliveries.record(session, first, DOWN, now, now) == Recorded(Outcome.RETRY, disabled=False)
     first.attempts = stale_attempts  # as a second worker that read the delivery before the first recorded
     assert deliveries.record(session, first, OK, now, now) is None
     assert session.scalar(select(func.count()).select_from(WebhookAttempt)) == 1
@@ -131,7 +135,7 @@ def test_an_endpoint_failing_for_three_days_is_disabled(session: Session, owner:
     while True:
         delivery = deliveries.claim(session, delivery_id, at)
         assert delivery is not None
-        deliveries.record(session, delivery, DOWN, at, at)
+        assert deliveries.record(session, delivery, DOWN, at, at) is not None
         if delivery.next_attempt_at is None:
             break
         at = delivery.next_attempt_at
@@ -144,8 +148,23 @@ def test_an_endpoint_failing_for_three_days_is_disabled(session: Session, owner:
     [next_id] = enqueue(session, second, owner, "export.succeeded", later)
     claimed = deliveries.claim(session, next_id, later)
     assert claimed is not None
-    deliveries.record(session, claimed, DOWN, later, later)
+    assert deliveries.record(session, claimed, DOWN, later, later) == Recorded(Outcome.RETRY, disabled=True)
     session.refresh(hook)
     assert hook.disabled_at == later and hook.disabled_reason is not None and "refused" in hook.disabled_reason
     assert enqueue(session, second, owner, "export.succeeded", later) == []
     assert deliveries.due(session, later + timedelta(days=1), 10) == []
+
+
+def test_an_endpoint_deleted_during_the_attempt_records_nothing(session_factory: sessionmaker[Session],
+                                                                session: Session, owner: User,
+                                                                export: Export) -> None:
+    hook = endpoint(session, owner, ["export.succeeded"])
+    now = utcnow()
+    [delivery_id] = enqueue(session, export, owner, "export.succeeded", now)
+    delivery = deliveries.claim(session, delivery_id, now)
+    assert delivery is not None
+    with session_factory() as owner_session:  # the owner deletes it while the POST is under way
+        owner_session.delete(owner_session.get_one(WebhookEndpoint, hook.id))
+        owner_session.commit()
+    assert deliveries.record(session, delivery, OK, now, now) is None
+    assert session.scalar(select(func.count()).select_from(WebhookAttempt)) == 0

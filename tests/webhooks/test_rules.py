@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
+from crowdexports.config import Settings
 from crowdexports.webhooks import rules
 from crowdexports.webhooks.rules import Outcome
 
@@ -53,3 +56,18 @@ def test_the_event_id_is_stable_per_export_and_event() -> None:
     ids = {rules.event_id(export, event) for export in (7, 8) for event in rules.EVENTS}
     assert len(ids) == 6
     assert all(len(event_id) <= 64 for event_id in ids)
+
+
+def test_the_first_delays_can_be_shortened_and_the_attempts_stay_as_many() -> None:
+    delays = rules.schedule([0.2, 3])
+    assert delays[:3] == (timedelta(seconds=0.2), timedelta(seconds=3), rules.RETRY_DELAYS[2])
+    assert len(delays) == len(rules.RETRY_DELAYS) and rules.schedule() == rules.RETRY_DELAYS
+    assert rules.next_attempt_at(2, T0, delays) == T0 + timedelta(seconds=3)
+    assert rules.next_attempt_at(rules.MAX_ATTEMPTS, T0, delays) is None
+
+
+@pytest.mark.parametrize("first", [[-1.0], [1.0] * 8])
+def test_a_bad_schedule_setting_is_refused(first: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROWDEXPORTS_WEBHOOK_FIRST_RETRY_SECONDS", json.dumps(first))
+    with pytest.raises(ValidationError, match="webhook_first_retry_seconds"):
+        Settings(_env_file=None)

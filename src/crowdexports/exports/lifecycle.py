@@ -9,6 +9,9 @@ land, and a worker that lost its lease (fenced on `attempt`) can change nothing.
        │                  ├──fail──▶ failed
        └──cancel──────────┴──cancel──▶ canceled
 
+Each move to succeeded, failed or canceled queues the export's webhook events in its own transaction
+(`_ended`, webhooks.events: an outbox).
+
 Email (after succeeded or failed): pending ─begin─▶ sending ─▶ sent | failed | unknown,
 with `sending ─retry_later─▶ pending` on transient errors.
 
@@ -33,8 +36,10 @@ from crowdexports.exports import failures
 from crowdexports.exports.statuses import EmailStatus, ExportStatus
 from crowdexports.exports.summary import Summary
 from crowdexports.models import Export, ExportEvent, Project, User, UserRecord, utcnow
+from crowdexports.webhooks import events
 
 ACTIVE = (ExportStatus.WAITING, ExportStatus.PROCESSING)
+ENDED = (ExportStatus.SUCCEEDED, ExportStatus.FAILED, ExportStatus.CANCELED)
 MICROSECOND = timedelta(microseconds=1)
 ACTIVE_CAP_RETRY_SECONDS = 10  # a small export is done in about a second; a large one in about a minute
 
@@ -52,6 +57,12 @@ def _log(session: Session, export_id: int, kind: str, detail: str = "") -> None:
     session.add(ExportEvent(export_id=export_id, kind=kind, detail=detail[:4000]))
 
 
+def _ended(session: Session, export_ids: Sequence[int], status: ExportStatus, now: datetime | None = None) -> None:
+    """Exports that have just ended in `status`, before their transaction commits: their webhook events are
+    queued in it, so the end and its events are kept or lost together."""
+    events.queue_finished(session, export_ids, status, now or utcnow())
+
+
 def _fenced(claim: Claim) -> ColumnElement[bool]:
     return and_(Export.id == claim.export_id, Export.attempt == claim.attempt, Export.status == ExportStatus.PROCESSING)
 
@@ -67,6 +78,9 @@ def _fenced_update(session: Session, claim: Claim, kind: str, detail: str, **val
         session.rollback()
         return False
     _log(session, claim.export_id, kind, detail)
+    status = values.get("status")
+    if isinstance(status, ExportStatus) and status in ENDED:
+        _ended(session, [claim.export_id], status)
     session.commit()
     return True
 
@@ -209,6 +223,7 @@ def cancel(session: Session, export: Export, *, by_user_id: int | None) -> Expor
         session.refresh(export)
         raise Conflict(f"export {export.id} is already {export.status}")
     _log(session, export.id, "canceled", "by an operator" if by_user_id is None else f"by user {by_user_id}")
+    _ended(session, [export.id], ExportStatus.CANCELED)
     session.commit()
     session.refresh(export)
     return export
@@ -238,6 +253,7 @@ def fail_exhausted(session: Session, *, max_attempts: int, now: datetime | None 
     ))
     for export_id in ids:
         _log(session, export_id, "failed", f"worker lost ({max_attempts} attempts)")
+    _ended(session, ids, ExportStatus.FAILED, now)
     session.commit()
     return ids
 

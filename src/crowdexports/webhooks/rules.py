@@ -5,6 +5,7 @@ Pure: no clock, no database, no network; the delivery worker and the tests call 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -37,12 +38,21 @@ def outcome(status_code: int | None) -> Outcome:
     return Outcome.REFUSED
 
 
-def next_attempt_at(attempts: int, finished_at: datetime) -> datetime | None:
-    """When to try again after `attempts` attempts, the last finished at `finished_at` and to be retried;
-    None: none left, the delivery has failed."""
+def schedule(first_seconds: Sequence[float] = ()) -> tuple[timedelta, ...]:
+    """RETRY_DELAYS with its first delays replaced by `first_seconds` (the setting
+    `webhook_first_retry_seconds`: tests make them short), as many attempts as ever."""
+    if len(first_seconds) > len(RETRY_DELAYS):
+        raise ValueError(f"at most {len(RETRY_DELAYS)} delays")
+    return (*(timedelta(seconds=seconds) for seconds in first_seconds), *RETRY_DELAYS[len(first_seconds):])
+
+
+def next_attempt_at(attempts: int, finished_at: datetime,
+                    delays: Sequence[timedelta] = RETRY_DELAYS) -> datetime | None:
+    """When to try again after `attempts` attempts, the last finished at `finished_at` and to be retried,
+    on the schedule `delays`; None: none left, the delivery has failed."""
     if attempts >= MAX_ATTEMPTS:
         return None
-    return finished_at + RETRY_DELAYS[attempts - 1]
+    return finished_at + delays[attempts - 1]
 
 
 def should_disable(failing_since: datetime | None, now: datetime) -> bool:

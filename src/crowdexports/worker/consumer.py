@@ -1,4 +1,5 @@
-"""A worker: Huey consumer threads that make exports, plus the sweep. Used by `serve` and `worker`."""
+"""A worker: Huey consumer threads that make exports, plus the sweep and the webhook sender (threads of
+its own: a slow receiver never holds an export's thread). Used by `serve` and `worker`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from types import FrameType
 from huey.consumer import Consumer, ConsumerStopped
 
 from crowdexports.runtime import Service
+from crowdexports.webhooks.sender import Sender
 from crowdexports.worker.tasks import Sweeper
 
 # SqliteHuey is polled: keep the idle poll short so a new export starts within half a second.
@@ -23,6 +25,7 @@ class Worker:
             initial_delay=POLL_INITIAL_SECONDS, max_delay=POLL_MAX_SECONDS,
         )
         self.sweeper = Sweeper(service.runtime, service.tasks)
+        self.sender = Sender(service.runtime)
         self.running = service.tasks.running  # what this worker's threads make, handed back on shutdown
 
     def start(self) -> None:
@@ -30,6 +33,7 @@ class Worker:
         self.running.accept()
         self.consumer.start()
         self.sweeper.start()
+        self.sender.start()
 
     def run(self) -> None:
         """Run in the foreground. SIGINT: finish current exports, then exit. SIGTERM: hand them back, exit.
@@ -47,6 +51,7 @@ class Worker:
             pass
         finally:
             self.sweeper.stopped.set()
+            self.sender.stopped.set()
             self.running.accept()  # stopped: the process may run exports again (in-process callers, tests)
 
     def _terminate(self, signum: int, frame: FrameType | None) -> None:
@@ -58,6 +63,7 @@ class Worker:
     def stop(self) -> None:
         """Shut down from `serve`: running exports are handed back, idle threads end."""
         self.sweeper.stopped.set()
+        self.sender.stopped.set()  # attempts under way are left to their lease: sent again by a worker
         self.running.hand_back()
         self.consumer.stop(graceful=True)
         self.running.accept()  # the threads have ended: nothing is left to decline
