@@ -18,10 +18,10 @@ from crowdexports.api.permissions import (
     VisibleSchedule,
     WritableSchedule,
 )
-from crowdexports.api.schemas import ScheduleBody, ScheduleList, ScheduleOut
+from crowdexports.api.schemas import ScheduleBody, ScheduleList, ScheduleOut, ScheduleRunList
 from crowdexports.exports.timestamps import rfc3339
 from crowdexports.models import ExportSchedule, Project
-from crowdexports.schedules import store, timing
+from crowdexports.schedules import runs, store, timing
 
 router = APIRouter(prefix="/v1", tags=["export schedules"])
 BODY = {"requestBody": {"required": True, "content": {"application/json": {
@@ -92,3 +92,14 @@ def delete_schedule(schedule: WritableSchedule, session: SessionDep) -> Response
     """Delete a schedule; the exports it made stay."""
     store.delete_schedule(session, schedule)
     return Response(status_code=204)
+
+
+@router.get("/export-schedules/{schedule_id}/runs", response_model=ScheduleRunList)
+def list_schedule_runs(schedule: VisibleSchedule, session: SessionDep) -> dict[str, Any]:
+    """The schedule's latest runs, newest slot first: the export each made and its status, or why none was."""
+    return {"runs": [run_resource(run) for run in runs.latest_runs(session, [schedule.id])]}
+
+
+def run_resource(run: runs.Run) -> dict[str, Any]:
+    return {"id": run.id, "schedule_id": run.schedule_id, "slot": rfc3339(run.slot), "export_id": run.export_id,
+            "export_status": run.export_status, "error": run.error, "created_at": rfc3339(run.created_at)}
