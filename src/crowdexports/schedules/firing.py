@@ -92,9 +92,7 @@ def fire(session: Session, schedule_id: int, now: datetime, runtime: Runtime,
         return None
     except InvalidInput as exc:
         session.rollback()
-        run = ExportScheduleRun(schedule_id=schedule_id, slot=slot,
-                                error="; ".join(f"{'.'.join(problem.field_names)}: {problem.message}"
-                                               for problem in exc.problems))
+        run = ExportScheduleRun(schedule_id=schedule_id, slot=slot, error=str(exc))
         try:
             claim(None)
             session.commit()
