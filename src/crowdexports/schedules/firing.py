@@ -15,12 +15,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crowdexports.errors import InvalidInput, RateLimited
-from crowdexports.exports import asking
+from crowdexports.exports import asking, lifecycle
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.models import Export, ExportSchedule, ExportScheduleRun, Project, User, utcnow
 from crowdexports.rules import exports
@@ -34,12 +34,15 @@ logger = logging.getLogger(__name__)
 
 
 def fire_due(runtime: Runtime, dispatch_export: Callable[[int], None], now: datetime | None = None) -> int:
-    """Every due schedule fired, each in its own transaction; how many exports were made. A schedule whose
-    project is at its cap of active exports stays due (the next sweep tries again); one that fails
-    otherwise is logged and skipped, so it cannot hold back the others."""
+    """The due schedules fired, each in its own transaction, as many as leave at most
+    `max_scheduled_exports_active` scheduled exports waiting or processing (the others stay due, the
+    longest waiting first next sweep); how many exports were made. A schedule whose project is at its cap
+    of active exports stays due (the next sweep tries again); one that fails otherwise is logged and
+    skipped, so it cannot hold back the others."""
     now = now or utcnow()
     with runtime.sessions() as session:
-        due = due_schedules(session, now)
+        room = runtime.settings.max_scheduled_exports_active - scheduled_active(session)
+        due = due_schedules(session, now, limit=room) if room > 0 else []
     made = 0
     for schedule_id in due:
         with runtime.sessions() as session:
@@ -52,6 +55,14 @@ def fire_due(runtime: Runtime, dispatch_export: Callable[[int], None], now: date
                 continue
             made += run is not None and run.export_id is not None
     return made
+
+
+def scheduled_active(session: Session) -> int:
+    """Exports made by schedules, all projects, still waiting or processing: what an export asked by hand
+    now would queue behind (the queue is one, first come first served)."""
+    return session.scalar(select(func.count()).select_from(ExportScheduleRun)
+                          .join(Export, Export.id == ExportScheduleRun.export_id)
+                          .where(Export.status.in_(lifecycle.ACTIVE))) or 0
 
 
 def due_schedules(session: Session, now: datetime, limit: int = 100) -> list[int]:
