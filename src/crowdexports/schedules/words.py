@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from crowdexports.models import ExportSchedule
+from crowdexports.schedules.timing import WEEKDAYS
 
 _WEEKDAYS = {"en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
              "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")}
@@ -23,3 +24,8 @@ def describe_rule(schedule: ExportSchedule, lang: str) -> str:
     weekday = "" if schedule.weekday is None else _WEEKDAYS[lang][schedule.weekday]
     return _PHRASES[lang][schedule.rule].format(at=schedule.local_time, weekday=weekday, day=schedule.day,
                                                 cron=schedule.cron)
+
+
+def weekday_choices(lang: str) -> list[tuple[str, str]]:
+    """The weekly rule's weekdays: the API's value and its name in `lang` (the page's form)."""
+    return list(zip(WEEKDAYS, _WEEKDAYS[lang if lang in _WEEKDAYS else "en"], strict=True))
