@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from crowdexports.exports.statuses import EmailStatus, ExportStatus
 from crowdexports.models import Export
+from crowdexports.schedules import metrics as schedule_metrics
 
 if TYPE_CHECKING:  # runtime.py wires these modules together, so they may not import it
     from crowdexports.runtime import Runtime
@@ -94,6 +95,8 @@ class _DatabaseCollector(Collector):
         if self.runtime.queue_size is not None:
             yield GaugeMetricFamily("crowdexports_queue_depth", "Messages waiting in the task queue.",
                                     value=self.runtime.queue_size())
+        with self.runtime.sessions() as session:
+            yield from schedule_metrics.collect(session)
 
 
 def metrics_text(runtime: Runtime) -> bytes:
