@@ -1,4 +1,5 @@
-"""The two emails an export can end with, in the recipient's language (en, fr; English otherwise).
+"""The two emails an export can end with, and the one a schedule's refused slot sends, in the recipient's
+language (en, fr; English otherwise).
 
 Each export ends either succeeded or failed, so it gets at most one email, and that email has one
 stable Message-ID, `<export-{id}@{message_domain}>`: the outbox names its file after it and a
@@ -93,7 +94,7 @@ def _render(kind: str, lang: str, context: dict[str, object]) -> tuple[str, str,
     return subject, text, html
 
 
-def _message(*, export_id: int, to: str, to_name: str, subject: str, text: str, html: str, mail_from: str,
+def _message(*, message_id: str, to: str, to_name: str, subject: str, text: str, html: str, mail_from: str,
              message_domain: str) -> EmailMessage:
     if not re.fullmatch(r"[A-Za-z0-9.-]+", message_domain):
         raise ValueError(f"invalid message domain {message_domain!r}")
@@ -102,7 +103,7 @@ def _message(*, export_id: int, to: str, to_name: str, subject: str, text: str, 
     msg["From"] = mail_from
     msg["To"] = Address(display_name=to_name, addr_spec=to)
     msg["Date"] = format_datetime(datetime.now(UTC), usegmt=True)
-    msg["Message-ID"] = f"<export-{export_id}@{message_domain}>"
+    msg["Message-ID"] = f"<{message_id}@{message_domain}>"
     # RFC 3834: tells vacation responders not to answer.
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, cte="quoted-printable")
@@ -155,7 +156,7 @@ def compose_succeeded(*, export_id: int, to: str, to_name: str, lang: str, proje
         "summary_lines": summary_lines(summary, lang),
     }
     subject, text, html = _render("export_succeeded", lang, context)
-    msg = _message(export_id=export_id, to=to, to_name=to_name, subject=subject, text=text, html=html,
+    msg = _message(message_id=f"export-{export_id}", to=to, to_name=to_name, subject=subject, text=text, html=html,
                    mail_from=mail_from, message_domain=message_domain)
     if attachment is not None:
         maintype, subtype, params = _split_mime_type(mime_type)
@@ -174,6 +175,22 @@ def compose_failed(*, export_id: int, to: str, to_name: str, lang: str, project_
         "filters_text": _filters_text(filters, lang, changes_since),
     }
     subject, text, html = _render("export_failed", lang, context)
-    msg = _message(export_id=export_id, to=to, to_name=to_name, subject=subject, text=text, html=html,
+    msg = _message(message_id=f"export-{export_id}", to=to, to_name=to_name, subject=subject, text=text, html=html,
                    mail_from=mail_from, message_domain=message_domain)
+    return _with_language(msg, lang)
+
+
+def compose_schedule_refused(*, run_id: int, to: str, to_name: str, lang: str, project_name: str, rule_text: str,
+                             slot: datetime, timezone: str, error: str, mail_from: str,
+                             message_domain: str) -> EmailMessage:
+    """The "your scheduled export was not made" email (schedules.notices): the slot, the rule in words,
+    why its settings were refused. One per run: its Message-ID is `<schedule-run-{id}@…>`."""
+    lang = pick_lang(lang)
+    context: dict[str, object] = {
+        "lang": lang, "to_name": to_name, "project_name": project_name, "rule_text": rule_text,
+        "slot_text": format_expiry(slot, timezone, lang), "error": error,
+    }
+    subject, text, html = _render("schedule_refused", lang, context)
+    msg = _message(message_id=f"schedule-run-{run_id}", to=to, to_name=to_name, subject=subject, text=text,
+                   html=html, mail_from=mail_from, message_domain=message_domain)
     return _with_language(msg, lang)

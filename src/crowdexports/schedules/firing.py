@@ -24,7 +24,7 @@ from crowdexports.exports import asking, lifecycle
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.models import Export, ExportSchedule, ExportScheduleRun, Project, User, utcnow
 from crowdexports.rules import exports
-from crowdexports.schedules import timing
+from crowdexports.schedules import notices, timing
 from crowdexports.schedules.store import rule_of
 
 if TYPE_CHECKING:  # runtime.py wires the modules together, so they may not import it
@@ -38,7 +38,7 @@ def fire_due(runtime: Runtime, dispatch_export: Callable[[int], None], now: date
     `max_scheduled_exports_active` scheduled exports waiting or processing (the others stay due, the
     longest waiting first next sweep); how many exports were made. A schedule whose project is at its cap
     of active exports stays due (the next sweep tries again); one that fails otherwise is logged and
-    skipped, so it cannot hold back the others."""
+    skipped, so it cannot hold back the others. A refused slot's owner is emailed (schedules.notices)."""
     now = now or utcnow()
     with runtime.sessions() as session:
         room = runtime.settings.max_scheduled_exports_active - scheduled_active(session)
@@ -53,6 +53,8 @@ def fire_due(runtime: Runtime, dispatch_export: Callable[[int], None], now: date
             except Exception:
                 logger.exception("export schedule %s could not be fired; trying again next sweep", schedule_id)
                 continue
+            if run is not None and run.error is not None:
+                notices.tell_owner_refused(runtime, run.id)
             made += run is not None and run.export_id is not None
     return made
 
