@@ -99,6 +99,9 @@ def test_pause_resume_and_delete_need_the_forms_token(signed_in: TestClient, olg
     session.expire_all()
     assert session.scalars(select(ExportSchedule)).first() is None
     assert _post(signed_in, project, f"{path}/delete").status_code == 404
+    assert _post(signed_in, project, f"/schedules/{10**20}/pause").status_code == 404
+    huge = _post(signed_in, project, "/schedules", **{**WEEKLY, "settings_preset": str(10**20), "day": str(10**20)})
+    assert huge.status_code == 400 and "settings.preset: " in huge.text
 
 
 def test_latest_runs_show_the_exports_status_or_why_the_slot_was_refused(signed_in: TestClient, olga: Person,

@@ -17,7 +17,7 @@ from crowdexports.schedules import store
 from crowdexports.web import access
 from crowdexports.web.current import SignedInDep, check_form, runtime_of
 from crowdexports.web.errors import PageNotFound
-from crowdexports.web.pages.projects import _lines, listing_of, render_project
+from crowdexports.web.pages.projects import _id, _lines, listing_of, render_project
 from crowdexports.web.schedule_form import body_of
 from crowdexports.web.sessions import SignedIn
 
@@ -61,7 +61,7 @@ async def _change(request: Request, project_id: str, schedule_id: str, signed: S
     def change_it() -> Response:
         with runtime_of(request).sessions() as session:
             project = access.requestable_project(session, project_id, signed.user)
-            schedule = session.get(ExportSchedule, int(schedule_id)) if schedule_id.isdigit() else None
+            schedule = session.get(ExportSchedule, _id(schedule_id))
             if schedule is None or schedule.project_id != project.id:
                 raise PageNotFound()
             change(session, schedule)
