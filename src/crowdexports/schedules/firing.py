@@ -61,10 +61,15 @@ def fire_due(runtime: Runtime, dispatch_export: Callable[[int], None], now: date
 
 def scheduled_active(session: Session) -> int:
     """Exports made by schedules, all projects, still waiting or processing: what an export asked by hand
-    now would queue behind (the queue is one, first come first served)."""
-    return session.scalar(select(func.count()).select_from(ExportScheduleRun)
-                          .join(Export, Export.id == ExportScheduleRun.export_id)
-                          .where(Export.status.in_(lifecycle.ACTIVE))) or 0
+    now would queue behind (the queue is one, first come first served). Read from the few active exports
+    (their status index) through their project's schedules to those schedules' runs (the unique index's
+    schedule_id), not over every run ever made: it runs at every sweep of every worker."""
+    made_by_a_schedule = (select(ExportScheduleRun.id)
+                          .join(ExportSchedule, ExportSchedule.id == ExportScheduleRun.schedule_id)
+                          .where(ExportSchedule.project_id == Export.project_id,
+                                 ExportScheduleRun.export_id == Export.id).exists())
+    return session.scalar(select(func.count()).select_from(Export)
+                          .where(Export.status.in_(lifecycle.ACTIVE), made_by_a_schedule)) or 0
 
 
 def due_schedules(session: Session, now: datetime, limit: int = 100) -> list[int]:
