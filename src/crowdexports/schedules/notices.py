@@ -7,6 +7,7 @@ mail error is logged, not retried (the slot is spent either way, and the page sa
 from __future__ import annotations
 
 import logging
+from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -24,29 +25,33 @@ logger = logging.getLogger(__name__)
 
 
 def tell_owner_refused(runtime: Runtime, run_id: int) -> bool:
-    """Whether an email went out for this refused run."""
+    """Whether an email went out for this refused run; any error is logged, so that it cannot stop the
+    sweep firing the other schedules."""
+    try:
+        message = _message(runtime, run_id)
+        if message is not None:
+            runtime.mailer.send(message)
+    except Exception:
+        logger.exception("the email about refused export schedule run %s could not be sent", run_id)
+        return False
+    return message is not None
+
+
+def _message(runtime: Runtime, run_id: int) -> EmailMessage | None:
+    """The email for a refused run that follows an export (or none); None for the runs after it."""
     with runtime.sessions() as session:
         run = session.get_one(ExportScheduleRun, run_id)
         previous = session.scalar(select(ExportScheduleRun.error).where(
             ExportScheduleRun.schedule_id == run.schedule_id, ExportScheduleRun.slot < run.slot)
             .order_by(ExportScheduleRun.slot.desc()).limit(1))
         if run.error is None or previous is not None:
-            return False
+            return None
         schedule = session.get_one(ExportSchedule, run.schedule_id)
         project = session.get_one(Project, schedule.project_id)
         owner = session.get_one(User, schedule.owner_id)
-        if not owner.email:
-            return False
         settings = runtime.settings
-        message = compose_schedule_refused(
+        return compose_schedule_refused(
             run_id=run.id, to=owner.email, to_name=display_name(owner.name, owner.first_name, owner.last_name),
             lang=owner.lang, project_name=project.name, rule_text=describe_rule(schedule, owner.lang),
             slot=run.slot, timezone=project.timezone, error=run.error, mail_from=settings.mail_from,
             message_domain=message_domain(settings.public_url))
-    try:
-        runtime.mailer.send(message)
-    except Exception:
-        logger.exception("export schedule %s: the email about refused run %s could not be sent", schedule.id,
-                         run_id)
-        return False
-    return True

@@ -87,8 +87,9 @@ async def render_project(request: Request, project: Project, signed: SignedIn, l
                          preset_problems: list[str] | None = None, schedule_problems: list[str] | None = None,
                          throttled: int = 0, status: int = 200,
                          resent: bool = False, notice: str | None = None, **notices: int | None) -> Response:
-    """The project's page; `notices` (NOTICES: an export's id), `notice` (PRESET_NOTICES) and `resent` say
-    what the last form did. The export form carries a fresh idempotency key each time it is shown."""
+    """The project's page; `notices` (NOTICES: an export's id), `notice` (PRESET_NOTICES, and the schedules'
+    section's) and `resent` say what the last form did. The export form carries a fresh idempotency key
+    each time it is shown."""
     listed, schedules = await run_in_threadpool(_presets, request, project)
     filled_from = next((preset for preset in listed if form is not None and preset.id == form.preset), None)
     said: dict[str, Any] = {name: notices.get(name) for name in NOTICES}
