@@ -3,6 +3,7 @@ refused slot after an export (or none) is told; the ones after it, refused the s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from crowdexports.config import Settings
+from crowdexports.errors import PermanentMailError
 from crowdexports.models import ExportSchedule, User
 from crowdexports.runtime import Runtime
 from crowdexports.schedules.firing import fire_due
@@ -56,3 +58,20 @@ def test_the_first_refused_slot_in_a_row_is_emailed_to_the_owner(session: Sessio
     session.commit()
     assert fire_due(runtime, lambda _: None, slot(3)) == 0  # refused after an export: told again
     assert len(emails(settings)) == 2
+
+
+class BrokenMailer:
+    resend_is_safe = False
+
+    def send(self, message: EmailMessage) -> None:
+        raise PermanentMailError("550 no such mailbox")
+
+
+def test_a_mail_error_does_not_stop_the_sweep(session: Session, runtime: Runtime) -> None:
+    refused, fine = schedule_of(session, DUE), schedule_of(session, DUE + timedelta(minutes=1))
+    refused.settings = {"preset": 999_999}
+    session.commit()
+    now = slot(0) + timedelta(minutes=1)  # both due, the refused one first
+    assert fire_due(replace(runtime, mailer=BrokenMailer()), lambda _: None, now) == 1
+    session.expire_all()
+    assert [session.get_one(ExportSchedule, schedule.id).next_run_at for schedule in (refused, fine)] == [slot(1)] * 2
