@@ -62,7 +62,8 @@ def test_a_schedule_may_use_a_preset_or_a_cron_expression(signed_in: TestClient,
     schedule = _only(session)
     assert (schedule.rule, schedule.cron, schedule.local_time, schedule.settings) == (
         "cron", "0 6 * * 1", None, {"preset": preset.id})
-    assert "at the times of the cron expression 0 6 * * 1" in signed_in.get(f"/web/projects/{project.id}").text
+    page = signed_in.get(f"/web/projects/{project.id}").text
+    assert "at the times of the cron expression 0 6 * * 1</span>,\nwith the preset “Monthly”." in page
 
 
 def test_a_refused_schedule_comes_back_with_why_and_saves_nothing(signed_in: TestClient, olga: Person,
