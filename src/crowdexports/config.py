@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     password_checks_waiting: int = Field(default=6, ge=0, le=1000)
     # Exports of one project waiting or processing at once; one more is 429 (docs/decisions.md "Limits").
     max_active_exports_per_project: int = Field(default=5, ge=1, le=10_000)
+    # Exports made by schedules waiting or processing at once, the fleet together: a sweep fires no more,
+    # so an export asked by hand waits behind at most these (docs/decisions.md "Export schedules").
+    max_scheduled_exports_active: int = Field(default=4, ge=1, le=10_000)
 
     # Webhooks (issue 17; docs/decisions.md "Webhooks"). True lets endpoints call loopback, private and
     # link-local addresses: tests and intranet receivers only (webhooks/addresses.py).

@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from crowdexports.exports.statuses import EmailStatus, ExportStatus
 from crowdexports.models import Export, WebhookAttempt, WebhookDelivery
+from crowdexports.schedules import metrics as schedule_metrics
 from crowdexports.webhooks import deliveries
 from crowdexports.webhooks.rules import Outcome
 
@@ -97,6 +98,8 @@ class _DatabaseCollector(Collector):
         if self.runtime.queue_size is not None:
             yield GaugeMetricFamily("crowdexports_queue_depth", "Messages waiting in the task queue.",
                                     value=self.runtime.queue_size())
+        with self.runtime.sessions() as session:
+            yield from schedule_metrics.collect(session)
 
 
     def _webhooks(self) -> Iterator[Metric]:

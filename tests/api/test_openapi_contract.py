@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,7 +42,7 @@ from crowdexports.api.bodies import JsonObject
 from crowdexports.api.database import SessionDep
 from crowdexports.api.permissions import StaffWriter
 from crowdexports.api.schemas import ExportOut
-from crowdexports.models import ExportSchedule, OAuthClient, Project, WebhookEndpoint
+from crowdexports.models import Export, ExportSchedule, ExportScheduleRun, OAuthClient, Project, WebhookEndpoint
 from crowdexports.ratelimit import Limit
 from crowdexports.runtime import Runtime
 from tests.api.conftest import Account, ignore_dispatch, limited_client, request_export
@@ -89,7 +90,7 @@ def target(request: pytest.FixtureRequest, runtime: Runtime, session: Session, t
     session.commit()
     ids = {"project_id": str(project_a.id), "export_id": str(export.id), "user_id": str(alice.user.id),
            "reward_id": str(SYNCED_REWARD), "endpoint_id": str(endpoint.id),
-           "schedule_id": str(_schedule(session, project_a).id)}
+           "schedule_id": str(_schedule(session, project_a, export).id)}
     if role == "staff":
         with TestClient(create_app(runtime, ignore_dispatch)) as client:
             for kind, record_id, body in (("users", SYNCED_USER, user_body()),
@@ -105,11 +106,17 @@ def target(request: pytest.FixtureRequest, runtime: Runtime, session: Session, t
         yield Target(client, alice if role == "owner" else staff, ids)
 
 
-def _schedule(session: Session, project: Project) -> ExportSchedule:
-    """A schedule of the owner's project: the schedule routes' real id (staff read it too)."""
+def _schedule(session: Session, project: Project, export: Export) -> ExportSchedule:
+    """A schedule of the owner's project: the schedule routes' real id (staff read it too), with a run that
+    made `export` and one whose settings were refused."""
     schedule = ExportSchedule(project_id=project.id, owner_id=project.owner_id, rule="daily", local_time="02:30",
                               settings={"type": "orders", "format": "csv"})
     session.add(schedule)
+    session.flush()
+    session.add_all([ExportScheduleRun(schedule_id=schedule.id, slot=datetime(2027, 1, 1, 1, 30, tzinfo=UTC),
+                                       export_id=export.id),
+                     ExportScheduleRun(schedule_id=schedule.id, slot=datetime(2027, 1, 2, 1, 30, tzinfo=UTC),
+                                       error="preset: export preset 9 does not exist")])
     session.commit()
     return schedule
 

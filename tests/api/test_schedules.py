@@ -4,7 +4,7 @@ writes, staff read, others see nothing; bad bodies are 400 with fieldNames; an o
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from crowdexports.models import ExportSchedule, Project
 from crowdexports.rules import schedules
+from crowdexports.runtime import Runtime
 from crowdexports.schedules import timing
+from crowdexports.schedules.firing import fire
 from crowdexports.schedules.store import rule_of
 from tests.api.conftest import Account
 from tests.factories import make_project
@@ -147,3 +149,29 @@ def test_an_owner_has_at_most_so_many_schedules_all_projects_together(
     counts = [len(client.get(f"/v1/projects/{project.id}/export-schedules", headers=alice.bearer)
                   .json()["export_schedules"]) for project in (project_a, other)]
     assert counts == [1, 1]
+
+
+def test_a_schedules_runs_are_listed_newest_first_with_the_exports_status_or_why_none_was_made(
+        client: TestClient, session: Session, runtime: Runtime, alice: Account, bob: Account, staff: Account,
+        project_a: Project) -> None:
+    preset = client.post(f"/v1/projects/{project_a.id}/export-presets", json={"name": "M", "settings": SETTINGS},
+                         headers=alice.bearer).json()
+    schedule = made(client, project_a, alice, {**DAILY, "settings": {"preset": preset["id"]}})
+    runs_url = f"/v1/export-schedules/{schedule['id']}/runs"
+    assert client.get(runs_url, headers=alice.bearer).json() == {"runs": []}
+    first = datetime.fromisoformat(schedule["next_run"])
+    assert fire(session, schedule["id"], first, runtime, lambda _: None) is not None
+    client.delete(f"/v1/export-presets/{preset['id']}", headers=alice.bearer)
+    second = first + timedelta(days=1)
+    assert fire(session, schedule["id"], second, runtime, lambda _: None) is not None
+    answer = client.get(runs_url, headers=alice.bearer)
+    assert answer.status_code == 200, answer.text
+    listed = answer.json()["runs"]
+    assert [datetime.fromisoformat(run["slot"]) for run in listed] == [second, first]
+    refused, ran = listed
+    assert (refused["export_id"], refused["export_status"]) == (None, None)
+    assert refused["error"].startswith(f"preset: export preset {preset['id']} does not exist")
+    assert ran["export_status"] == "waiting" and ran["error"] is None
+    assert client.get(f"/v1/exports/{ran['export_id']}", headers=alice.bearer).status_code == 200
+    assert client.get(runs_url, headers=staff.bearer).json() == answer.json()
+    assert client.get(runs_url, headers=bob.bearer).status_code == 404

@@ -8,11 +8,9 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crowdexports import mail, storage
 from crowdexports.config import Settings
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.models import Export, ExportSchedule, ExportScheduleRun, utcnow
@@ -24,14 +22,6 @@ from tests.factories import make_project, make_user
 
 SETTINGS = {"type": "orders", "format": "csv"}
 WORKERS = 6
-
-
-@pytest.fixture
-def runtime(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> Runtime:
-    return Runtime(settings=settings, engine=engine, sessions=session_factory,
-                   storage=storage.from_url(settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url,
-                                            s3_region=settings.s3_region),
-                   mailer=mail.from_url(None, settings.outbox_dir))
 
 
 def schedule_of(session: Session, due: datetime, **fields: object) -> ExportSchedule:

@@ -20,6 +20,7 @@ from crowdexports.exports.types import order_filters
 from crowdexports.rules import api_keys, exports, presets, projects, rewards, schedules, users, webhooks
 from crowdexports.rules.kinds import LANG_PATTERN, MAX_ID, Choices, Flag, I18n, Integer, Rule, Text
 from crowdexports.rules.orders import STATUSES
+from crowdexports.schedules.runs import MAX_LISTED as MAX_RUNS_LISTED
 
 
 def _documented(rule: Rule, *, nullable: bool = False, description: str | None = None,
@@ -294,6 +295,25 @@ def _export_status(value: str) -> str:
 # A str checked against ExportStatus, documented inline as it always was (an enum type would add a component).
 StatusField = Annotated[str, AfterValidator(_export_status), Field(title="Status"),
                         WithJsonSchema({"type": "string", "enum": [status.value for status in ExportStatus]})]
+
+
+class ScheduleRunOut(Strict):
+    id: int
+    schedule_id: int
+    slot: str = Field(description="RFC 3339, UTC: the slot run (the first of those missed, when several were).")
+    export_id: int | None = Field(description="The export the slot made; null if none was (see `error`) or it "
+                                  "was deleted since.")
+    export_status: StatusField | None = Field(
+        description="That export's status now.")
+    error: str | None = Field(description="Why the slot made no export: its settings were refused then (a "
+                              "deleted preset, a column gone); the schedule went on to its next slot.")
+    created_at: str = Field(description="RFC 3339, UTC: when a worker ran the slot.")
+
+
+class ScheduleRunList(Strict):
+    runs: list[ScheduleRunOut] = Field(description=f"Newest slot first; at most {MAX_RUNS_LISTED}. A slot its "
+                                       "project's cap of active exports holds back has no run yet: the schedule's "
+                                       "`next_run` stays in the past until it runs.")
 
 
 class StatusTotals(Strict):

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from crowdexports.auth import accounts
 from crowdexports.cli.imports import imports
-from crowdexports.cli.output import command_group, domain_errors, emit, progress_bar
+from crowdexports.cli.output import DEFAULT_TYPE, command_group, domain_errors, emit, progress_bar
+from crowdexports.cli.schedules import schedules
 from crowdexports.cli.webhooks import webhooks
 from crowdexports.config import DEFAULT_PUBLIC_URL, Settings
 from crowdexports.database import migrate as migrations
@@ -29,7 +30,6 @@ from crowdexports.models import ApiKey, Export, ExportPreset, Project, User, utc
 from crowdexports.runtime import build_service
 from crowdexports.seed import seed_orders
 
-DEFAULT_TYPE = "orders"
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object with what was made.")
 FILTERS_OPTION = typer.Option(None, help='JSON object of filters, as the API\'s `filters`: '
                               '{"status": ["payment-completed"], "created": {"from": "2026-11-01"}}')
@@ -414,6 +414,6 @@ def demo(orders_count: int = typer.Option(500, "--orders", min=0),
 def register(app: typer.Typer) -> None:
     for name, group in (("users", users), ("apikeys", apikeys), ("clients", clients), ("projects", projects),
                         ("orders", orders), ("exports", exports), ("presets", presets_group), ("import", imports),
-                        ("webhooks", webhooks)):
+                        ("webhooks", webhooks), ("schedules", schedules)):
         app.add_typer(group, name=name)
     app.command("demo")(demo)

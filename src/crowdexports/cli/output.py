@@ -17,6 +17,7 @@ from crowdexports.config import ENV_PREFIX, Settings
 from crowdexports.errors import CrowdexportsError
 
 console = Console(stderr=True)
+DEFAULT_TYPE = "orders"  # the export type of a command given none (nor a preset)
 
 
 def command_group(help_text: str) -> typer.Typer:

@@ -1,5 +1,5 @@
-"""The two emails an export can end with, in the recipient's language (en, fr; English otherwise), and
-the notice of a webhook endpoint disabled.
+"""The two emails an export can end with, the one a schedule's refused slot sends, and the notice of a
+webhook endpoint disabled, in the recipient's language (en, fr; English otherwise).
 
 Each export ends either succeeded or failed, so it gets at most one email, and that email has one
 stable Message-ID, `<export-{id}@{message_domain}>`: the outbox names its file after it and a
@@ -191,4 +191,20 @@ def compose_webhook_disabled(*, endpoint_id: int, to: str, to_name: str, lang: s
     subject, text, html = _render("webhook_disabled", lang, context)
     msg = _message(local_id=f"webhook-endpoint-{endpoint_id}-disabled", to=to, to_name=to_name, subject=subject,
                    text=text, html=html, mail_from=mail_from, message_domain=message_domain)
+    return _with_language(msg, lang)
+
+
+def compose_schedule_refused(*, run_id: int, to: str, to_name: str, lang: str, project_name: str, rule_text: str,
+                             slot: datetime, timezone: str, error: str, mail_from: str,
+                             message_domain: str) -> EmailMessage:
+    """The "your scheduled export was not made" email (schedules.notices): the slot, the rule in words,
+    why its settings were refused. One per run: its Message-ID is `<schedule-run-{id}@…>`."""
+    lang = pick_lang(lang)
+    context: dict[str, object] = {
+        "lang": lang, "to_name": to_name, "project_name": project_name, "rule_text": rule_text,
+        "slot_text": format_expiry(slot, timezone, lang), "error": error,
+    }
+    subject, text, html = _render("schedule_refused", lang, context)
+    msg = _message(local_id=f"schedule-run-{run_id}", to=to, to_name=to_name, subject=subject, text=text,
+                   html=html, mail_from=mail_from, message_domain=message_domain)
     return _with_language(msg, lang)

@@ -15,16 +15,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crowdexports.errors import InvalidInput, RateLimited
-from crowdexports.exports import asking
+from crowdexports.exports import asking, lifecycle
 from crowdexports.exports.statuses import ExportStatus
 from crowdexports.models import Export, ExportSchedule, ExportScheduleRun, Project, User, utcnow
 from crowdexports.rules import exports
-from crowdexports.schedules import timing
+from crowdexports.schedules import notices, timing
 from crowdexports.schedules.store import rule_of
 
 if TYPE_CHECKING:  # runtime.py wires the modules together, so they may not import it
@@ -34,12 +34,15 @@ logger = logging.getLogger(__name__)
 
 
 def fire_due(runtime: Runtime, dispatch_export: Callable[[int], None], now: datetime | None = None) -> int:
-    """Every due schedule fired, each in its own transaction; how many exports were made. A schedule whose
-    project is at its cap of active exports stays due (the next sweep tries again); one that fails
-    otherwise is logged and skipped, so it cannot hold back the others."""
+    """The due schedules fired, each in its own transaction, as many as leave at most
+    `max_scheduled_exports_active` scheduled exports waiting or processing (the others stay due, the
+    longest waiting first next sweep); how many exports were made. A schedule whose project is at its cap
+    of active exports stays due (the next sweep tries again); one that fails otherwise is logged and
+    skipped, so it cannot hold back the others. A refused slot's owner is emailed (schedules.notices)."""
     now = now or utcnow()
     with runtime.sessions() as session:
-        due = due_schedules(session, now)
+        room = runtime.settings.max_scheduled_exports_active - scheduled_active(session)
+        due = due_schedules(session, now, limit=room) if room > 0 else []
     made = 0
     for schedule_id in due:
         with runtime.sessions() as session:
@@ -50,8 +53,23 @@ def fire_due(runtime: Runtime, dispatch_export: Callable[[int], None], now: date
             except Exception:
                 logger.exception("export schedule %s could not be fired; trying again next sweep", schedule_id)
                 continue
+            if run is not None and run.error is not None:
+                notices.tell_owner_refused(runtime, run.id)
             made += run is not None and run.export_id is not None
     return made
+
+
+def scheduled_active(session: Session) -> int:
+    """Exports made by schedules, all projects, still waiting or processing: what an export asked by hand
+    now would queue behind (the queue is one, first come first served). Read from the few active exports
+    (their status index) through their project's schedules to those schedules' runs (the unique index's
+    schedule_id), not over every run ever made: it runs at every sweep of every worker."""
+    made_by_a_schedule = (select(ExportScheduleRun.id)
+                          .join(ExportSchedule, ExportSchedule.id == ExportScheduleRun.schedule_id)
+                          .where(ExportSchedule.project_id == Export.project_id,
+                                 ExportScheduleRun.export_id == Export.id).exists())
+    return session.scalar(select(func.count()).select_from(Export)
+                          .where(Export.status.in_(lifecycle.ACTIVE), made_by_a_schedule)) or 0
 
 
 def due_schedules(session: Session, now: datetime, limit: int = 100) -> list[int]:
@@ -92,9 +110,7 @@ def fire(session: Session, schedule_id: int, now: datetime, runtime: Runtime,
         return None
     except InvalidInput as exc:
         session.rollback()
-        run = ExportScheduleRun(schedule_id=schedule_id, slot=slot,
-                                error="; ".join(f"{'.'.join(problem.field_names)}: {problem.message}"
-                                               for problem in exc.problems))
+        run = ExportScheduleRun(schedule_id=schedule_id, slot=slot, error=str(exc))
         try:
             claim(None)
             session.commit()

@@ -14,6 +14,7 @@ from crowdexports.exports import failures
 from crowdexports.exports.filter_words import describe_changes, describe_filters
 from crowdexports.exports.layout_words import describe_layout
 from crowdexports.exports.summary_words import summary_lines
+from crowdexports.schedules.words import describe_rule
 from crowdexports.web import i18n
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,6 +38,7 @@ def environment(lang: str) -> Environment:
                        filter_words=partial(describe_filters, lang=lang),
                        changes_words=partial(describe_changes, lang=lang),
                        layout_words=partial(describe_layout, lang=lang),
+                       rule_words=partial(describe_rule, lang=lang),
                        summary_words=partial(summary_lines, lang=lang))
     return env
 

@@ -18,25 +18,14 @@ from crowdexports.api.permissions import (
     VisibleSchedule,
     WritableSchedule,
 )
-from crowdexports.api.schemas import ScheduleBody, ScheduleList, ScheduleOut
-from crowdexports.exports.timestamps import rfc3339
+from crowdexports.api.schemas import ScheduleBody, ScheduleList, ScheduleOut, ScheduleRunList
 from crowdexports.models import ExportSchedule, Project
-from crowdexports.schedules import store, timing
+from crowdexports.schedules import runs, store
+from crowdexports.schedules.resources import run_resource, schedule_resource
 
 router = APIRouter(prefix="/v1", tags=["export schedules"])
 BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": ScheduleBody.model_json_schema()}}}}
-
-
-def schedule_resource(schedule: ExportSchedule, timezone: str) -> dict[str, Any]:
-    return {"id": schedule.id, "project_id": schedule.project_id, "owner_id": schedule.owner_id,
-            "rule": schedule.rule, "at": schedule.local_time,
-            "weekday": None if schedule.weekday is None else timing.WEEKDAYS[schedule.weekday],
-            "day": schedule.day, "cron": schedule.cron, "settings": schedule.settings,
-            "changes_only": schedule.changes_only, "paused": schedule.paused,
-            "next_run": None if schedule.next_run_at is None else rfc3339(schedule.next_run_at),
-            "timezone": timezone, "created_at": rfc3339(schedule.created_at),
-            "updated_at": rfc3339(schedule.updated_at)}
 
 
 def _shown(session: Session, schedule: ExportSchedule) -> dict[str, Any]:
@@ -92,3 +81,10 @@ def delete_schedule(schedule: WritableSchedule, session: SessionDep) -> Response
     """Delete a schedule; the exports it made stay."""
     store.delete_schedule(session, schedule)
     return Response(status_code=204)
+
+
+@router.get("/export-schedules/{schedule_id}/runs", response_model=ScheduleRunList)
+def list_schedule_runs(schedule: VisibleSchedule, session: SessionDep) -> dict[str, Any]:
+    """The schedule's latest runs, newest slot first: the export each made and its status, or why none was."""
+    return {"runs": [run_resource(run) for run in runs.latest_runs(session, [schedule.id])]}
+

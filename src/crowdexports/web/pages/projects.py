@@ -22,7 +22,8 @@ from crowdexports.exports.listing import MAX_LIMIT, list_resource
 from crowdexports.exports.status_words import STATUS_WORDS
 from crowdexports.exports.types import get_type
 from crowdexports.models import ExportPreset, Project
-from crowdexports.web import access, export_form
+from crowdexports.schedules.words import weekday_choices
+from crowdexports.web import access, export_form, schedule_form
 from crowdexports.web.current import SignedInDep, check_form, csrf_token, runtime_of
 from crowdexports.web.errors import PageNotFound
 from crowdexports.web.rendering import page
@@ -75,25 +76,29 @@ async def listing_of(request: Request, project: Project, signed: SignedIn, since
             "since": since, "live": any(export["status"] in ACTIVE for export in listed["exports"])}
 
 
-def _presets(request: Request, project: Project) -> list[ExportPreset]:
+def _presets(request: Request, project: Project) -> tuple[list[ExportPreset], list[schedule_form.Shown]]:
+    """The project's presets, and its schedules (the "Schedules" section: web/schedule_form.py)."""
     with runtime_of(request).sessions() as session:
-        return presets.list_presets(session, project.id)
+        return presets.list_presets(session, project.id), schedule_form.shown_schedules(session, project.id)
 
 
 async def render_project(request: Request, project: Project, signed: SignedIn, listing: dict[str, Any], *,
                          form: export_form.ExportForm | None = None, problems: list[str] | None = None,
-                         preset_problems: list[str] | None = None, throttled: int = 0, status: int = 200,
+                         preset_problems: list[str] | None = None, schedule_problems: list[str] | None = None,
+                         throttled: int = 0, status: int = 200,
                          resent: bool = False, notice: str | None = None, **notices: int | None) -> Response:
-    """The project's page; `notices` (NOTICES: an export's id), `notice` (PRESET_NOTICES) and `resent` say
-    what the last form did. The export form carries a fresh idempotency key each time it is shown."""
-    listed = await run_in_threadpool(_presets, request, project)
+    """The project's page; `notices` (NOTICES: an export's id), `notice` (PRESET_NOTICES, and the schedules'
+    section's) and `resent` say what the last form did. The export form carries a fresh idempotency key
+    each time it is shown."""
+    listed, schedules = await run_in_threadpool(_presets, request, project)
     filled_from = next((preset for preset in listed if form is not None and preset.id == form.preset), None)
     said: dict[str, Any] = {name: notices.get(name) for name in NOTICES}
     return page("project.html.j2", signed.lang, status=status, signed=signed, csrf_token=csrf_token(request, signed),
                 path=request.url.path, project=project, can_ask=access.may_request_export(project, signed.user),
                 form=form or export_form.defaults(CATALOGUE, signed.lang, project.timezone), problems=problems or [],
                 preset_problems=preset_problems or [], presets=listed, filled_from=filled_from,
-                notice=notice if notice in PRESET_NOTICES else None, throttled=throttled,
+                schedules=schedules, schedule_problems=schedule_problems or [], weekdays=weekday_choices(signed.lang),
+                notice=notice if notice in (*PRESET_NOTICES, *schedule_form.NOTICES) else None, throttled=throttled,
                 formats=export_form.FORMATS, dialects=export_form.DIALECTS, layouts=export_form.LAYOUTS,
                 statuses=STATUS_WORDS[signed.lang],
                 idempotency_key=export_form.fresh_key(), resent=resent, **said, **listing)
