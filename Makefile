@@ -51,7 +51,7 @@ test-scaleout: $(VENV)/.installed-test
 # temporary folder.
 screenshots: $(VENV)/.installed-test
 	scripts/ensure-system-packages chromium
-	CROWDEXPORTS_TEST_STACK=embedded CROWDEXPORTS_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/browser/test_flow.py tests/web/browser/test_staff.py
+	CROWDEXPORTS_TEST_STACK=embedded CROWDEXPORTS_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/browser/test_flow.py tests/web/browser/test_staff.py tests/web/browser/test_webhooks.py
 
 # SPEC §8's targets at 50,000, 200,000 and 400,000 orders, PASS/MISS against reference runs;
 # `make bench BENCH_ARGS=--million` adds 1,000,000 orders (the peak-memory target's size).
