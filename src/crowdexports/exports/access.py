@@ -61,6 +61,21 @@ def owned_project(session: Session, project_id: int, caller_user: User | UserRec
     return project
 
 
+def settings_project(session: Session, project_id: int, caller_user: User | UserRecord, *, write: bool,
+                     kept: str) -> Project:
+    """The project whose `kept` settings (export presets, export schedules) the caller reads (owner, staff)
+    or writes (owner): `owned_project`'s rule, but to anyone else they do not exist, as for a missing
+    project (one message for both); staff writing is Forbidden."""
+    try:
+        return owned_project(session, project_id, caller_user, staff_allowed=not write)
+    except Forbidden:
+        if write and caller_user.is_staff:
+            raise Forbidden(f"only the owner of project {project_id} may change its {kept}") from None
+    except NotFound:
+        pass
+    raise NotFound(f"project {project_id} has no {kept} you may see")
+
+
 _PROJECT_OWNER = HotStatement(select(_PROJECTS.c.owner_id).where(_PROJECTS.c.id == bindparam("project_id")))
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crowdexports.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from crowdexports.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from crowdexports.exports import access
 from crowdexports.exports.requests import Validated, validate_export_payload
 from crowdexports.ids import MAX_ID
@@ -110,17 +110,8 @@ def _blamed(problem: FieldProblem, preset: ExportPreset, own: set[str]) -> Field
 
 
 def presets_project(session: Session, project_id: int, caller: Caller, *, write: bool) -> Project:
-    """The project whose presets the caller reads (owner, staff) or writes (owner): `access.owned_project`'s
-    rule, but to anyone else they do not exist, as for a missing project (one message for both); staff
-    writing is Forbidden."""
-    try:
-        return access.owned_project(session, project_id, caller, staff_allowed=not write)
-    except Forbidden:
-        if write and caller.is_staff:
-            raise Forbidden(f"only the owner of project {project_id} may change its export presets") from None
-    except NotFound:
-        pass
-    raise NotFound(f"project {project_id} has no export presets you may see")
+    """The project whose export presets the caller may read or write (`access.settings_project`)."""
+    return access.settings_project(session, project_id, caller, write=write, kept="export presets")
 
 
 def visible_preset(session: Session, preset_id: int, caller: Caller, *, write: bool) -> ExportPreset:

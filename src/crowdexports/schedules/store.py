@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crowdexports.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from crowdexports.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from crowdexports.exports import access, presets
 from crowdexports.ids import MAX_ID
 from crowdexports.models import ExportSchedule, Project, User, UserRecord, utcnow
@@ -100,16 +100,8 @@ def rule_of(values: Checked | ExportSchedule) -> timing.Rule:
 
 
 def schedules_project(session: Session, project_id: int, caller: Caller, *, write: bool) -> Project:
-    """The project whose schedules the caller reads (owner, staff) or writes (owner); to anyone else they do
-    not exist, as for a missing project (one message for both); staff writing is Forbidden."""
-    try:
-        return access.owned_project(session, project_id, caller, staff_allowed=not write)
-    except Forbidden:
-        if write and caller.is_staff:
-            raise Forbidden(f"only the owner of project {project_id} may change its export schedules") from None
-    except NotFound:
-        pass
-    raise NotFound(f"project {project_id} has no export schedules you may see")
+    """The project whose export schedules the caller may read or write (`access.settings_project`)."""
+    return access.settings_project(session, project_id, caller, write=write, kept="export schedules")
 
 
 def visible_schedule(session: Session, schedule_id: int, caller: Caller, *, write: bool) -> ExportSchedule:
