@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import Mount
 
 from crowdexports.exports import lifecycle
-from crowdexports.models import Export, ExportEvent, ExportPreset, WebSession
+from crowdexports.models import Export, ExportEvent, ExportPreset, ExportSchedule, WebhookEndpoint, WebSession, utcnow
 from tests.web.conftest import Person, csrf_of, make_person, sign_in
 
 MISSING = 987654321
@@ -39,12 +40,19 @@ ROUTES = {
     ("GET", "/web/projects/{project_id}/exports/{export_id}/cancel"): PROJECT,
     ("POST", "/web/projects/{project_id}/exports/{export_id}/cancel"): PROJECT,
     ("POST", "/web/projects/{project_id}/exports/{export_id}/retry"): PROJECT,
+    ("POST", "/web/projects/{project_id}/schedules"): PROJECT,
+    ("POST", "/web/projects/{project_id}/schedules/{schedule_id}/pause"): PROJECT,
+    ("POST", "/web/projects/{project_id}/schedules/{schedule_id}/resume"): PROJECT,
+    ("POST", "/web/projects/{project_id}/schedules/{schedule_id}/delete"): PROJECT,
+    ("GET", "/web/webhooks"): SIGNED, ("POST", "/web/webhooks"): SIGNED,
+    ("POST", "/web/webhooks/{endpoint_id}/delete"): PROJECT,  # olga's endpoint: hers alone, as her project
     ("GET", "/web/staff/exports"): STAFF, ("GET", "/web/staff/exports/{export_id}"): STAFF,
     ("GET", "/web/staff/exports/{export_id}/cancel"): STAFF, ("POST", "/web/staff/exports/{export_id}/cancel"): STAFF,
 }
 # One body for every form: what each needs to do its work when the visitor may post it.
 FORM = {"format": "csv", "csv_dialect": "rfc4180", "column": "order.id", "header.order.id": "Id", "lang": "fr",
-        "next": "/web/projects", "name": "From the page"}
+        "next": "/web/projects", "name": "From the page", "rule": "daily", "at": "06:00", "settings_format": "csv",
+        "url": "https://books.example/hook", "event": "export.succeeded"}
 
 
 def _cases(*kinds: str, method: str = "") -> list[Any]:
@@ -57,6 +65,8 @@ class World:
     olga: Person
     export: Export  # olga's, waiting
     preset: ExportPreset  # olga's
+    schedule: ExportSchedule  # olga's
+    endpoint: WebhookEndpoint  # olga's
     client: TestClient  # no session
 
 
@@ -73,14 +83,23 @@ def world(client: TestClient, session: Session, olga: Person, boris: Person) -> 
     export = lifecycle.request(session, project=olga.project, user=olga.user, type_="orders", format_="csv",
                                columns=None)
     preset = ExportPreset(project_id=olga.project.id, name="Monthly", settings={"type": "orders", "format": "csv"})
-    session.add(preset)
+    schedule = ExportSchedule(project_id=olga.project.id, owner_id=olga.user.id, rule="daily", local_time="06:00",
+                              settings={"type": "orders", "format": "csv"}, next_run_at=utcnow() + timedelta(days=1))
+    endpoint = WebhookEndpoint(user_id=olga.user.id, url="https://books.example/olga", events=["export.failed"],
+                               secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    session.add_all([preset, schedule, endpoint])
     session.commit()
-    return World(olga, export, preset, client)
+    return World(olga, export, preset, schedule, endpoint, client)
 
 
-def _path(template: str, project_id: int, export_id: int, preset_id: int = MISSING) -> str:
+def _path(template: str, project_id: int, export_id: int, world: World | None = None) -> str:
+    """The route with `world`'s ids of olga's (None: ids that do not exist)."""
+    ids = {"preset_id": world.preset.id, "schedule_id": world.schedule.id,
+           "endpoint_id": world.endpoint.id} if world else {}
+    for name in ("preset_id", "schedule_id", "endpoint_id"):
+        template = template.replace(f"{{{name}}}", str(ids.get(name, MISSING)))
     return (template.replace("{project_id}", str(project_id)).replace("{export_id}", str(export_id))
-            .replace("{preset_id}", str(preset_id)).replace("{rest:path}", "nowhere"))
+            .replace("{rest:path}", "nowhere"))
 
 
 def _call(client: TestClient, method: str, path: str) -> Response:
@@ -98,6 +117,9 @@ def _snapshot(session: Session, world: World) -> list[Any]:
     return [session.execute(select(Export.id, Export.status, Export.finished_at)).all(),
             session.execute(select(ExportEvent.id, ExportEvent.kind)).all(),
             session.execute(select(ExportPreset.id, ExportPreset.name, ExportPreset.settings)).all(),
+            session.execute(select(ExportSchedule.id, ExportSchedule.paused)
+                            .where(ExportSchedule.owner_id == world.olga.user.id)).all(),
+            session.execute(select(WebhookEndpoint.id).where(WebhookEndpoint.user_id == world.olga.user.id)).all(),
             session.execute(select(WebSession.id, WebSession.lang, WebSession.revoked_at)
                             .where(WebSession.user_id == world.olga.user.id)).all()]
 
@@ -125,7 +147,7 @@ def test_without_a_session(world: World, session: Session, method: str, path: st
     """Sign in first (then back to the page asked for); a form posted without a session changes nothing."""
     assert world.olga.project is not None
     before = _snapshot(session, world)
-    answer = _call(world.client, method, _path(path, world.olga.project.id, world.export.id, world.preset.id))
+    answer = _call(world.client, method, _path(path, world.olga.project.id, world.export.id, world))
     kind = ROUTES[(method, path)]
     if kind == PUBLIC:
         assert answer.status_code in (200, 400) and "location" not in answer.headers
@@ -144,7 +166,7 @@ def test_another_owner_gets_the_page_of_a_missing_id_and_changes_nothing(world: 
     assert world.olga.project is not None
     boris = _client_of(world, "boris")
     before = _snapshot(session, world)
-    hidden_path = _path(path, world.olga.project.id, world.export.id, world.preset.id)
+    hidden_path = _path(path, world.olga.project.id, world.export.id, world)
     hidden = _call(boris, method, hidden_path)
     assert _snapshot(session, world) == before
     missing_path = _path(path, MISSING, MISSING)
@@ -160,7 +182,7 @@ def test_a_form_of_ones_own_session_changes_nothing_of_anyone_elses(world: World
                                                                      path: str) -> None:
     boris = _client_of(world, "boris")
     before = _snapshot(session, world)
-    assert _call(boris, method, path).status_code == 303
+    assert _call(boris, method, path).status_code in (303, 201)  # 201: an endpoint of his, its secret shown
     assert _snapshot(session, world) == before
 
 
@@ -171,7 +193,7 @@ def test_the_rightful_visitor_is_answered(world: World, session: Session, method
     assert world.olga.project is not None
     kind = ROUTES[(method, path)]
     visitor = _client_of(world, "olga" if kind == PROJECT else "stella")
-    answer = _call(visitor, method, _path(path, world.olga.project.id, world.export.id, world.preset.id))
+    answer = _call(visitor, method, _path(path, world.olga.project.id, world.export.id, world))
     assert answer.status_code == (303 if method == "POST" else 200), answer.text[:300]
     if kind == STAFF and method == "GET":
         assert re.search(r"Export \d+|All exports", answer.text)
