@@ -128,7 +128,6 @@ async def writable_preset(preset_id: str, runtime: RuntimeDep, session: SessionD
     return preset
 
 
-
 @answers(403)
 async def writer(caller: CallerDep) -> Caller:
     """Any user with a Bearer token."""
